@@ -1,0 +1,75 @@
+import { charset as knownCharset, lookup } from 'mime-types';
+
+const FALLBACK_TYPE = 'application/octet-stream';
+const DEFAULT_CHARSET = 'utf-8';
+
+// media-type = type "/" subtype parameters (RFC 9110 §8.3.1), type and
+// subtype being tokens (§5.6.2). Parameters, if any, must stay printable
+// (HTAB, SP, VCHAR): a candidate with CR/LF or other controls is not a
+// media type and could not be sent as a field value anyway (§5.5).
+const MEDIA_TYPE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\/([!#$%&'*+.^_`|~0-9A-Za-z-]+)([\t\x20-\x7e]*)$/;
+const EMPTY_PARAMETERS = /^[ \t]*;?[ \t]*$/;
+const PARAMETERS = /^[ \t]*;/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Picks the Content-Type of a download (RFC 9110 §8.3): the explicit
+ * option, else what the source says, else a guess from the file name's
+ * extension, else `application/octet-stream` (§8.3: a sender that does not
+ * know the type should use it, so clients do not sniff).
+ *
+ * A candidate that is not a syntactically valid media type is skipped,
+ * so that a bad value stored with a file cannot break the response.
+ *
+ * The type/subtype is lower-cased (it is case-insensitive, §8.3.1);
+ * parameters already present are kept as given. Otherwise a charset is
+ * added to textual types only — `text/*`, types mime-db knows a charset for
+ * (application/json, application/javascript…), and `+json`/`+xml` — since a
+ * charset on image/png or application/pdf means nothing. The charset is
+ * `input.charset` when it is a valid token, else utf-8.
+ */
+export function resolveContentType(input: {
+  explicit?: string;
+  source?: string;
+  name?: string;
+  charset?: string;
+}): string {
+  const candidates = [input.explicit, input.source, guessFromName(input.name), FALLBACK_TYPE];
+  for (const candidate of candidates) {
+    const match = candidate === undefined ? null : MEDIA_TYPE.exec(candidate.trim());
+    if (!match) continue;
+    const mediaType = `${match[1]}/${match[2]}`.toLowerCase();
+    const rest = match[3] ?? '';
+    if (!EMPTY_PARAMETERS.test(rest)) {
+      // Only `;` may follow the subtype; `text/plain x` is not a media type.
+      if (!PARAMETERS.test(rest)) continue;
+      return `${mediaType}${rest}`;
+    }
+    if (!isTextual(mediaType)) return mediaType;
+    const charset = input.charset !== undefined && TOKEN.test(input.charset) ? input.charset : DEFAULT_CHARSET;
+    return `${mediaType}; charset=${charset}`;
+  }
+  return FALLBACK_TYPE;
+}
+
+/**
+ * mime-types' lookup() also takes a bare extension, so a file called
+ * `json` would be guessed as application/json: only a real extension (a
+ * dot after the first character of the last path segment) is looked up.
+ */
+function guessFromName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const basename = name.split(/[/\\]/).pop() ?? '';
+  const dot = basename.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  return lookup(basename.slice(dot + 1)) || undefined;
+}
+
+function isTextual(mediaType: string): boolean {
+  return (
+    mediaType.startsWith('text/') ||
+    mediaType.endsWith('+json') ||
+    mediaType.endsWith('+xml') ||
+    knownCharset(mediaType) !== false
+  );
+}

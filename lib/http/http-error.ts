@@ -1,0 +1,112 @@
+/**
+ * An error that is meant to reach the client with a given status, e.g.
+ * `throw new HttpError(404, 'Not Found')`.
+ *
+ * Like the `http-errors` convention, `expose` is true for 4xx (the message
+ * describes what the client did) and false for 5xx (the message describes
+ * our internals and is replaced by the reason phrase).
+ */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly expose: boolean;
+
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    // Response() would throw later, far from the cause, for a status outside
+    // 200..599; and a 1xx/2xx/3xx is not an error (RFC 9110 §15).
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError(`HttpError: status must be 4xx or 5xx, got ${status}`);
+    }
+    this.expose = status < 500;
+  }
+}
+
+const REASON_PHRASES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+const MAX_MESSAGE_LENGTH = 200;
+
+/**
+ * Headers an HttpError may not set: the body is ours (type and framing are
+ * computed here), and a wrong Content-Length or Content-Encoding would
+ * corrupt the response.
+ */
+const RESERVED = new Set(['content-type', 'content-length', 'content-encoding', 'transfer-encoding']);
+
+/**
+ * The one place where an error becomes a Response.
+ *
+ * - HttpError: its status, a short single-line `text/plain` body, and its
+ *   own headers (e.g. Allow for 405, `Content-Range: bytes *\/size` for 416).
+ * - Anything else: logged, and answered with a bare 500 that reveals
+ *   nothing (no message, no stack: they may hold paths or secrets).
+ *
+ * `nosniff` stops a browser from rendering the error body as HTML;
+ * `no-store` (unless the error says otherwise) keeps a transient error out
+ * of shared caches.
+ */
+export function errorResponse(error: unknown): Response {
+  if (!(error instanceof HttpError)) {
+    console.error(error);
+    return textResponse(500, REASON_PHRASES[500] ?? 'Internal Server Error', new Headers());
+  }
+
+  if (!error.expose) console.error(error);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(error.headers ?? {})) {
+    if (RESERVED.has(name.toLowerCase())) continue;
+    try {
+      headers.set(name, value);
+    } catch {
+      // An invalid name or value must not turn a 4xx into a crash.
+      console.error(`HttpError: dropped invalid header ${JSON.stringify(name)}`);
+    }
+  }
+  const reason = REASON_PHRASES[error.status] ?? (error.expose ? 'Client Error' : 'Server Error');
+  const body = error.expose ? singleLine(error.message) || reason : reason;
+  return textResponse(error.status, body, headers);
+}
+
+function textResponse(status: number, message: string, headers: Headers): Response {
+  headers.set('Content-Type', 'text/plain; charset=utf-8');
+  headers.set('X-Content-Type-Options', 'nosniff');
+  if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
+  return new Response(`${message}\n`, { status, headers });
+}
+
+/** Messages end up in logs and terminals too: one short line, no controls. */
+function singleLine(message: string): string {
+  const line = message
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  // toWellFormed: the cut may split a surrogate pair.
+  return line.length > MAX_MESSAGE_LENGTH
+    ? `${line.slice(0, MAX_MESSAGE_LENGTH - 1).toWellFormed()}…`
+    : line;
+}

@@ -1,0 +1,24 @@
+export { formatHttpDate, parseHttpDate } from './http-date';
+export {
+  fileEntityTag,
+  formatEntityTag,
+  parseEntityTag,
+  parseEntityTagList,
+  strongCompare,
+  toEntityTag,
+  weakCompare,
+  type EntityTag,
+} from './etag';
+export { evaluatePreconditions, type Precondition, type Validators } from './conditional';
+export {
+  DEFAULT_RANGE_LIMITS,
+  ifRangeMatches,
+  parseRange,
+  type ByteRange,
+  type RangeLimits,
+  type RangeRequest,
+} from './range';
+export { asciiFallback, contentDispositionHeader, safeBasename } from './disposition';
+export { resolveContentType } from './content-type';
+export { planMultipart, type MultipartPlan } from './multipart';
+export { HttpError, errorResponse } from './http-error';
