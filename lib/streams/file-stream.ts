@@ -1,0 +1,122 @@
+import { constants, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+
+/** 1 MiB: Node's default 64 KiB chunk costs a Next route handler 3-4x in throughput. */
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+
+/** What the caller saw when it decided the response; the opened file must still be that file. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface FileStreamOptions {
+  /** First byte to send (default 0). */
+  start?: number;
+  /** Last byte to send, inclusive (default: the size in `expect`, or the size at open). */
+  end?: number;
+  chunkSize?: number;
+  /** When given, the file opened must be this very file, unchanged; otherwise `FileChangedError`. */
+  expect?: FileIdentity;
+}
+
+/** The file at the path is no longer the one whose metadata decided the response. */
+export class FileChangedError extends Error {
+  constructor(path: string) {
+    super(`file changed while being opened: ${path}`);
+    this.name = 'FileChangedError';
+  }
+}
+
+export function identityOf(stats: Stats): FileIdentity {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/**
+ * Opens `path` now (so that a missing or swapped file is an error before any header is sent) and
+ * returns a stream of bytes `start..end` read with positional reads in large chunks.
+ *
+ * - The final path component is opened with O_NOFOLLOW: a symlink swapped in after the caller
+ *   checked the path is refused instead of followed.
+ * - Backpressure: one chunk is read ahead; the next read starts only when the consumer pulls.
+ * - The file is closed as soon as the last byte is read, on cancel (client gone) and on error.
+ * - If the file ends before `end` (it was truncated while being sent), the stream errors instead
+ *   of ending: a short body must reach the client as a broken connection, never as a success.
+ */
+export async function openFileStream(
+  path: string,
+  options: FileStreamOptions = {},
+): Promise<ReadableStream<Uint8Array>> {
+  // O_NONBLOCK: a FIFO swapped in for the file would otherwise block the open (and a libuv
+  // thread) until a writer comes; it opens at once and is then refused as not a file.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let stats: Stats;
+  try {
+    stats = await handle.stat();
+    if (!stats.isFile() || (options.expect && !sameFile(identityOf(stats), options.expect))) {
+      throw new FileChangedError(path);
+    }
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  const start = options.start ?? 0;
+  const end = options.end ?? stats.size - 1;
+  return fileHandleStream(handle, start, end, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+}
+
+function fileHandleStream(
+  handle: FileHandle,
+  start: number,
+  end: number,
+  chunkSize: number,
+): ReadableStream<Uint8Array> {
+  let position = start;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const remaining = end - position + 1;
+        if (remaining <= 0) {
+          await close();
+          controller.close();
+          return;
+        }
+        const buffer = Buffer.allocUnsafe(Math.min(chunkSize, remaining));
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+        } catch (error) {
+          await close().catch(() => undefined);
+          throw error;
+        }
+        if (bytesRead === 0) {
+          await close();
+          throw new Error(`file ended ${remaining} bytes early`);
+        }
+        position += bytesRead;
+        controller.enqueue(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+        if (position > end) {
+          await close();
+          controller.close();
+        }
+      },
+      async cancel() {
+        await close();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
