@@ -1,0 +1,129 @@
+import { evaluatePreconditions, type Validators } from '../http/conditional';
+import { resolveContentType } from '../http/content-type';
+import { contentDispositionHeader, safeBasename } from '../http/disposition';
+import { formatEntityTag, toEntityTag } from '../http/etag';
+import { formatHttpDate } from '../http/http-date';
+import { planMultipart, type MultipartPlan } from '../http/multipart';
+import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
+import { perRequest, type ResolvedOptions } from './options';
+import type { Source } from './source';
+
+/** What the response will be, decided from metadata alone; bytes are opened after. */
+export type Decision =
+  | { status: 200; headers: Headers; body: { kind: 'whole' } }
+  | { status: 206; headers: Headers; body: { kind: 'range'; range: ByteRange } }
+  | { status: 206; headers: Headers; body: { kind: 'multipart'; plan: MultipartPlan } }
+  | { status: 304 | 412 | 416; headers: Headers; body: { kind: 'none' } };
+
+/** The engine's alone: a route that set them by hand could announce bytes it does not send. */
+const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-encoding']);
+
+/** Headers of a 304: validators and caching only (RFC 9110 §15.4.5). */
+const NOT_MODIFIED_HEADERS = ['etag', 'last-modified', 'cache-control', 'expires', 'vary', 'content-location'];
+
+/**
+ * Decides the whole response, once, in the order of RFC 9110 §13.2.2:
+ * 412 -> 304 -> Range / If-Range -> 206 or 416 -> 200. HEAD gets the headers GET would get,
+ * except that Range applies to GET only (§14.2: "GET is the only method for which range
+ * handling is defined").
+ */
+export function decide(request: Request, source: Source, options: ResolvedOptions): Decision {
+  const validators: Validators = {
+    etag: source.etag === undefined ? undefined : toEntityTag(source.etag),
+    lastModified: validDate(source.lastModified),
+  };
+  const extra = extraHeaders(request, source, options);
+  const headers = representationHeaders(request, source, options, validators);
+  for (const [name, value] of extra) headers.set(name, value);
+  // The route's own headers (cookies, custom ones) go on every answer, 304 and 412 included.
+  const status = (code: 304 | 412 | 416, keep: (name: string) => boolean): Decision => {
+    const out = new Headers();
+    for (const [name, value] of headers) if (keep(name) || extra.has(name)) out.set(name, value);
+    return { status: code, headers: out, body: { kind: 'none' } };
+  };
+
+  const precondition = evaluatePreconditions(request.method, request.headers, validators, {
+    modifiedSince: options.modifiedSince && ((since: Date) => options.modifiedSince!(source, since)),
+  });
+  if (precondition.kind === 'precondition-failed') return status(412, (name) => name === 'etag' || name === 'last-modified');
+  if (precondition.kind === 'not-modified') return status(304, (name) => NOT_MODIFIED_HEADERS.includes(name));
+
+  const size = source.size;
+  const rangeHeader = request.headers.get('range');
+  if (request.method !== 'GET' || rangeHeader === null || size === undefined || !acceptsRanges(source)) {
+    return { status: 200, headers, body: { kind: 'whole' } };
+  }
+  // §13.1.5: a Range whose If-Range does not match (strongly) is ignored: the client gets the
+  // whole, new representation instead of a piece of it spliced onto a piece of the old one.
+  const ifRange = request.headers.get('if-range');
+  if (ifRange !== null && !ifRangeMatches(ifRange, validators)) {
+    return { status: 200, headers, body: { kind: 'whole' } };
+  }
+
+  const parsed = parseRange(rangeHeader, size, { maxRanges: options.maxRanges });
+  switch (parsed.kind) {
+    case 'none':
+    case 'ignored':
+      return { status: 200, headers, body: { kind: 'whole' } };
+    case 'unsatisfiable': {
+      const out = status(416, (name) => name !== 'content-type' && name !== 'content-length' && name !== 'content-disposition' && name !== 'content-encoding');
+      out.headers.set('content-range', `bytes */${size}`);
+      return out;
+    }
+    case 'ranges': {
+      const [first] = parsed.ranges;
+      if (parsed.ranges.length === 1 && first) {
+        headers.set('content-range', `bytes ${first.start}-${first.end}/${size}`);
+        headers.set('content-length', String(first.end - first.start + 1));
+        return { status: 206, headers, body: { kind: 'range', range: first } };
+      }
+      const plan = planMultipart(parsed.ranges, size, headers.get('content-type') ?? 'application/octet-stream');
+      headers.set('content-type', plan.contentType);
+      headers.set('content-length', String(plan.length));
+      return { status: 206, headers, body: { kind: 'multipart', plan } };
+    }
+  }
+}
+
+export function acceptsRanges(source: Source): boolean {
+  return source.size !== undefined && (source.ranges ?? true);
+}
+
+function representationHeaders(
+  request: Request,
+  source: Source,
+  options: ResolvedOptions,
+  validators: Validators,
+): Headers {
+  const headers = new Headers();
+  const name = safeBasename(perRequest(options.filename, request, source) ?? source.name ?? '');
+  headers.set(
+    'content-type',
+    resolveContentType({
+      explicit: perRequest(options.contentType, request, source),
+      source: source.contentType,
+      name,
+      charset: perRequest(options.charset, request, source) ?? source.charset,
+    }),
+  );
+  const attachment = perRequest(options.attachment, request, source) ?? true;
+  headers.set('content-disposition', contentDispositionHeader(name || undefined, attachment ? 'attachment' : 'inline'));
+  if (source.size !== undefined) headers.set('content-length', String(source.size));
+  if (source.encoding) headers.set('content-encoding', source.encoding);
+  if (validators.lastModified) headers.set('last-modified', formatHttpDate(validators.lastModified));
+  if (validators.etag) headers.set('etag', formatEntityTag(validators.etag));
+  headers.set('accept-ranges', acceptsRanges(source) ? 'bytes' : 'none');
+  headers.set('cache-control', options.cacheControl);
+  headers.set('x-content-type-options', 'nosniff');
+  return headers;
+}
+
+function extraHeaders(request: Request, source: Source, options: ResolvedOptions): Headers {
+  const extra = new Headers(perRequest(options.headers, request, source));
+  for (const name of FRAMING_HEADERS) extra.delete(name);
+  return extra;
+}
+
+function validDate(date: Date | undefined): Date | undefined {
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}

@@ -1,0 +1,114 @@
+import { errorResponse, HttpError } from '../http/http-error';
+import { FileChangedError } from '../streams/file-stream';
+import { exactLength } from '../streams/slice-stream';
+import { decide, type Decision } from './decide';
+import type { ResolvedOptions, RouteParams } from './options';
+import type { Source } from './source';
+
+export const ALLOWED_METHODS = 'GET, HEAD';
+
+/** Finds the source for a request; throws `HttpError` (404, 400, ...) when there is none. */
+export type LoadSource = (request: Request, params: RouteParams) => Promise<Source> | Source;
+
+/**
+ * The one path every download takes: method -> authorize -> load metadata -> decide -> open.
+ * Errors before the headers become a short plain-text response; errors after them abort the
+ * body, which breaks the connection so the client sees the truncation.
+ */
+export async function serve(
+  request: Request,
+  params: RouteParams,
+  load: LoadSource,
+  options: ResolvedOptions,
+): Promise<Response> {
+  try {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new HttpError(405, 'Method Not Allowed', { allow: ALLOWED_METHODS });
+    }
+    if (options.authorize) {
+      const verdict = await options.authorize(request, params);
+      if (verdict instanceof Response) return verdict;
+      if (verdict === false) throw new HttpError(403, 'Forbidden');
+    }
+    // A file replaced between its stat and its open is looked up once more, so the headers
+    // always describe the bytes that are sent.
+    for (let attempt = 0; ; attempt++) {
+      const source = await load(request, params);
+      const decision = decide(request, source, options);
+      try {
+        return await respond(request, source, decision);
+      } catch (error) {
+        if (!(error instanceof FileChangedError) || attempt >= 1) throw error;
+      }
+    }
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404 && options.notFound) {
+      try {
+        return await options.notFound(request, params);
+      } catch (hookError) {
+        return errorResponse(hookError);
+      }
+    }
+    return errorResponse(error);
+  }
+}
+
+async function respond(request: Request, source: Source, decision: Decision): Promise<Response> {
+  const { status, headers, body } = decision;
+  if (request.method === 'HEAD' || body.kind === 'none') {
+    return new Response(null, { status, headers });
+  }
+  switch (body.kind) {
+    case 'whole': {
+      const stream = await source.open();
+      return new Response(counted(source, stream, source.size), { status, headers });
+    }
+    case 'range': {
+      const stream = await source.open(body.range);
+      return new Response(counted(source, stream, body.range.end - body.range.start + 1), { status, headers });
+    }
+    case 'multipart': {
+      const { plan } = body;
+      // The first part is opened before the headers go out, so a missing file is still a 404.
+      const first = await source.open(plan.parts[0]!.range);
+      return new Response(multipartStream(source, plan, first), { status, headers });
+    }
+  }
+}
+
+function counted(source: Source, stream: ReadableStream<Uint8Array>, length: number | undefined) {
+  return length === undefined || source.exact ? stream : exactLength(stream, length);
+}
+
+function multipartStream(
+  source: Source,
+  plan: Extract<Decision['body'], { kind: 'multipart' }>['plan'],
+  first: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let current: ReadableStream<Uint8Array> | undefined = first;
+  async function* parts(): AsyncGenerator<Uint8Array> {
+    try {
+      for (const [index, part] of plan.parts.entries()) {
+        yield part.head;
+        const opened = index === 0 ? first : await source.open(part.range);
+        current = counted(source, opened, part.range.end - part.range.start + 1);
+        for await (const chunk of current) yield chunk;
+        current = undefined;
+      }
+      yield plan.tail;
+    } finally {
+      await current?.cancel().catch(() => undefined);
+    }
+  }
+  const iterator = parts();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await iterator.return(undefined);
+    },
+  });
+}

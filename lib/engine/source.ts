@@ -1,0 +1,41 @@
+import type { ByteRange } from '../http/range';
+
+/** An entity-tag as a source knows it: a bare value is strong; say `weak: true` only if it is. */
+export type SourceEtag = string | { tag: string; weak?: boolean };
+
+/** What a source knows about its bytes, before any of them is read. */
+export interface SourceMeta {
+  /** Suggested file name; reduced to its basename before it reaches a header. */
+  name?: string;
+  /** Exact length in bytes; unknown for a generator that does not say. */
+  size?: number;
+  lastModified?: Date;
+  etag?: SourceEtag;
+  /** Media type, e.g. `text/csv`; guessed from `name` when absent. */
+  contentType?: string;
+  /** Charset of a textual type, e.g. `iso-8859-1`. */
+  charset?: string;
+  /** Content-Encoding the bytes are already in (a stored `.gz` served as-is); never guessed. */
+  encoding?: string;
+}
+
+/**
+ * A source answers two questions: what is it (`SourceMeta`) and give me these bytes (`open`).
+ * The engine decides every header from the metadata and calls `open` last, and only for a GET
+ * that ends in 200 or 206.
+ */
+export interface Source extends SourceMeta {
+  /**
+   * The bytes `range.start..range.end` (inclusive), or all of them. Should fail before returning
+   * (missing file, changed file) rather than from inside the stream, so that the failure can
+   * still become a clean error response.
+   */
+  open(range?: ByteRange): Promise<ReadableStream<Uint8Array>> | ReadableStream<Uint8Array>;
+  /** Whether `open` serves byte ranges; defaults to "the size is known". */
+  ranges?: boolean;
+  /**
+   * `open` guarantees exactly the bytes asked for, or a stream error (a file source checks this
+   * itself). Otherwise the engine counts the bytes against the announced length.
+   */
+  exact?: boolean;
+}

@@ -1,0 +1,41 @@
+import { ALLOWED_METHODS, serve, type LoadSource } from './engine/serve';
+import type { ResolvedOptions, RouteParams } from './engine/options';
+
+/**
+ * The second argument Next passes to a route handler. `params` is a Promise since Next 15;
+ * a plain object is accepted too, so handlers can be called directly in tests.
+ */
+export interface HandlerContext {
+  params: Promise<RouteParams> | RouteParams;
+}
+
+/** A Next App Router route handler. The context is optional for routes without params. */
+export type RouteHandler = (request: Request, context?: HandlerContext) => Promise<Response>;
+
+/**
+ * What every factory returns. `GET` and `HEAD` are the download (export HEAD yourself: Next's
+ * automatic HEAD runs GET and never closes the body). The others answer 405 with `Allow` and
+ * OPTIONS 204 with `Allow`; export them too if the route should say so (Next's own 405 has no
+ * `Allow` header).
+ */
+export interface DownloadHandlers {
+  GET: RouteHandler;
+  HEAD: RouteHandler;
+  OPTIONS: RouteHandler;
+  POST: RouteHandler;
+  PUT: RouteHandler;
+  PATCH: RouteHandler;
+  DELETE: RouteHandler;
+}
+
+/** `serve` checks the method itself, so one handler answers all of them. */
+export function createHandlers(load: LoadSource, options: ResolvedOptions): DownloadHandlers {
+  const download: RouteHandler = async (request, context) => serve(request, await paramsOf(context), load, options);
+  const allow: RouteHandler = async () =>
+    new Response(null, { status: 204, headers: { allow: `${ALLOWED_METHODS}, OPTIONS` } });
+  return { GET: download, HEAD: download, OPTIONS: allow, POST: download, PUT: download, PATCH: download, DELETE: download };
+}
+
+async function paramsOf(context: HandlerContext | undefined): Promise<RouteParams> {
+  return (await context?.params) ?? {};
+}

@@ -1,0 +1,35 @@
+/**
+ * Type-level test, checked by `tsc` (npm run typecheck), not run: the factories' handlers must
+ * satisfy the types Next gives route exports, or `next build` rejects the route.
+ */
+import type { NextRequest } from 'next/server';
+import { pathDownload, virtualDownload } from './index';
+import * as pathRoute from '../app/api/path/[...path]/route';
+import * as helloRoute from '../app/api/exports/hello-world.txt/route';
+
+/** The shape Next 16 checks each route export against (see .next/types/validator.ts). */
+type NextRouteHandler<Params> = (
+  request: NextRequest,
+  context: { params: Promise<Params> },
+) => Promise<Response | void> | Response | void;
+
+type NextRouteModule<Params> = Partial<
+  Record<'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', NextRouteHandler<Params>>
+>;
+
+// A catch-all route, a route with a single param, and one without params.
+export const catchAll: NextRouteModule<{ path: string[] }> = pathDownload({ root: '/srv' });
+export const single: NextRouteModule<{ id: string }> = pathDownload({ root: '/srv', path: (_request, params) => String(params.id) });
+export const none: NextRouteModule<Record<string, never>> = virtualDownload({ file: { content: 'x' } });
+
+// The demo's routes, against the context types `next typegen` generated for them.
+export const demoPath: NextRouteHandler<{ path: string[] }> = pathRoute.GET;
+export const demoPathGenerated: (request: NextRequest, context: RouteContext<'/api/path/[...path]'>) => unknown = pathRoute.HEAD;
+export const demoHello: (request: NextRequest, context: RouteContext<'/api/exports/hello-world.txt'>) => unknown = helloRoute.GET;
+
+// The check can fail: a handler that needs a param the route does not have is rejected.
+// @ts-expect-error the route '/api/exports/hello-world.txt' has no `id` param
+export const wrong: (request: NextRequest, context: RouteContext<'/api/exports/hello-world.txt'>) => unknown = (
+  _request: Request,
+  _context: { params: Promise<{ id: string }> },
+) => new Response(null);

@@ -1,0 +1,100 @@
+import type { Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileEntityTag, formatEntityTag } from '../http/etag';
+import { HttpError } from '../http/http-error';
+import type { Source } from '../engine/source';
+import { identityOf, openFileStream } from '../streams/file-stream';
+
+export interface PathSourceOptions {
+  /** Serve dotfiles (`.env`, `.git/...`)? Default `false`: they answer 404 as if absent. */
+  dotfiles?: boolean;
+  /** Bytes per read; default 1 MiB. */
+  chunkSize?: number;
+}
+
+/**
+ * Checks a requested path, given as URL segments (already percent-decoded, as Next passes
+ * `[...path]`) or as a `/`-separated string, and returns its segments.
+ *
+ * Anything that could name a file other than the one the segments spell is refused with 400
+ * before the file system is touched: `.` and `..`, empty segments (`a//b`), separators inside a
+ * segment (`..%2f`, `%5c`), backslashes, NUL and other control characters. Dotfiles are 404.
+ */
+export function checkRequestedPath(requested: string | readonly string[], options: PathSourceOptions = {}): string[] {
+  const segments = typeof requested === 'string' ? requested.split('/') : [...requested];
+  if (segments.length === 0 || (segments.length === 1 && segments[0] === '')) {
+    throw new HttpError(404, 'Not Found');
+  }
+  for (const segment of segments) {
+    if (segment === '' || segment === '.' || segment === '..') throw new HttpError(400, 'Invalid path');
+    // eslint-disable-next-line no-control-regex
+    if (/[/\\\u0000-\u001f\u007f]/.test(segment)) throw new HttpError(400, 'Invalid path');
+    if (!options.dotfiles && segment.startsWith('.')) throw new HttpError(404, 'Not Found');
+  }
+  return segments;
+}
+
+/** File system errors that mean "there is no such file here". */
+const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR']);
+
+function notFoundOr(error: unknown): never {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code && NOT_FOUND_CODES.has(code)) throw new HttpError(404, 'Not Found');
+  throw error;
+}
+
+/**
+ * A local file as a source, confined to `root` when given. The path is canonicalised once
+ * (symlinks resolved), checked to lie under the canonical root on a segment boundary, and that
+ * same canonical path is what gets opened, with O_NOFOLLOW and an identity check against the stat
+ * that decided the headers.
+ */
+export async function pathSource(
+  file: string,
+  root: string | undefined,
+  options: PathSourceOptions = {},
+): Promise<Source> {
+  let canonical: string;
+  let stats: Stats;
+  try {
+    canonical = await realpath(file);
+    if (root !== undefined) {
+      const canonicalRoot = await realpath(root);
+      const relative = path.relative(canonicalRoot, canonical);
+      // Outside the root (a symlink that leads away), or the root itself: nothing to serve.
+      if (relative === '' || relative.startsWith(`..${path.sep}`) || relative === '..' || path.isAbsolute(relative)) {
+        throw new HttpError(404, 'Not Found');
+      }
+      if (!options.dotfiles && relative.split(path.sep).some((segment) => segment.startsWith('.'))) {
+        throw new HttpError(404, 'Not Found');
+      }
+    }
+    stats = await stat(canonical);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    notFoundOr(error);
+  }
+  if (!stats.isFile()) throw new HttpError(404, 'Not Found');
+
+  const identity = identityOf(stats);
+  return {
+    name: path.basename(file),
+    size: stats.size,
+    lastModified: stats.mtime,
+    etag: formatEntityTag(fileEntityTag(stats.size, stats.mtimeMs)),
+    exact: true,
+    async open(range) {
+      try {
+        return await openFileStream(canonical, {
+          start: range?.start,
+          end: range?.end,
+          chunkSize: options.chunkSize,
+          expect: identity,
+        });
+      } catch (error) {
+        return notFoundOr(error);
+      }
+    },
+  };
+}
