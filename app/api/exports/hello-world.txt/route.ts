@@ -1,0 +1,5 @@
+import { virtualDownload } from '@/lib';
+
+export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload({
+  file: { name: 'hello-world.txt', content: 'Hello world!\n' },
+});

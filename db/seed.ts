@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Sample files that show off names a download has to get right. */
+export const SAMPLE_FILES: ReadonlyArray<{ name: string; content: () => Uint8Array | string }> = [
+  { name: 'hello.txt', content: () => 'Hello from the media folder!\n' },
+  { name: 'report 2026.csv', content: () => 'month,downloads\n2026-01,1200\n2026-02,1350\n2026-03,1610\n' },
+  { name: 'résumé été.txt', content: () => 'Un fichier au nom accentué, avec une espace.\n' },
+  { name: '中文报告.txt', content: () => '这是一个中文文件名的示例文件。\n' },
+  { name: 'docs/guide.md', content: () => '# Guide\n\nFiles in sub-folders are served too.\n' },
+  { name: 'sample.bin', content: () => pseudoRandomBytes(3 * 1024 * 1024, 'sample.bin') },
+];
+
+/** Deterministic bytes, so a test can recompute what it expects. */
+export function pseudoRandomBytes(length: number, seed: string): Uint8Array {
+  const out = new Uint8Array(length);
+  let block = createHash('sha256').update(seed).digest();
+  for (let offset = 0; offset < length; offset += block.length) {
+    out.set(block.subarray(0, Math.min(block.length, length - offset)), offset);
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+/**
+ * Creates the media folder and writes each sample file that is missing. An existing file is
+ * never overwritten (the `wx` flag makes the check and the create one step).
+ */
+export async function seedMedia(root: string): Promise<string[]> {
+  const created: string[] = [];
+  await mkdir(root, { recursive: true });
+  for (const sample of SAMPLE_FILES) {
+    const target = path.join(root, sample.name);
+    await mkdir(path.dirname(target), { recursive: true });
+    try {
+      await writeFile(target, sample.content(), { flag: 'wx' });
+      created.push(sample.name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return created;
+}

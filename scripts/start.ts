@@ -1,0 +1,59 @@
+/**
+ * `npm start`: builds the app if the build is missing or older than the sources, brings the
+ * database schema up to date, seeds an empty media folder, and serves on HOST:PORT
+ * (default 127.0.0.1:3000).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { mediaRoot, databasePath } from '../db/config';
+import { migrateDatabaseFile } from '../db/index';
+import { seedMedia } from '../db/seed';
+import { startServer } from '../lib/server/start-server';
+
+const root = path.resolve(import.meta.dirname, '..');
+process.chdir(root);
+
+const SOURCES = ['app', 'lib', 'db', 'public', 'next.config.ts', 'tsconfig.json', 'package-lock.json'];
+
+function newestMtime(entry: string): number {
+  if (!existsSync(entry)) return 0;
+  const stats = statSync(entry);
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  let newest = stats.mtimeMs;
+  for (const child of readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
+  return newest;
+}
+
+function buildIfStale(): void {
+  const buildId = path.join(root, '.next', 'BUILD_ID');
+  const built = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
+  const changed = Math.max(...SOURCES.map((entry) => newestMtime(path.join(root, entry))));
+  if (built >= changed) return;
+  console.log(built ? 'Sources changed since the last build: building.' : 'No build yet: building.');
+  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'next'), ['build'], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+async function main(): Promise<void> {
+  // Next reads NODE_ENV to pick its production behaviour; `next build` inherits it too.
+  Object.assign(process.env, { NODE_ENV: 'production' });
+  process.env.MEDIA_ROOT = mediaRoot();
+  process.env.DATABASE_URL = databasePath();
+  buildIfStale();
+
+  migrateDatabaseFile(process.env.DATABASE_URL);
+  const created = await seedMedia(process.env.MEDIA_ROOT);
+  if (created.length > 0) console.log(`Seeded ${created.length} sample files into ${process.env.MEDIA_ROOT}`);
+
+  const hostname = process.env.HOST || '127.0.0.1';
+  const port = Number(process.env.PORT || 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${process.env.PORT}`);
+  await startServer({ dir: root, hostname, port });
+  console.log(`Ready on http://${hostname}:${port}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
