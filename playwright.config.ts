@@ -1,0 +1,59 @@
+import { defineConfig } from '@playwright/test';
+import { databaseUrl, e2eBaseURL, e2ePort, mediaRoot } from './e2e/helpers';
+
+// E2E suite: a real Chromium (Debian's /usr/bin/chromium or $CHROMIUM_PATH; Playwright's
+// own browser download is never used) against the production build of the demo,
+// started by scripts/start.ts on 127.0.0.1:3100 with throwaway state in
+// test-results/e2e-var. `npm test` adds a JSON reporter on the command line.
+const isCI = Boolean(process.env.CI);
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results/e2e',
+  fullyParallel: false,
+  workers: 1,
+  // No retries, on CI either: the server is local and deterministic, so a flaky
+  // download test points at a real bug and must fail loudly.
+  retries: 0,
+  forbidOnly: isCI,
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  reporter: 'list',
+  use: {
+    baseURL: e2eBaseURL,
+    acceptDownloads: true,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    // Playwright starts the web server before any globalSetup, so the wipe of the
+    // server's state (media folder + SQLite file) happens here: every run seeds from empty.
+    command: 'rm -rf test-results/e2e-var && mkdir -p test-results/e2e-var && node_modules/.bin/tsx scripts/start.ts',
+    url: `${e2eBaseURL}/api/exports/hello-world.txt`,
+    env: {
+      PORT: String(e2ePort),
+      HOST: '127.0.0.1',
+      MEDIA_ROOT: mediaRoot,
+      DATABASE_URL: databaseUrl,
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+    reuseExistingServer: false,
+    timeout: 180_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+  },
+});
