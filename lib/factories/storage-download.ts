@@ -1,0 +1,46 @@
+import { HttpError } from '../http/http-error';
+import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { createHandlers, type DownloadHandlers } from '../handlers';
+import { checkRequestedPath } from '../sources/path-source';
+import { storageSource } from '../sources/storage-source';
+import type { Storage } from '../storage/storage';
+
+export interface StorageDownloadOptions extends DownloadOptions {
+  /** Where the files live, e.g. `new FileSystemStorage(process.env.MEDIA_ROOT!)`. */
+  storage: Storage;
+  /**
+   * Which file: a fixed name, or a function of the request returning a name (a `/`-separated
+   * string or segments). Default: the route's `param` (`[...path]`).
+   */
+  path?: string | ((request: Request, params: RouteParams) => string | readonly string[] | undefined | Promise<string | readonly string[] | undefined>);
+  /** Route parameter holding the name when `path` is not given. Default `path`. */
+  param?: string;
+}
+
+/**
+ * Serves a file from a storage by name (django-downloadview's StorageDownloadView). A name the
+ * storage refuses is 400; a missing file is 404, never 500.
+ *
+ * @example
+ * // app/media/[...path]/route.ts
+ * import { FileSystemStorage, storageDownload } from '@/lib';
+ * const media = new FileSystemStorage(process.env.MEDIA_ROOT ?? 'var/media');
+ * export const { GET, HEAD } = storageDownload({ storage: media });
+ */
+export function storageDownload(options: StorageDownloadOptions): DownloadHandlers {
+  const resolved = resolveOptions(options, 'storageDownload');
+  const { storage, path: which, param = 'path' } = options;
+  if (!storage || typeof storage.stat !== 'function' || typeof storage.open !== 'function') {
+    throw new ConfigurationError('storageDownload: storage must implement the Storage interface (stat, open, ...)');
+  }
+  if (which !== undefined && typeof which !== 'string' && typeof which !== 'function') {
+    throw new ConfigurationError('storageDownload: path must be a name or a function');
+  }
+  return createHandlers(async (request, params) => {
+    const requested = typeof which === 'string' ? which : which ? await which(request, params) : params[param];
+    if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
+    // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
+    const name = typeof requested === 'string' ? requested : checkRequestedPath(requested, { dotfiles: true }).join('/');
+    return storageSource(storage, name);
+  }, resolved);
+}

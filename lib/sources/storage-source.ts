@@ -1,0 +1,20 @@
+import type { Source } from '../engine/source';
+import type { Storage, StoredFile } from '../storage/storage';
+
+/**
+ * A file in a storage as a source. `stat` decides the headers; `open` asks the storage for that
+ * same version (`ifMatch`), so a file replaced in between is looked up again rather than sent
+ * under the old headers.
+ */
+export async function storageSource(storage: Storage, name: string, known?: StoredFile): Promise<Source> {
+  const stored = known ?? (await storage.stat(name));
+  return {
+    name: stored.name.split('/').pop(),
+    size: stored.size,
+    lastModified: stored.lastModified,
+    etag: stored.etag,
+    contentType: stored.contentType,
+    exact: storage.exactReads === true,
+    open: (range) => storage.open(name, { range, ifMatch: stored.etag }),
+  };
+}

@@ -1,0 +1,324 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type Stats } from 'node:fs';
+import { link, mkdir, open as openFile, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
+import { HttpError } from '../http/http-error';
+import { checkRequestedPath } from '../sources/path-source';
+import { DEFAULT_CHUNK_SIZE, FileChangedError, identityOf, openFileStream } from '../streams/file-stream';
+import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
+
+export interface FileSystemStorageOptions {
+  /** Serve and list dotfiles? Default `false` (temporary upload files are dotfiles). */
+  dotfiles?: boolean;
+  /** Bytes per read when streaming; default 1 MiB. */
+  chunkSize?: number;
+  /** Public base URL of the folder, if a web server exposes it (for `url()`). */
+  baseUrl?: string;
+}
+
+/** `.<name>.<12 hex>.part`: what `save` writes before the rename. */
+const TEMPORARY_FILE = /^\..+\.[0-9a-f]{12}\.part$/;
+
+const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR']);
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && NOT_FOUND_CODES.has(code);
+}
+
+/**
+ * Files in a folder. Every name is checked before the disk is touched (no `..`, no encoded
+ * separators, no control characters, no dotfiles unless allowed), canonicalised with symlinks
+ * resolved, and confirmed to lie under the canonical root on a segment boundary; that same path
+ * is then opened.
+ *
+ * Saves are atomic: the bytes go to a temporary dotfile in the target's folder, are flushed to
+ * disk, and only then renamed (or hard-linked, when not overwriting) to the final name.
+ *
+ * @example
+ * const media = new FileSystemStorage(process.env.MEDIA_ROOT ?? 'var/media');
+ * await media.save('reports/2026.csv', csvText);
+ */
+export class FileSystemStorage implements Storage {
+  readonly root: string;
+  /** Reads are checked against the file's identity and size (see `openFileStream`). */
+  readonly exactReads = true;
+  readonly #options: FileSystemStorageOptions;
+
+  constructor(root: string, options: FileSystemStorageOptions = {}) {
+    if (typeof root !== 'string' || root === '') throw new TypeError('FileSystemStorage: root must be a non-empty path');
+    this.root = path.resolve(root);
+    this.#options = options;
+  }
+
+  /** Checks a name and joins it to the root, without touching the disk. */
+  #target(name: string): string {
+    let segments: string[];
+    try {
+      segments = checkRequestedPath(name, { dotfiles: this.#options.dotfiles });
+    } catch (error) {
+      // A hidden name is "no such file" to the caller, like a missing one.
+      if (error instanceof HttpError && error.status === 404) throw new NotFoundError(name);
+      throw error;
+    }
+    // Temporary files of saves in progress are never addressable, even with dotfiles allowed.
+    if (TEMPORARY_FILE.test(segments[segments.length - 1]!)) throw new NotFoundError(name);
+    return path.join(this.root, ...segments);
+  }
+
+  /** Whether a canonical path lies strictly inside the canonical root (a segment boundary). */
+  async #inside(canonical: string, allowRoot = false): Promise<boolean> {
+    const relative = path.relative(await realpath(this.root), canonical);
+    if (relative === '') return allowRoot;
+    return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+  }
+
+  /** The canonical path of an existing file inside the root, with its stats. */
+  async #resolve(name: string): Promise<{ file: string; stats: Stats }> {
+    const target = this.#target(name);
+    try {
+      const file = await realpath(target);
+      if (!(await this.#inside(file))) throw new NotFoundError(name);
+      const relative = path.relative(await realpath(this.root), file);
+      if (!this.#options.dotfiles && relative.split(path.sep).some((segment) => segment.startsWith('.'))) {
+        throw new NotFoundError(name);
+      }
+      const stats = await stat(file);
+      if (!stats.isFile()) throw new NotFoundError(name);
+      return { file, stats };
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(name);
+      throw error;
+    }
+  }
+
+  #describe(name: string, stats: Stats): StoredFile {
+    return {
+      name,
+      size: stats.size,
+      lastModified: stats.mtime,
+      etag: formatEntityTag(fileEntityTag(stats.size, stats.mtimeMs)),
+    };
+  }
+
+  async stat(name: string): Promise<StoredFile> {
+    const { stats } = await this.#resolve(name);
+    return this.#describe(name, stats);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await this.#resolve(name);
+      return true;
+    } catch (error) {
+      if (error instanceof HttpError && (error.status === 404 || error.status === 400)) return false;
+      throw error;
+    }
+  }
+
+  async open(name: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const { file, stats } = await this.#resolve(name);
+    if (options.ifMatch !== undefined) {
+      const current = fileEntityTag(stats.size, stats.mtimeMs);
+      const wanted = toEntityTag(options.ifMatch);
+      if (wanted.weak || wanted.opaque !== current.opaque) throw new FileChangedError(name);
+    }
+    try {
+      return await openFileStream(file, {
+        start: options.range?.start,
+        end: options.range?.end,
+        chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+        expect: identityOf(stats),
+      });
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(name);
+      throw error;
+    }
+  }
+
+  async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<StoredFile> {
+    const target = this.#target(name);
+    const folder = path.dirname(target);
+    await mkdir(this.root, { recursive: true });
+    await this.#makeFolder(folder);
+    // A short temporary name: a final name may already be as long as the file system allows.
+    const hint = path.basename(target).slice(0, 32);
+    const temporary = path.join(folder, `.${hint}.${randomBytes(6).toString('hex')}.part`);
+    try {
+      await writeAll(temporary, content, options.maxBytes);
+      if (options.overwrite) {
+        try {
+          await rename(temporary, target);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'ENOTDIR') throw new HttpError(409, 'A folder of that name exists');
+          throw error;
+        }
+      } else {
+        // link() fails with EEXIST instead of replacing: check-and-create in one step.
+        try {
+          await link(temporary, target);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new HttpError(409, 'A file of that name exists');
+          throw error;
+        }
+        await unlink(temporary);
+      }
+      await syncFolder(folder);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+    return this.#describe(name, await stat(target));
+  }
+
+  /**
+   * Creates `folder` and its missing parents, but only below the canonical root: the deepest
+   * folder that exists is resolved first, so a symlinked folder cannot lead the creation out.
+   */
+  async #makeFolder(folder: string): Promise<void> {
+    let existing = folder;
+    for (;;) {
+      try {
+        existing = await realpath(existing);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new HttpError(409, 'A file of that name is in the way');
+          throw error;
+        }
+        const parent = path.dirname(existing);
+        if (parent === existing) throw new HttpError(400, 'Invalid path');
+        existing = parent;
+      }
+    }
+    if (!(await this.#inside(existing, true))) throw new HttpError(400, 'Invalid path');
+    try {
+      await mkdir(folder, { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new HttpError(409, 'A file of that name is in the way');
+      throw error;
+    }
+    // Resolved again: a folder swapped for a symlink meanwhile is caught here.
+    if (!(await this.#inside(await realpath(folder), true))) throw new HttpError(400, 'Invalid path');
+  }
+
+  async delete(name: string): Promise<boolean> {
+    let file: string;
+    try {
+      ({ file } = await this.#resolve(name));
+    } catch (error) {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    }
+    try {
+      await unlink(file);
+      await syncFolder(path.dirname(file));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async *list(prefix = ''): AsyncIterable<StoredFile> {
+    let names: string[];
+    try {
+      names = await readdir(this.root, { recursive: true });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    for (const native of names) {
+      const name = native.split(path.sep).join('/');
+      if (!name.startsWith(prefix) || TEMPORARY_FILE.test(path.posix.basename(name))) continue;
+      if (!this.#options.dotfiles && name.split('/').some((segment) => segment.startsWith('.'))) continue;
+      try {
+        yield await this.stat(name);
+      } catch (error) {
+        // Directories, files removed since the listing, names we would refuse to serve.
+        if (error instanceof HttpError) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Removes temporary files that saves interrupted by a crash left behind (they are dotfiles,
+   * never served). Only those older than `olderThanMs` (default one hour), so a save still
+   * running in another process is not cut short.
+   */
+  async removeStaleTemporaryFiles(olderThanMs = 60 * 60 * 1000): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.root, { recursive: true });
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      if (!TEMPORARY_FILE.test(path.basename(name))) continue;
+      const file = path.join(this.root, name);
+      const stats = await stat(file).catch(() => undefined);
+      if (!stats?.isFile() || Date.now() - stats.mtimeMs < olderThanMs) continue;
+      await unlink(file).catch(() => undefined);
+      removed.push(name.split(path.sep).join('/'));
+    }
+    return removed;
+  }
+
+  url(name: string): string | undefined {
+    const base = this.#options.baseUrl;
+    if (base === undefined) return undefined;
+    const segments = checkRequestedPath(name, { dotfiles: this.#options.dotfiles });
+    return `${base.replace(/\/+$/, '')}/${segments.map(encodeURIComponent).join('/')}`;
+  }
+
+  async localPath(name: string): Promise<string> {
+    return (await this.#resolve(name)).file;
+  }
+}
+
+/** Writes `content` to a new file, flushed to disk; 413 (and nothing kept) past `maxBytes`. */
+async function writeAll(file: string, content: SaveContent, maxBytes: number | undefined): Promise<number> {
+  let written = 0;
+  const count = (chunk: Uint8Array | string): Uint8Array => {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    written += bytes.length;
+    if (maxBytes !== undefined && written > maxBytes) {
+      throw new HttpError(413, `File is larger than the limit of ${maxBytes} bytes`);
+    }
+    return bytes;
+  };
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    if (typeof content === 'string' || content instanceof Uint8Array) {
+      yield count(content);
+      return;
+    }
+    for await (const chunk of content as AsyncIterable<Uint8Array | string>) yield count(chunk);
+  }
+  const out = createWriteStream(file, { flags: 'wx' });
+  await pipeline(chunks(), out as Writable);
+  const handle = await openFile(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return written;
+}
+
+/** Makes a rename or unlink in `folder` durable (the directory entry itself is flushed). */
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await openFile(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
