@@ -82,4 +82,24 @@ test.describe('HTTP', () => {
     const bad = await request.get('/api/exports/numbers.txt?count=abc');
     expect(bad.status()).toBe(400);
   });
+
+  test('downloads carry Content-Length on GET and HEAD through the kit server, and the private header never leaks', async ({ request }) => {
+    const size = (await readFile(path.join(mediaRoot, 'sample.bin'))).length;
+    for (const method of ['GET', 'HEAD'] as const) {
+      const res = await request.fetch('/api/path/sample.bin', { method });
+      expect(res.status(), method).toBe(200);
+      expect(res.headers()['content-length'], method).toBe(String(size));
+      expect(res.headers()['x-downloadview-length'], method).toBeUndefined();
+    }
+    const generated = await request.get('/api/exports/numbers.txt?count=1000');
+    expect(generated.headers()['content-length']).toBe(String((await generated.body()).length));
+  });
+
+  test('a text range asked for with Accept-Encoding: gzip comes back as the exact bytes, not recompressed', async ({ request }) => {
+    const res = await request.get('/api/path/hello.txt', { headers: { Range: 'bytes=0-4', 'Accept-Encoding': 'gzip' } });
+    expect(res.status()).toBe(206);
+    expect(res.headers()['content-encoding']).toBeUndefined();
+    expect(res.headers()['content-length']).toBe('5');
+    expect((await res.body()).toString()).toBe('Hello');
+  });
 });

@@ -5,6 +5,7 @@ import { formatEntityTag, toEntityTag } from '../http/etag';
 import { formatHttpDate } from '../http/http-date';
 import { planMultipart, type MultipartPlan } from '../http/multipart';
 import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
+import { LENGTH_HEADER } from '../server/content-length';
 import { perRequest, type ResolvedOptions } from './options';
 import type { Source } from './source';
 
@@ -12,11 +13,15 @@ import type { Source } from './source';
 export type Decision =
   | { status: 200; headers: Headers; body: { kind: 'whole' } }
   | { status: 206; headers: Headers; body: { kind: 'range'; range: ByteRange } }
+  | { status: 206; headers: Headers; body: { kind: 'whole' } }
   | { status: 206; headers: Headers; body: { kind: 'multipart'; plan: MultipartPlan } }
   | { status: 304 | 412 | 416; headers: Headers; body: { kind: 'none' } };
 
 /** The engine's alone: a route that set them by hand could announce bytes it does not send. */
-const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-encoding']);
+const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-encoding', LENGTH_HEADER]);
+
+/** Headers that describe a body a 416 does not have. */
+const REPRESENTATION_ONLY = new Set(['content-type', 'content-length', 'content-disposition', 'content-encoding']);
 
 /** Headers of a 304: validators and caching only (RFC 9110 §15.4.5). */
 const NOT_MODIFIED_HEADERS = ['etag', 'last-modified', 'cache-control', 'expires', 'vary', 'content-location'];
@@ -42,6 +47,8 @@ export function decide(request: Request, source: Source, options: ResolvedOption
     return { status: code, headers: out, body: { kind: 'none' } };
   };
 
+  if (source.answered) return relay(source, headers, status);
+
   const precondition = evaluatePreconditions(request.method, request.headers, validators, {
     modifiedSince: options.modifiedSince && ((since: Date) => options.modifiedSince!(source, since)),
   });
@@ -66,7 +73,7 @@ export function decide(request: Request, source: Source, options: ResolvedOption
     case 'ignored':
       return { status: 200, headers, body: { kind: 'whole' } };
     case 'unsatisfiable': {
-      const out = status(416, (name) => name !== 'content-type' && name !== 'content-length' && name !== 'content-disposition' && name !== 'content-encoding');
+      const out = status(416, (name) => !REPRESENTATION_ONLY.has(name));
       out.headers.set('content-range', `bytes */${size}`);
       return out;
     }
@@ -81,6 +88,32 @@ export function decide(request: Request, source: Source, options: ResolvedOption
       headers.set('content-type', plan.contentType);
       headers.set('content-length', String(plan.length));
       return { status: 206, headers, body: { kind: 'multipart', plan } };
+    }
+  }
+}
+
+/** Keeps the upstream's verdict, with our headers around it. */
+function relay(
+  source: Source,
+  headers: Headers,
+  status: (code: 304 | 412 | 416, keep: (name: string) => boolean) => Decision,
+): Decision {
+  const answer = source.answered!;
+  switch (answer.status) {
+    case 200:
+      return { status: 200, headers, body: { kind: 'whole' } };
+    case 206:
+      headers.set('content-range', answer.contentRange);
+      return { status: 206, headers, body: { kind: 'whole' } };
+    case 304:
+      return status(304, (name) => NOT_MODIFIED_HEADERS.includes(name));
+    case 412:
+      return status(412, (name) => name === 'etag' || name === 'last-modified');
+    case 416: {
+      const out = status(416, (name) => !REPRESENTATION_ONLY.has(name));
+      if (answer.contentRange) out.headers.set('content-range', answer.contentRange);
+      else if (source.size !== undefined) out.headers.set('content-range', `bytes */${source.size}`);
+      return out;
     }
   }
 }

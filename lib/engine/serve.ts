@@ -1,4 +1,5 @@
 import { errorResponse, HttpError } from '../http/http-error';
+import { LENGTH_HEADER, signedLength } from '../server/content-length';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
 import { decide, type Decision } from './decide';
@@ -55,6 +56,7 @@ export async function serve(
 
 async function respond(request: Request, source: Source, decision: Decision): Promise<Response> {
   const { status, headers, body } = decision;
+  passLengthOn(headers);
   if (request.method === 'HEAD' || body.kind === 'none') {
     return new Response(null, { status, headers });
   }
@@ -74,6 +76,17 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
       return new Response(multipartStream(source, plan, first), { status, headers });
     }
   }
+}
+
+/**
+ * Next 16 drops Content-Length from route handlers; under the kit's server the length travels
+ * in a private, signed header that the server turns back into Content-Length.
+ */
+function passLengthOn(headers: Headers): void {
+  const length = headers.get('content-length');
+  if (length === null) return;
+  const signed = signedLength(Number(length));
+  if (signed) headers.set(LENGTH_HEADER, signed);
 }
 
 function counted(source: Source, stream: ReadableStream<Uint8Array>, length: number | undefined) {

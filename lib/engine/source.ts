@@ -38,4 +38,18 @@ export interface Source extends SourceMeta {
    * itself). Otherwise the engine counts the bytes against the announced length.
    */
   exact?: boolean;
+  /**
+   * Set by a source whose bytes come from a server that already evaluated the request's
+   * conditional and Range headers (a proxied upstream): its answer stands, and `size` is the
+   * length of the body `open()` returns (the part, for a 206).
+   */
+  answered?: UpstreamAnswer;
 }
+
+/** How an upstream answered a forwarded request. */
+export type UpstreamAnswer =
+  | { status: 200 }
+  | { status: 206; contentRange: string }
+  | { status: 304 }
+  | { status: 412 }
+  | { status: 416; contentRange?: string };

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import next from 'next';
+import { enableLengthHeader, restoreContentLength } from './content-length';
 
 export interface StartServerOptions {
   /** The Next project folder (where `.next` is). Default: the working directory. */
@@ -26,7 +27,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   const handle = app.getRequestHandler();
   await app.prepare();
 
+  enableLengthHeader();
   const server = createServer((req, res) => {
+    restoreContentLength(req, res);
     handle(req, res).catch((error: unknown) => {
       console.error(error);
       if (!res.headersSent) {

@@ -1,0 +1,175 @@
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { enableLengthHeader, LENGTH_HEADER, restoreContentLength, signedLength, verifiedLength } from './content-length';
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The connection broke before the body ended. */
+  aborted: boolean;
+}
+
+let server: Server | undefined;
+
+afterEach(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+/** Serves one handler behind `restoreContentLength`, as the kit's server does, and asks it once. */
+async function ask(
+  handler: (res: import('node:http').ServerResponse) => void,
+  method = 'GET',
+): Promise<Reply> {
+  server = createServer((req, res) => {
+    restoreContentLength(req, res);
+    handler(res);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path: '/', agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let aborted = false;
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('aborted', () => (aborted = true));
+      res.on('error', () => (aborted = true));
+      res.on('close', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), aborted: aborted || !res.complete }));
+    });
+    // A connection broken before any response came back is a broken body too.
+    req.on('error', () => resolve({ status: 0, headers: {}, body: Buffer.alloc(0), aborted: true }));
+
+    req.end();
+  });
+}
+
+describe('signedLength', () => {
+  it('gives nothing until a kit server enabled it in this process', () => {
+    // The token lives on globalThis under a registered symbol; without it nothing is signed.
+    const key = Symbol.for('next-downloadview.length-token');
+    const saved = (globalThis as Record<symbol, unknown>)[key];
+    delete (globalThis as Record<symbol, unknown>)[key];
+    try {
+      expect(signedLength(10)).toBeUndefined();
+      expect(verifiedLength('10.AAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined();
+    } finally {
+      if (saved) (globalThis as Record<symbol, unknown>)[key] = saved;
+    }
+  });
+});
+
+describe('with the length header enabled', () => {
+  beforeAll(() => enableLengthHeader());
+
+  describe('signedLength and verifiedLength', () => {
+    it.each([0, 1, 4096, 1024 ** 3, Number.MAX_SAFE_INTEGER])('round-trips %d', (length) => {
+      expect(verifiedLength(signedLength(length))).toBe(length);
+    });
+
+    it.each([-1, 1.5, NaN, Infinity])('signs no length for %d', (length) => {
+      expect(signedLength(length)).toBeUndefined();
+    });
+
+    it('refuses a value whose length was changed', () => {
+      const signed = signedLength(100)!;
+      expect(verifiedLength(signed.replace(/^100/, '999'))).toBeUndefined();
+    });
+
+    it.each(['100', '100.', '100.xyz', ' 100.AAAAAAAAAAAAAAAAAAAAAA', '0100.AAAAAAAAAAAAAAAAAAAAAA', '', undefined, 100])(
+      'refuses the forged or malformed value %j',
+      (value) => {
+        expect(verifiedLength(value)).toBeUndefined();
+      },
+    );
+  });
+
+  describe('restoreContentLength', () => {
+    it('turns a signed private header into Content-Length and drops the private header', async () => {
+      const reply = await ask((res) => {
+        res.setHeader(LENGTH_HEADER, signedLength(11)!);
+        res.end('hello world');
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.headers['content-length']).toBe('11');
+      expect(reply.headers[LENGTH_HEADER]).toBeUndefined();
+      expect(reply.headers['transfer-encoding']).toBeUndefined();
+      expect(reply.body.toString()).toBe('hello world');
+      expect(reply.aborted).toBe(false);
+    });
+
+    it('works when the header is appended rather than set, as Next does', async () => {
+      const reply = await ask((res) => {
+        res.appendHeader(LENGTH_HEADER, signedLength(5)!);
+        res.write('he');
+        res.end('llo');
+      });
+      expect(reply.headers['content-length']).toBe('5');
+      expect(reply.body.toString()).toBe('hello');
+    });
+
+    it('sends no Content-Length for a forged private header, and never the header itself', async () => {
+      const reply = await ask((res) => {
+        res.setHeader(LENGTH_HEADER, '999.AAAAAAAAAAAAAAAAAAAAAA');
+        res.write('sho');
+        res.end('rt');
+      });
+      expect(reply.headers['content-length']).toBeUndefined();
+      expect(reply.headers[LENGTH_HEADER]).toBeUndefined();
+      expect(reply.body.toString()).toBe('short');
+    });
+
+    it('keeps the verified length when something else tries to set another', async () => {
+      const reply = await ask((res) => {
+        res.setHeader(LENGTH_HEADER, signedLength(3)!);
+        res.setHeader('Content-Length', '1000');
+        res.end('abc');
+      });
+      expect(reply.headers['content-length']).toBe('3');
+      expect(reply.body.toString()).toBe('abc');
+    });
+
+    it('breaks the connection when the body comes out shorter than the length', async () => {
+      const reply = await ask((res) => {
+        res.setHeader(LENGTH_HEADER, signedLength(10)!);
+        res.write('12345');
+        res.end();
+      });
+      expect(reply.aborted).toBe(true);
+      expect(reply.body.length).toBeLessThan(10);
+    });
+
+    it('breaks the connection rather than send more bytes than the length', async () => {
+      const reply = await ask((res) => {
+        res.setHeader(LENGTH_HEADER, signedLength(4)!);
+        res.write('1234');
+        res.write('5678');
+        res.end();
+      });
+      expect(reply.aborted).toBe(true);
+      expect(reply.body.toString()).not.toContain('5678');
+    });
+
+    it('announces the length on HEAD without a body', async () => {
+      const reply = await ask((res) => {
+        res.setHeader(LENGTH_HEADER, signedLength(123)!);
+        res.end();
+      }, 'HEAD');
+      expect(reply.status).toBe(200);
+      expect(reply.headers['content-length']).toBe('123');
+      expect(reply.aborted).toBe(false);
+    });
+
+    it('leaves responses without the private header alone', async () => {
+      const reply = await ask((res) => {
+        res.setHeader('Content-Type', 'text/plain');
+        res.write('streamed ');
+        res.end('without a length');
+      });
+      expect(reply.headers['content-length']).toBeUndefined();
+      expect(reply.body.toString()).toBe('streamed without a length');
+      expect(reply.aborted).toBe(false);
+    });
+  });
+});
