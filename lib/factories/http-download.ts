@@ -1,0 +1,154 @@
+import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { createHandlers, type DownloadHandlers, type RouteHandler } from '../handlers';
+import { HttpError } from '../http/http-error';
+import { checkRequestedPath } from '../sources/path-source';
+import {
+  configuredUrl,
+  httpSource,
+  resolveHttpSourceOptions,
+  type HttpSource,
+  type HttpSourceOptions,
+} from '../sources/http-source';
+
+type Awaitable<T> = T | Promise<T>;
+
+export interface HttpDownloadOptions extends DownloadOptions, HttpSourceOptions {
+  /** One fixed remote file: every request gets this URL. Excludes `base` and `getUrl`. */
+  url?: string | URL;
+  /**
+   * A remote directory, e.g. `https://files.example.com/exports/`. The route's `param`
+   * segments are appended to it, each percent-encoded, after the same checks as pathDownload
+   * (no `..`, no empty segment, no separator inside a segment, not even percent-encoded):
+   * the request can neither leave this directory nor change the host.
+   */
+  base?: string | URL;
+  /** Route parameter holding the path under `base`. Default `path` (`[...path]`). */
+  param?: string;
+  /**
+   * Which URL, per request: a `URL` or an absolute URL string (which must be in
+   * `allowedOrigins`, and under `base` on its origin), or a path relative to `base`
+   * (a `/`-separated string or segments, checked like the route's param). `undefined` is 404.
+   */
+  getUrl?: (request: Request, params: RouteParams) => Awaitable<string | URL | readonly string[] | undefined>;
+}
+
+const HAS_SCHEME = /^[a-z][a-z\d+.-]*:/i;
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const UNSAFE_SEGMENT = /[/\\\u0000-\u001f\u007f]/;
+
+/**
+ * Serves a remote file through this route (django-downloadview's HTTPDownloadView), streaming
+ * and never buffering. The request's Range and conditional headers are forwarded, and the
+ * upstream's 206, 304, 412 and 416 relayed; upstream 404 (and 410) is 404, other upstream
+ * failures 502, no answer within `timeoutMs` 504.
+ *
+ * Only `allowedOrigins` (default: the origin of `url` / `base`) are ever contacted, redirects
+ * included, and a path from the request never leaves `base`: a hostile path is 400 before any
+ * fetch, a redirect elsewhere 502. The file name is the `filename` option, else the last segment
+ * of the final URL, decoded.
+ *
+ * @example
+ * // app/api/remote/[...path]/route.ts: /api/remote/2024/report.pdf
+ * //   -> https://files.example.com/exports/2024/report.pdf
+ * import { httpDownload } from '@/lib';
+ * export const { GET, HEAD } = httpDownload({ base: 'https://files.example.com/exports/' });
+ *
+ * @example
+ * // One fixed file, with a shorter timeout
+ * export const { GET, HEAD } = httpDownload({ url: 'https://example.com/manual.pdf', timeoutMs: 5_000 });
+ *
+ * @example
+ * // A URL looked up per request, on one of two hosts
+ * export const { GET, HEAD } = httpDownload({
+ *   allowedOrigins: ['https://a.example.com', 'https://b.example.com'],
+ *   getUrl: async (_request, { id }) => (await findExport(String(id)))?.url,
+ * });
+ */
+export function httpDownload(options: HttpDownloadOptions): DownloadHandlers {
+  const factory = 'httpDownload';
+  const resolved = resolveOptions(options, factory);
+  const { url, getUrl, param = 'path' } = options;
+  if (url !== undefined && (options.base !== undefined || getUrl !== undefined)) {
+    throw new ConfigurationError(`${factory}: give either url, or base and/or getUrl`);
+  }
+  if (url === undefined && options.base === undefined && getUrl === undefined) {
+    throw new ConfigurationError(`${factory}: give a url, a base or getUrl`);
+  }
+  if (getUrl !== undefined && typeof getUrl !== 'function') {
+    throw new ConfigurationError(`${factory}: getUrl must be a function`);
+  }
+  if (getUrl !== undefined && options.base === undefined && options.allowedOrigins === undefined) {
+    throw new ConfigurationError(`${factory}: getUrl without a base needs allowedOrigins`);
+  }
+  const fixed = url === undefined ? undefined : configuredUrl(url, `${factory}: url`);
+  const sourceOptions = resolveHttpSourceOptions(
+    {
+      ...options,
+      // The fixed URL is configuration: its origin is allowed.
+      allowedOrigins: fixed && options.allowedOrigins ? [...options.allowedOrigins, fixed.origin] : options.allowedOrigins,
+    },
+    factory,
+  );
+  const base = sourceOptions.base;
+
+  async function requestedUrl(request: Request, params: RouteParams): Promise<URL> {
+    const requested = getUrl ? await getUrl(request, params) : params[param];
+    if (requested === undefined) throw new HttpError(404, 'Not Found');
+    if (requested instanceof URL) return requested;
+    if (getUrl && typeof requested === 'string' && HAS_SCHEME.test(requested)) {
+      try {
+        return new URL(requested);
+      } catch {
+        throw new HttpError(400, 'Invalid upstream URL');
+      }
+    }
+    if (!base) throw new Error(`${factory}: getUrl returned a path, but no base is configured`);
+    // A route param string is one segment (Next decoded it: a `/` in it was `%2F`).
+    const segments = checkUpstreamPath(typeof requested === 'string' && !getUrl ? [requested] : requested);
+    // Appended to the base as text, never resolved against it: nothing can climb out.
+    return new URL(base.href + segments.map(encodeURIComponent).join('/'));
+  }
+
+  // The source of each request, until its response is out: if the engine fails before it opens
+  // the body (a throwing option callback, say), the upstream body is cancelled, not leaked.
+  const pending = new WeakMap<Request, HttpSource>();
+  const handlers = createHandlers(async (request, params) => {
+    const target = fixed ?? (await requestedUrl(request, params));
+    const source = await httpSource(request, target, sourceOptions);
+    pending.set(request, source);
+    return source;
+  }, resolved);
+  const settled =
+    (handler: RouteHandler): RouteHandler =>
+    async (request, context) => {
+      try {
+        return await handler(request, context);
+      } finally {
+        const source = pending.get(request);
+        pending.delete(request);
+        await source?.discard();
+      }
+    };
+  return { ...handlers, GET: settled(handlers.GET), HEAD: settled(handlers.HEAD) };
+}
+
+/**
+ * Checks a path taken from the request, like pathDownload (400 for `.`/`..`, empty segments,
+ * separators, controls; 404 for nothing), and also every percent-decoding of each segment:
+ * a segment that still holds `%2e%2e` or `%2f` after the framework decoded it once was encoded
+ * twice, and an upstream that decodes once more would see `..` or `/`.
+ */
+function checkUpstreamPath(requested: string | readonly string[]): string[] {
+  const segments = checkRequestedPath(requested, { dotfiles: true });
+  for (const segment of segments) {
+    let current = segment;
+    for (let round = 0; round < 8 && /%[0-9a-f]{2}/i.test(current); round++) {
+      // Byte by byte: enough to reveal ASCII `.`, `/`, `\` and controls, and never throws.
+      current = current.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+      if (current === '.' || current === '..' || current === '' || UNSAFE_SEGMENT.test(current)) {
+        throw new HttpError(400, 'Invalid path');
+      }
+    }
+  }
+  return segments;
+}
