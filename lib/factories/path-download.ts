@@ -46,12 +46,12 @@ export function pathDownload(options: PathDownloadOptions): DownloadHandlers {
   if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
     throw new ConfigurationError('pathDownload: chunkSize must be a whole number of bytes');
   }
-  const root = options.root === undefined ? undefined : path.resolve(options.root);
+  const root = options.root === undefined ? undefined : path.resolve(/* turbopackIgnore: true */ options.root);
   const sourceOptions = { dotfiles, chunkSize };
 
   // A fixed path is the configuration's own: it is resolved once and not re-checked per request.
   if (typeof which === 'string') {
-    const file = root === undefined ? path.resolve(which) : path.resolve(root, which);
+    const file = root === undefined ? path.resolve(/* turbopackIgnore: true */ which) : path.resolve(/* turbopackIgnore: true */ root, which);
     return createHandlers(() => pathSource(file, root, sourceOptions), resolved);
   }
 

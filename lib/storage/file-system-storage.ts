@@ -50,7 +50,7 @@ export class FileSystemStorage implements Storage {
 
   constructor(root: string, options: FileSystemStorageOptions = {}) {
     if (typeof root !== 'string' || root === '') throw new TypeError('FileSystemStorage: root must be a non-empty path');
-    this.root = path.resolve(root);
+    this.root = path.resolve(/* turbopackIgnore: true */ root);
     this.#options = options;
   }
 

@@ -1,0 +1,182 @@
+import { eq, getTableColumns, getTableName, type Column, type Table } from 'drizzle-orm';
+import { HttpError } from '../http/http-error';
+import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import type { Source } from '../engine/source';
+import { createHandlers, type DownloadHandlers } from '../handlers';
+import { storageSource } from '../sources/storage-source';
+import type { Storage } from '../storage/storage';
+
+/**
+ * Which property of the row holds what (django-downloadview's `file_field`, `basename_field`,
+ * `mime_type_field`, ...). Only `file` is needed; each one given is used.
+ */
+export interface ObjectFields {
+  /** The file's name in the storage. Default `file`. */
+  file?: string;
+  /** The name offered to the browser. Default: the last segment of the storage name. */
+  basename?: string;
+  /** Media type, e.g. `application/pdf`. */
+  contentType?: string;
+  charset?: string;
+  /** Content-Encoding the stored bytes are in (e.g. `gzip` for a stored `.gz` served as-is). */
+  encoding?: string;
+  /** Modification time: a Date, epoch milliseconds or an ISO string. Default: the storage's. */
+  lastModified?: string;
+  /** Size in bytes as recorded; checked against the stored file. */
+  size?: string;
+  /** A checksum or version of the content (e.g. a SHA-256), sent as a strong ETag. */
+  checksum?: string;
+}
+
+/** The few methods of a Drizzle database the lookup uses (any dialect). */
+interface SelectableDatabase {
+  select(): { from(table: Table): { where(condition: unknown): { limit(count: number): PromiseLike<unknown[]> } } };
+}
+
+export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>> extends DownloadOptions {
+  /** Where the file field's names point. */
+  storage: Storage;
+  /** Finds the row for a request; `undefined`/`null` is 404. */
+  getObject?: (request: Request, params: RouteParams) => Row | undefined | null | Promise<Row | undefined | null>;
+  /**
+   * Or let the factory find it: a Drizzle database (or a function returning it, to open it on
+   * first use) and table, matched on `lookup.column` (default `id`) against the route param
+   * `lookup.param` (default `id`).
+   */
+  db?: unknown;
+  /** The Drizzle table of the rows; also used to check `fields` at module load. */
+  table?: Table;
+  lookup?: { column?: string; param?: string };
+  fields?: ObjectFields;
+}
+
+const FIELD_NAMES = ['file', 'basename', 'contentType', 'charset', 'encoding', 'lastModified', 'size', 'checksum'] as const;
+
+/**
+ * Serves the file a database row points to (django-downloadview's ObjectDownloadView), with
+ * every metadata field of the row put to use. A missing row, an empty file field, or a file
+ * missing from the storage is 404.
+ *
+ * @example
+ * // app/files/[id]/route.ts
+ * import { objectDownload, FileSystemStorage } from '@/lib';
+ * import { db } from '@/db';
+ * import { files } from '@/db/schema';
+ * export const { GET, HEAD } = objectDownload({
+ *   storage: new FileSystemStorage('var/media'),
+ *   db, table: files,                      // looks up files.id = params.id
+ *   fields: { file: 'storagePath', basename: 'name', contentType: 'contentType',
+ *             size: 'size', checksum: 'sha256', lastModified: 'updatedAt' },
+ * });
+ */
+export function objectDownload<Row extends object = Record<string, unknown>>(
+  options: ObjectDownloadOptions<Row>,
+): DownloadHandlers {
+  const resolved = resolveOptions(options, 'objectDownload');
+  const { storage, table } = options;
+  if (!storage || typeof storage.stat !== 'function' || typeof storage.open !== 'function') {
+    throw new ConfigurationError('objectDownload: storage must implement the Storage interface');
+  }
+  const fields: Required<Pick<ObjectFields, 'file'>> & ObjectFields = { file: 'file', ...options.fields };
+  for (const [key, value] of Object.entries(fields)) {
+    if (!(FIELD_NAMES as readonly string[]).includes(key)) {
+      throw new ConfigurationError(`objectDownload: unknown field mapping "${key}" (known: ${FIELD_NAMES.join(', ')})`);
+    }
+    if (typeof value !== 'string' || value === '') throw new ConfigurationError(`objectDownload: fields.${key} must be a property name`);
+  }
+  const columns = table ? (getTableColumns(table) as Record<string, Column>) : undefined;
+  if (columns) {
+    for (const [key, value] of Object.entries(fields)) {
+      if (!(value in columns)) {
+        throw new ConfigurationError(`objectDownload: fields.${key} names "${value}", which is not a column of table "${getTableName(table!)}"`);
+      }
+    }
+  }
+
+  const getObject = options.getObject ?? drizzleLookup(options, columns);
+  return createHandlers(async (request, params) => {
+    const row = await getObject(request, params);
+    if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
+    return objectSource(row as Record<string, unknown>, fields, storage);
+  }, resolved);
+}
+
+function drizzleLookup<Row extends object>(
+  options: ObjectDownloadOptions<Row>,
+  columns: Record<string, Column> | undefined,
+): (request: Request, params: RouteParams) => Promise<Row | undefined> {
+  const { db, table } = options;
+  if (!db || !table || !columns) {
+    throw new ConfigurationError('objectDownload: give getObject, or db and table');
+  }
+  if (typeof db !== 'function' && typeof (db as Partial<SelectableDatabase>).select !== 'function') {
+    throw new ConfigurationError('objectDownload: db must be a Drizzle database, or a function returning one');
+  }
+  const database = (): SelectableDatabase => {
+    const value: unknown = typeof db === 'function' ? (db as () => unknown)() : db;
+    if (typeof (value as Partial<SelectableDatabase> | undefined)?.select !== 'function') {
+      throw new Error('objectDownload: the db function did not return a Drizzle database');
+    }
+    return value as SelectableDatabase;
+  };
+  const columnName = options.lookup?.column ?? 'id';
+  const param = options.lookup?.param ?? 'id';
+  const column = columns[columnName];
+  if (!column) throw new ConfigurationError(`objectDownload: lookup.column "${columnName}" is not a column of the table`);
+  const numeric = column.dataType === 'number' || column.dataType === 'bigint';
+
+  return async (_request, params) => {
+    const raw = params[param];
+    if (typeof raw !== 'string') return undefined;
+    let value: string | number | bigint = raw;
+    if (numeric) {
+      // Only a plain decimal id can name a row; anything else cannot exist, so it is 404.
+      if (!/^-?[0-9]{1,19}$/.test(raw)) return undefined;
+      value = column.dataType === 'bigint' ? BigInt(raw) : Number(raw);
+      if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined;
+    }
+    const rows = await database().select().from(table!).where(eq(column, value)).limit(1);
+    return rows[0] as Row | undefined;
+  };
+}
+
+function text(row: Record<string, unknown>, field: string | undefined): string | undefined {
+  if (field === undefined) return undefined;
+  const value = row[field];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function date(row: Record<string, unknown>, field: string | undefined): Date | undefined {
+  if (field === undefined) return undefined;
+  const value = row[field];
+  const parsed = value instanceof Date ? value : typeof value === 'number' || typeof value === 'string' ? new Date(value) : undefined;
+  return parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
+}
+
+/** The stored file, described by the row's fields where the row has them. */
+export async function objectSource(
+  row: Record<string, unknown>,
+  fields: ObjectFields & { file: string },
+  storage: Storage,
+): Promise<Source> {
+  const name = text(row, fields.file);
+  if (name === undefined) throw new HttpError(404, 'Not Found');
+  const source = await storageSource(storage, name);
+  const recordedSize = fields.size === undefined ? undefined : row[fields.size];
+  if (typeof recordedSize === 'number' && recordedSize !== source.size) {
+    // The bytes in the storage are not the ones the row describes (changed outside the app):
+    // the length sent is always the real one, and the row's checksum no longer applies.
+    console.warn(`objectDownload: "${name}" is ${source.size} bytes, the row says ${recordedSize}`);
+    return { ...source, name: text(row, fields.basename) ?? source.name };
+  }
+  const checksum = text(row, fields.checksum);
+  return {
+    ...source,
+    name: text(row, fields.basename) ?? source.name,
+    contentType: text(row, fields.contentType) ?? source.contentType,
+    charset: text(row, fields.charset),
+    encoding: text(row, fields.encoding),
+    lastModified: date(row, fields.lastModified) ?? source.lastModified,
+    etag: checksum ?? source.etag,
+  };
+}
