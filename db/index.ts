@@ -25,12 +25,17 @@ export function migrateDatabase(db: DemoDatabase): void {
   migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
 }
 
-/** Opens the database file, migrates it, and closes it again (for the start script). */
-export function migrateDatabaseFile(file: string = databasePath()): void {
+/**
+ * Opens the database file, migrates it, runs `then` on it (seeding), and closes it again: the
+ * start script's connection is not the server's.
+ */
+export async function withMigratedDatabase<T>(file: string, then: (db: DemoDatabase) => Promise<T>): Promise<T> {
   mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new Database(file);
   try {
-    migrate(drizzle(sqlite, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+    const db = drizzle(sqlite, { schema });
+    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    return await then(db);
   } finally {
     sqlite.close();
   }

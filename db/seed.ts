@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { lookup } from 'mime-types';
+import type { DemoDatabase } from './index';
+import { files } from './schema';
 
 /** Sample files that show off names a download has to get right. */
 export const SAMPLE_FILES: ReadonlyArray<{ name: string; content: () => Uint8Array | string }> = [
@@ -41,4 +44,37 @@ export async function seedMedia(root: string): Promise<string[]> {
     }
   }
   return created;
+}
+
+/**
+ * On an empty `files` table, records the sample files that are in the media folder, so the
+ * object downloads have rows to serve. A table that has rows is left alone.
+ */
+export async function seedFileRows(db: DemoDatabase, root: string): Promise<number> {
+  const [existing] = await db.select({ id: files.id }).from(files).limit(1);
+  if (existing) return 0;
+  let count = 0;
+  for (const sample of SAMPLE_FILES) {
+    let bytes: Buffer;
+    let modified: Date;
+    try {
+      const file = path.join(root, sample.name);
+      bytes = await readFile(file);
+      modified = (await stat(file)).mtime;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    await db.insert(files).values({
+      name: path.posix.basename(sample.name),
+      storagePath: sample.name,
+      size: bytes.length,
+      contentType: lookup(sample.name) || 'application/octet-stream',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      createdAt: modified,
+      updatedAt: modified,
+    });
+    count++;
+  }
+  return count;
 }

@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { mediaRoot, databasePath } from '../db/config';
-import { migrateDatabaseFile } from '../db/index';
-import { seedMedia } from '../db/seed';
+import { withMigratedDatabase } from '../db/index';
+import { seedFileRows, seedMedia } from '../db/seed';
+import { FileSystemStorage } from '../lib/storage/file-system-storage';
 import { startServer } from '../lib/server/start-server';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -42,9 +43,13 @@ async function main(): Promise<void> {
   process.env.DATABASE_URL = databasePath();
   buildIfStale();
 
-  migrateDatabaseFile(process.env.DATABASE_URL);
-  const created = await seedMedia(process.env.MEDIA_ROOT);
-  if (created.length > 0) console.log(`Seeded ${created.length} sample files into ${process.env.MEDIA_ROOT}`);
+  const media = process.env.MEDIA_ROOT;
+  const stale = await new FileSystemStorage(media).removeStaleTemporaryFiles();
+  if (stale.length > 0) console.log(`Removed ${stale.length} temporary files left by interrupted uploads`);
+  const created = await seedMedia(media);
+  if (created.length > 0) console.log(`Seeded ${created.length} sample files into ${media}`);
+  const rows = await withMigratedDatabase(process.env.DATABASE_URL, (db) => seedFileRows(db, media));
+  if (rows > 0) console.log(`Recorded ${rows} sample files in the database`);
 
   const hostname = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 3000);

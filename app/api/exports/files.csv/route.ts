@@ -1,0 +1,7 @@
+import { virtualDownload } from '@/lib';
+import { filesCsv } from '@/app/_lib/files';
+
+/** The files table as CSV, streamed a page of rows at a time. */
+export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload({
+  file: () => ({ name: 'files.csv', contentType: 'text/csv', content: () => filesCsv() }),
+});

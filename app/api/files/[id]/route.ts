@@ -1,0 +1,32 @@
+import { errorResponse, HttpError, objectDownload } from '@/lib';
+import { getDb } from '@/db';
+import { files } from '@/db/schema';
+import { media } from '@/app/_lib/demo';
+import { deleteFile, parseId } from '@/app/_lib/files';
+
+/** The file of a row of `files`; `?inline` shows it in the browser, still with its name. */
+export const { GET, HEAD } = objectDownload({
+  storage: media,
+  // Opened on the first request, not when the build imports the route.
+  db: getDb,
+  table: files,
+  fields: {
+    file: 'storagePath',
+    basename: 'name',
+    contentType: 'contentType',
+    size: 'size',
+    checksum: 'sha256',
+    lastModified: 'updatedAt',
+  },
+  attachment: (request) => !new URL(request.url).searchParams.has('inline'),
+});
+
+/** Removes the row and its bytes: 204, or 404 when there is no such file. */
+export async function DELETE(_request: Request, context: { params: Promise<{ id: string }> }): Promise<Response> {
+  try {
+    const removed = await deleteFile(parseId((await context.params).id));
+    return removed ? new Response(null, { status: 204 }) : errorResponse(new HttpError(404, 'Not Found'));
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
