@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Source, SourceEtag } from '../engine/source';
+import type { Source, SourceMeta } from '../engine/source';
 import { iterableToStream, type Chunk } from '../streams/iterable-stream';
 import { sliceStream } from '../streams/slice-stream';
 
@@ -13,22 +13,17 @@ export type VirtualContent =
   | Iterable<Chunk>
   | AsyncIterable<Chunk>;
 
-/** A file that does not live on disk (django-downloadview's VirtualFile). */
-export interface VirtualFile {
+/**
+ * A file that does not live on disk (django-downloadview's VirtualFile): its bytes and what is
+ * known about them. `size` is needed for generated content to get a Content-Length and Range;
+ * `etag` defaults to a SHA-256 of the content when it is a string or bytes.
+ */
+export interface VirtualFile extends SourceMeta {
   /**
    * The bytes. A stream or a generator can be read once only: give a function that makes it,
    * and it is called only when a body is sent (never for HEAD, 304, 412 or 416).
    */
   content: VirtualContent | (() => VirtualContent | Promise<VirtualContent>);
-  name?: string;
-  /** Exact length in bytes, if known for generated content; enables Content-Length and Range. */
-  size?: number;
-  lastModified?: Date;
-  /** Defaults to a SHA-256 of the content when it is a string or bytes. */
-  etag?: SourceEtag;
-  contentType?: string;
-  charset?: string;
-  encoding?: string;
 }
 
 const encoder = new TextEncoder();

@@ -40,6 +40,30 @@ function concatTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
   return concat([a, b], a.length + b.length);
 }
 
+/** The bytes gathered for one chunk. */
+class Batch {
+  readonly #parts: Uint8Array[] = [];
+  length = 0;
+
+  add(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.#parts.push(bytes);
+    this.length += bytes.length;
+  }
+
+  /** Sends what was gathered, if anything. */
+  send(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    if (this.length > 0) controller.enqueue(concat(this.#parts, this.length));
+  }
+
+  /** The iterable is done: sends the rest, with what the encoder held back, and closes. */
+  finish(controller: ReadableStreamDefaultController<Uint8Array>, chunks: ChunkEncoder): void {
+    this.add(chunks.flush());
+    this.send(controller);
+    controller.close();
+  }
+}
+
 function concat(parts: Uint8Array[], length: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(length);
@@ -72,8 +96,7 @@ export function iterableToStream(
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const parts: Uint8Array[] = [];
-        let length = 0;
+        const batch = new Batch();
         // One timer per chunk, not per item, started when the first item is in: the items that
         // settle within that turn of the event loop are coalesced; once it has passed, an item
         // that is not ready flushes what is buffered.
@@ -87,23 +110,16 @@ export function iterableToStream(
             break;
           }
           if (result.done) {
-            const rest = chunks.flush();
-            if (rest.length > 0) {
-              parts.push(rest);
-              length += rest.length;
-            }
-            if (length > 0) controller.enqueue(concat(parts, length));
-            controller.close();
+            batch.finish(controller, chunks);
             return;
           }
           const bytes = await encodeOrStop(chunks, result.value, iterator);
           if (bytes.length === 0) continue;
           turn ??= nextTurn();
-          parts.push(bytes);
-          length += bytes.length;
-          if (length >= coalesceSize) break;
+          batch.add(bytes);
+          if (batch.length >= coalesceSize) break;
         }
-        controller.enqueue(concat(parts, length));
+        batch.send(controller);
       },
       async cancel(reason) {
         await iterator.return?.(reason);
@@ -119,18 +135,11 @@ function syncIterableToStream(iterable: Iterable<Chunk>, coalesceSize: number): 
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {
-        const parts: Uint8Array[] = [];
-        let length = 0;
-        while (length < coalesceSize) {
+        const batch = new Batch();
+        while (batch.length < coalesceSize) {
           const result = iterator.next();
           if (result.done) {
-            const rest = chunks.flush();
-            if (rest.length > 0) {
-              parts.push(rest);
-              length += rest.length;
-            }
-            if (length > 0) controller.enqueue(concat(parts, length));
-            controller.close();
+            batch.finish(controller, chunks);
             return;
           }
           let bytes: Uint8Array;
@@ -142,10 +151,9 @@ function syncIterableToStream(iterable: Iterable<Chunk>, coalesceSize: number): 
             iterator.return?.();
             throw error;
           }
-          parts.push(bytes);
-          length += bytes.length;
+          batch.add(bytes);
         }
-        controller.enqueue(concat(parts, length));
+        batch.send(controller);
       },
       cancel(reason) {
         iterator.return?.(reason);
