@@ -57,3 +57,17 @@ export { MIN_SECRET_BYTES, type SigningSecret } from './signing/signature';
 export { assertDownloadResponse, type DownloadExpectation } from './testing/assert-download-response';
 export { assertOffloadResponse, type OffloadExpectation, type OffloadHeader } from './testing/assert-offload-response';
 export { parseContentDisposition, type ParsedContentDisposition } from './testing/parse-content-disposition';
+
+// Offload: hand the bytes to nginx (X-Accel-Redirect), Apache or lighttpd (X-Sendfile)
+export { configureOffload } from './offload/configure-offload';
+export { encodePathSegment, nginxHeaders, sendfileHeaders } from './offload/backends';
+export type {
+  ApacheOffloadOptions,
+  ApacheOffloadRule,
+  LighttpdOffloadRule,
+  NginxOffloadOptions,
+  NginxOffloadRule,
+  OffloadBackend,
+  OffloadRule,
+  OffloadSource,
+} from './offload/rules';

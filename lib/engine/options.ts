@@ -1,3 +1,4 @@
+import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from '../offload/rules';
 import type { Source, SourceMeta } from './source';
 
 /** Route parameters as Next passes them (`[...path]` gives an array). */
@@ -38,14 +39,21 @@ export interface DownloadOptions {
   modifiedSince?: (source: SourceMeta, since: Date) => boolean;
   /** More ranges than this in one request get the whole file (200). Default 16. */
   maxRanges?: number;
+  /**
+   * Hand files to the web server (nginx X-Accel-Redirect, X-Sendfile) instead of streaming them:
+   * this route's rules, first match wins, or `false` for none. Default: the rules set with
+   * `configureOffload`.
+   */
+  offload?: readonly OffloadRule[] | false;
 }
 
 export const DEFAULT_CACHE_CONTROL = 'private, no-cache, no-transform';
 
 /** Options after the checks done once, when the route module is loaded. */
-export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'maxRanges'> {
+export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'maxRanges' | 'offload'> {
   cacheControl: string;
   maxRanges: number;
+  offload?: ResolvedOffloadRules;
 }
 
 /** Thrown at module load for a configuration that cannot work. */
@@ -78,7 +86,8 @@ export function resolveOptions(options: DownloadOptions, factory: string): Resol
   if (!/(^|,)\s*no-transform\s*(,|$)/i.test(cacheControl)) {
     cacheControl = cacheControl.trim() ? `${cacheControl}, no-transform` : 'no-transform';
   }
-  return { ...options, cacheControl, maxRanges };
+  const offload = options.offload === undefined ? undefined : resolveOffloadRules(options.offload, factory);
+  return { ...options, cacheControl, maxRanges, offload };
 }
 
 export function perRequest<T>(value: PerRequest<T>, request: Request, source: Source | SourceMeta): T {

@@ -2,6 +2,7 @@ import { errorResponse, HttpError } from '../http/http-error';
 import { LENGTH_HEADER, signedLength } from '../server/content-length';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
+import { tryOffload } from '../offload/try-offload';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
 import type { Source } from './source';
@@ -35,6 +36,9 @@ export async function serve(
     // always describe the bytes that are sent.
     for (let attempt = 0; ; attempt++) {
       const source = await load(request, params);
+      // Authorised and found: a web server may send the file instead (before any 304/206).
+      const offloaded = await tryOffload(request, source, options);
+      if (offloaded) return offloaded;
       const decision = decide(request, source, options);
       try {
         return await respond(request, source, decision);

@@ -44,6 +44,12 @@ export interface Source extends SourceMeta {
    * length of the body `open()` returns (the part, for a 206).
    */
   answered?: UpstreamAnswer;
+  /**
+   * Where the bytes live, for offload to a web server: the file's canonical local path and/or a
+   * URL. Asked only when offload rules apply to the route; a source without it (virtual content)
+   * is never offloaded.
+   */
+  locate?(): Promise<{ path?: string; url?: string }>;
 }
 
 /** How an upstream answered a forwarded request. */

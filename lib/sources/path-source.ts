@@ -84,6 +84,7 @@ export async function pathSource(
     lastModified: stats.mtime,
     etag: formatEntityTag(fileEntityTag(stats.size, stats.mtimeMs)),
     exact: true,
+    locate: async () => ({ path: canonical }),
     async open(range) {
       try {
         return await openFileStream(canonical, {
