@@ -1,10 +1,13 @@
 import { defineConfig } from '@playwright/test';
-import { databaseUrl, e2eBaseURL, e2ePort, mediaRoot } from './e2e/helpers';
+import { databaseUrl, e2eBaseURL, e2ePort, maxUploadBytes, mediaRoot } from './e2e/helpers';
+import { nginxBaseURL, nginxPort } from './e2e/offload-helpers';
 
 // E2E suite: a real Chromium (Debian's /usr/bin/chromium or $CHROMIUM_PATH; Playwright's
 // own browser download is never used) against the production build of the demo,
 // started by scripts/start.ts on 127.0.0.1:3100 with throwaway state in
-// test-results/e2e-var. `npm test` adds a JSON reporter on the command line.
+// test-results/e2e-var, and nginx (Debian's, installed when missing and run as root) in front
+// of that same server on 127.0.0.1:3180 for e2e/offload.spec.ts (scripts/nginx.mjs). `npm test`
+// adds a JSON reporter on the command line.
 const isCI = Boolean(process.env.CI);
 
 export default defineConfig({
@@ -38,22 +41,43 @@ export default defineConfig({
     },
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
-  webServer: {
-    // Playwright starts the web server before any globalSetup, so the wipe of the
-    // server's state (media folder + SQLite file) happens here: every run seeds from empty.
-    command: 'rm -rf test-results/e2e-var && mkdir -p test-results/e2e-var && node_modules/.bin/tsx scripts/start.ts',
-    url: `${e2eBaseURL}/api/exports/hello-world.txt`,
-    env: {
-      PORT: String(e2ePort),
-      HOST: '127.0.0.1',
-      MEDIA_ROOT: mediaRoot,
-      DATABASE_URL: databaseUrl,
-      NEXT_TELEMETRY_DISABLED: '1',
+  // Started in this order and stopped in reverse: nginx comes up in front of the running app.
+  webServer: [
+    {
+      // Playwright starts the web server before any globalSetup, so the wipe of the
+      // server's state (media folder + SQLite file) happens here: every run seeds from empty.
+      command: 'rm -rf test-results/e2e-var && mkdir -p test-results/e2e-var && node_modules/.bin/tsx scripts/start.ts',
+      url: `${e2eBaseURL}/api/exports/hello-world.txt`,
+      env: {
+        PORT: String(e2ePort),
+        HOST: '127.0.0.1',
+        MEDIA_ROOT: mediaRoot,
+        DATABASE_URL: databaseUrl,
+        // Small, so the admin spec goes over it cheaply (downloads such as the 3 MiB sample.bin are not limited).
+        MAX_UPLOAD_BYTES: String(maxUploadBytes),
+        NEXT_TELEMETRY_DISABLED: '1',
+      },
+      reuseExistingServer: false,
+      timeout: 180_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
     },
-    reuseExistingServer: false,
-    timeout: 180_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-  },
+    {
+      // nginx only (NGINX_APP): it proxies to the server above and serves its media folder
+      // behind X-Accel-Redirect. Ready once a download streamed by the app comes through it.
+      command: 'node scripts/nginx.mjs',
+      url: `${nginxBaseURL}/api/exports/hello-world.txt`,
+      env: {
+        PROXY_PORT: String(nginxPort),
+        NGINX_APP: `127.0.0.1:${e2ePort}`,
+        MEDIA_ROOT: mediaRoot,
+      },
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    },
+  ],
 });

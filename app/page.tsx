@@ -1,69 +1,44 @@
-import { mediaRoot } from '@/db/config';
-import { formatBytes, listMedia, mediaHref } from './_lib/media';
+import type { StoredFile } from '@/lib';
+import { ExportsSection } from './_components/exports-section';
+import { FilesSection } from './_components/files-section';
+import { MediaSection } from './_components/media-section';
+import { RemoteSection } from './_components/remote-section';
+import { SignedSection } from './_components/signed-section';
+import { maxUploadBytes, media, upstreamUrl } from './_lib/demo';
+import { listFiles } from './_lib/files';
+import { zipEntries, zipLength } from './_lib/zip';
 
 export const dynamic = 'force-dynamic';
 
+async function listMediaFolder(): Promise<StoredFile[]> {
+  const entries: StoredFile[] = [];
+  for await (const entry of media.list()) entries.push(entry);
+  return entries.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Files the Remote section links to: a few, the samples before uploads (whose names are ids). */
+function remoteExamples(entries: StoredFile[]): string[] {
+  const names = entries.map((entry) => entry.name);
+  return [...names.filter((name) => !name.startsWith('uploads/')), ...names.filter((name) => name.startsWith('uploads/'))].slice(0, 5);
+}
+
 export default async function Home() {
-  const files = await listMedia(mediaRoot());
+  const [rows, entries] = await Promise.all([listFiles(), listMediaFolder()]);
+  const zipSize = zipLength(await zipEntries(rows));
   return (
-    <main>
-      <h1>next-downloadview</h1>
-      <p className="lead">Route-handler factories for file downloads in the Next.js App Router.</p>
-
-      <section aria-labelledby="path-heading">
-        <h2 id="path-heading">Path: files under the media folder</h2>
-        {files.length === 0 ? (
-          <p className="muted">The media folder is empty. Put files in it, or restart the demo to seed samples.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Size</th>
-                <th scope="col">Modified</th>
-                <th scope="col">
-                  <span className="muted">View</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {files.map((file) => (
-                <tr key={file.name}>
-                  <td>
-                    <a href={mediaHref('/api/path/', file.name)}>{file.name}</a>
-                  </td>
-                  <td className="num">{formatBytes(file.size)}</td>
-                  <td>{file.modified.toISOString().replace('T', ' ').slice(0, 19)}</td>
-                  <td>
-                    <a href={`${mediaHref('/api/path/', file.name)}?inline`} aria-label={`Open ${file.name} in the browser`}>
-                      open
-                    </a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <pre>{`// app/api/path/[...path]/route.ts
-export const { GET, HEAD } = pathDownload({ root: mediaRoot() });`}</pre>
-      </section>
-
-      <section aria-labelledby="exports-heading">
-        <h2 id="exports-heading">Virtual: generated exports</h2>
-        <ul className="links">
-          <li>
-            <a href="/api/exports/hello-world.txt">hello-world.txt</a> <span className="muted">a string, in memory</span>
-          </li>
-          <li>
-            <a href="/api/exports/numbers.txt?count=1000">numbers.txt</a>{' '}
-            <span className="muted">1 to 1000, generated as it streams, with an exact size</span>
-          </li>
-        </ul>
-        <pre>{`// app/api/exports/numbers.txt/route.ts
-export const { GET, HEAD } = virtualDownload({
-  file: (request) => numbersFile(new URL(request.url).searchParams.get('count')),
-});`}</pre>
-      </section>
-    </main>
+    <>
+      <div className="hero">
+        <h1>next-downloadview</h1>
+        <p className="lead">
+          Route-handler factories for file downloads in the Next.js App Router. Every link below is served by one of
+          them, with a length, an ETag and resumable ranges; each section shows the route behind it.
+        </p>
+      </div>
+      <FilesSection rows={rows} maxBytes={maxUploadBytes()} />
+      <ExportsSection fileCount={rows.length} zipSize={zipSize} />
+      <MediaSection entries={entries} />
+      <RemoteSection upstream={upstreamUrl()} names={remoteExamples(entries)} />
+      <SignedSection names={entries.map((entry) => entry.name)} />
+    </>
   );
 }

@@ -1,0 +1,98 @@
+import type { FileRow } from '@/db/schema';
+import { CodeSample } from './code-sample';
+import { DeleteButton } from './delete-button';
+import { formatBytes, formatTime } from './format';
+import { Section } from './section';
+import { SNIPPETS } from './snippets';
+import { UploadForm } from './upload-form';
+
+/** objectDownload: the rows of the `files` table, each served from its stored bytes. */
+export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: number }) {
+  return (
+    <Section
+      id="files"
+      title="Files"
+      factory="objectDownload"
+      intro={
+        <>
+          Rows of the <code>files</code> table (Drizzle + SQLite). The route reads a row by id and serves the bytes at
+          its <code>storagePath</code> under the row’s name, type and size, with the SHA-256 as a strong ETag.
+        </>
+      }
+    >
+      <UploadForm maxBytes={maxBytes} />
+      {rows.length === 0 ? (
+        <div className="empty">
+          <p>
+            <strong>No files yet.</strong>
+          </p>
+          <p>
+            Choose a file above and press <em>Upload</em>: its bytes go to the media folder, a row goes to the{' '}
+            <code>files</code> table, and it can be downloaded from <code>/api/files/&lt;id&gt;</code> right away. Sample
+            files are recorded again when the demo starts with an empty table.
+          </p>
+        </div>
+      ) : (
+        <div className="table-wrap">
+          <table className="stack">
+            <caption className="visually-hidden">Files in the database</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col" className="num">
+                  Size
+                </th>
+                <th scope="col">Type</th>
+                <th scope="col">Modified</th>
+                <th scope="col">SHA-256</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={row.id}>
+                  <th scope="row" className="name">
+                    {row.name}
+                  </th>
+                  <td data-label="Size" className="num">
+                    <data value={row.size} title={`${row.size.toLocaleString('en')} bytes`}>
+                      {formatBytes(row.size)}
+                    </data>
+                  </td>
+                  <td data-label="Type">
+                    <code className="type">{row.contentType}</code>
+                  </td>
+                  <td data-label="Modified">
+                    <time dateTime={row.updatedAt.toISOString()}>{formatTime(row.updatedAt)}</time>
+                  </td>
+                  <td data-label="SHA-256">
+                    <code className="hash" title={row.sha256}>
+                      {row.sha256.slice(0, 12)}
+                    </code>
+                  </td>
+                  <td className="actions-cell">
+                    <div className="row-actions">
+                      <a className="button small" href={`/api/files/${row.id}`} aria-label={`Download ${row.name}`}>
+                        Download
+                      </a>
+                      <a className="button small" href={`/api/files/${row.id}?inline`} aria-label={`Open ${row.name} in the browser`}>
+                        Open
+                      </a>
+                      <DeleteButton id={row.id} name={row.name} />
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="code-grid">
+        <CodeSample snippet={SNIPPETS.files} />
+        <CodeSample snippet={SNIPPETS.upload} />
+      </div>
+    </Section>
+  );
+}
