@@ -3,7 +3,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { lookup } from 'mime-types';
 import type { DemoDatabase } from './index';
-import { files } from './schema';
+import { files, type NewFileRow } from './schema';
 
 /** Sample files that show off names a download has to get right. */
 export const SAMPLE_FILES: ReadonlyArray<{ name: string; content: () => Uint8Array | string }> = [
@@ -53,7 +53,7 @@ export async function seedMedia(root: string): Promise<string[]> {
 export async function seedFileRows(db: DemoDatabase, root: string): Promise<number> {
   const [existing] = await db.select({ id: files.id }).from(files).limit(1);
   if (existing) return 0;
-  let count = 0;
+  const rows: NewFileRow[] = [];
   for (const sample of SAMPLE_FILES) {
     let bytes: Buffer;
     let modified: Date;
@@ -65,7 +65,7 @@ export async function seedFileRows(db: DemoDatabase, root: string): Promise<numb
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw error;
     }
-    await db.insert(files).values({
+    rows.push({
       name: path.posix.basename(sample.name),
       storagePath: sample.name,
       size: bytes.length,
@@ -74,7 +74,10 @@ export async function seedFileRows(db: DemoDatabase, root: string): Promise<numb
       createdAt: modified,
       updatedAt: modified,
     });
-    count++;
   }
-  return count;
+  // All rows or none: a seed cut short would leave a table that is never seeded again.
+  db.transaction((tx) => {
+    for (const row of rows) tx.insert(files).values(row).run();
+  });
+  return rows.length;
 }

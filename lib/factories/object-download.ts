@@ -87,7 +87,7 @@ export function objectDownload<Row extends object = Record<string, unknown>>(
   const columns = table ? (getTableColumns(table) as Record<string, Column>) : undefined;
   if (columns) {
     for (const [key, value] of Object.entries(fields)) {
-      if (!(value in columns)) {
+      if (!Object.hasOwn(columns, value)) {
         throw new ConfigurationError(`objectDownload: fields.${key} names "${value}", which is not a column of table "${getTableName(table!)}"`);
       }
     }
@@ -121,7 +121,7 @@ function drizzleLookup<Row extends object>(
   };
   const columnName = options.lookup?.column ?? 'id';
   const param = options.lookup?.param ?? 'id';
-  const column = columns[columnName];
+  const column = Object.hasOwn(columns, columnName) ? columns[columnName] : undefined;
   if (!column) throw new ConfigurationError(`objectDownload: lookup.column "${columnName}" is not a column of the table`);
   const numeric = column.dataType === 'number' || column.dataType === 'bigint';
 
@@ -161,22 +161,34 @@ export async function objectSource(
 ): Promise<Source> {
   const name = text(row, fields.file);
   if (name === undefined) throw new HttpError(404, 'Not Found');
-  const source = await storageSource(storage, name);
-  const recordedSize = fields.size === undefined ? undefined : row[fields.size];
-  if (typeof recordedSize === 'number' && recordedSize !== source.size) {
-    // The bytes in the storage are not the ones the row describes (changed outside the app):
-    // the length sent is always the real one, and the row's checksum no longer applies.
-    console.warn(`objectDownload: "${name}" is ${source.size} bytes, the row says ${recordedSize}`);
-    return { ...source, name: text(row, fields.basename) ?? source.name };
+  let source: Source;
+  try {
+    source = await storageSource(storage, name);
+  } catch (error) {
+    // A name the storage refuses is bad data in the row, not a bad request: nothing to serve.
+    if (error instanceof HttpError && error.status === 400) {
+      console.warn(`objectDownload: the row's file "${name}" is not a valid storage name`);
+      throw new HttpError(404, 'Not Found');
+    }
+    throw error;
   }
-  const checksum = text(row, fields.checksum);
-  return {
+  const described = {
     ...source,
     name: text(row, fields.basename) ?? source.name,
     contentType: text(row, fields.contentType) ?? source.contentType,
     charset: text(row, fields.charset),
     encoding: text(row, fields.encoding),
+  };
+  const recordedSize = fields.size === undefined ? undefined : row[fields.size];
+  if (typeof recordedSize === 'number' && recordedSize !== source.size) {
+    // The bytes in the storage are not the ones the row describes (changed outside the app):
+    // the length sent is the real one, and the row's checksum and date no longer apply to them.
+    console.warn(`objectDownload: "${name}" is ${source.size} bytes, the row says ${recordedSize}`);
+    return described;
+  }
+  return {
+    ...described,
     lastModified: date(row, fields.lastModified) ?? source.lastModified,
-    etag: checksum ?? source.etag,
+    etag: text(row, fields.checksum) ?? source.etag,
   };
 }

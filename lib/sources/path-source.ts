@@ -57,6 +57,8 @@ export async function pathSource(
 ): Promise<Source> {
   let canonical: string;
   let stats: Stats;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000]/.test(file)) throw new HttpError(400, 'Invalid path');
   try {
     canonical = await realpath(file);
     if (root !== undefined) {

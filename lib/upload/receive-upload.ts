@@ -60,7 +60,8 @@ export async function receiveUpload(request: Request, storage: Storage, options:
     parser = new Busboy({
       headers: { 'content-type': contentType },
       // One byte over the limit is how we learn the file was too large.
-      limits: { files: 1, fileSize: options.maxBytes + 1, fields: 20, parts: 40, headerPairs: 100 },
+      // `files` counts every file part, also those of other fields (drained below).
+      limits: { files: 10, fileSize: options.maxBytes + 1, fields: 20, parts: 40, headerPairs: 100 },
     });
   } catch {
     throw new HttpError(400, 'Malformed multipart body');
@@ -74,6 +75,9 @@ export async function receiveUpload(request: Request, storage: Storage, options:
       return;
     }
     fileStream = stream;
+    // Its errors reach the save through the loop in hashed(); without a listener, an error
+    // emitted while nothing reads (the save failed first) would crash the process.
+    stream.on('error', () => undefined);
     const clientName = safeBasename(filename ?? '');
     const hash = createHash('sha256');
     let size = 0;
@@ -97,6 +101,8 @@ export async function receiveUpload(request: Request, storage: Storage, options:
     saving.catch((error: unknown) => parser.destroy(error instanceof Error ? error : new Error(String(error))));
   });
 
+  // An error the parser emits after the pipeline settled must not go unheard either.
+  parser.on('error', () => undefined);
   try {
     await pipeline(Readable.fromWeb(request.body as import('node:stream/web').ReadableStream<Uint8Array>), parser);
   } catch (error) {
@@ -108,6 +114,9 @@ export async function receiveUpload(request: Request, storage: Storage, options:
       (reason: unknown) => reason,
     );
     if (saveError !== undefined) throw saveError;
+    // The file was stored, but the rest of the body never came: the upload did not happen.
+    const saved = await saving;
+    if (saved) await storage.delete(saved.stored.name);
     if (error instanceof HttpError) throw error;
     throw new HttpError(400, 'Malformed or interrupted upload');
   }
