@@ -125,7 +125,7 @@ describe('assertOffloadResponse', () => {
     it.each([
       ['buffering', { buffering: 'yes' as const }, 'X-Accel-Buffering: expected "yes", got "no"'],
       ['limitRate', { limitRate: 1024 }, 'X-Accel-Limit-Rate: expected "1024", got "1048576"'],
-      ['limitRate off', { limitRate: 'off' as const }, 'X-Accel-Limit-Rate: expected "off", got "1048576"'],
+      ['limitRate 0', { limitRate: 0 }, 'X-Accel-Limit-Rate: expected "0", got "1048576"'],
       ['expires', { expires: 60 }, 'X-Accel-Expires: expected "60", got "off"'],
       ['charset', { charset: 'iso-8859-1' }, 'X-Accel-Charset: expected "iso-8859-1", got "utf-8"'],
       ['filename', { filename: 'resume.pdf' }, 'filename: expected "resume.pdf", got "résumé.pdf"'],
@@ -160,5 +160,34 @@ describe('assertOffloadResponse', () => {
     it('requires the redirect to be given', async () => {
       await expect(assertOffloadResponse(accel(), {} as { redirect: string })).rejects.toThrow(/redirect is required/);
     });
+  });
+});
+
+describe('assertOffloadResponse with X-Sendfile paths', () => {
+  const offload = (value: string) => new Response(null, { headers: { 'X-Sendfile': value } });
+
+  it('matches a percent-encoded path (lighttpd, mod_xsendfile 1.0) against the plain name', async () => {
+    await expect(
+      assertOffloadResponse(offload('/srv/media/r%C3%A9sum%C3%A9%20x.pdf'), { header: 'X-Sendfile', redirect: '/srv/media/résumé x.pdf' }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('matches the raw UTF-8 bytes mod_xsendfile 0.12 takes literally', async () => {
+    const raw = Buffer.from('/srv/media/résumé.pdf', 'utf8').toString('latin1');
+    await expect(assertOffloadResponse(offload(raw), { header: 'X-Sendfile', redirect: '/srv/media/résumé.pdf' })).resolves.toBeUndefined();
+  });
+
+  it('fails for another file', async () => {
+    await expect(assertOffloadResponse(offload('/srv/media/other.pdf'), { header: 'X-Sendfile', redirect: '/srv/media/résumé.pdf' })).rejects.toThrow(
+      /X-Sendfile/,
+    );
+  });
+});
+
+describe('assertOffloadResponse with a Date for X-Accel-Expires', () => {
+  it('expects the @<unix seconds> form', async () => {
+    const response = new Response(null, { headers: { 'X-Accel-Redirect': '/p/a', 'X-Accel-Expires': '@1800000000' } });
+    await expect(assertOffloadResponse(response, { redirect: '/p/a', expires: new Date(1_800_000_000_000) })).resolves.toBeUndefined();
+    await expect(assertOffloadResponse(response, { redirect: '/p/a', expires: new Date(1_700_000_000_000) })).rejects.toThrow(/X-Accel-Expires/);
   });
 });

@@ -20,10 +20,10 @@ export interface OffloadExpectation {
   status?: number;
   /** X-Accel-Buffering. */
   buffering?: 'yes' | 'no';
-  /** X-Accel-Limit-Rate, bytes per second. */
-  limitRate?: number | 'off';
-  /** X-Accel-Expires, seconds. */
-  expires?: number | 'off';
+  /** X-Accel-Limit-Rate, bytes per second (`0`: no limit; nginx reads only numbers). */
+  limitRate?: number;
+  /** X-Accel-Expires: seconds, `'off'`, or a Date (sent as `@<unix seconds>`). */
+  expires?: number | 'off' | Date;
   /** X-Accel-Charset. */
   charset?: string;
   /** The name a browser saves under (Content-Disposition, `filename*` first). */
@@ -70,8 +70,10 @@ export async function assertOffloadResponse(response: Response, expected: Offloa
     const others = OFFLOAD_HEADERS.filter((name) => name !== header && response.headers.has(name));
     mismatches.check(header, false, expected.redirect, null, others.length ? `${others.join(', ')} is set instead` : undefined);
   } else if (header === 'X-Sendfile') {
-    // A file system path, taken literally by Apache's mod_xsendfile and lighttpd.
-    mismatches.check(header, value === expected.redirect, expected.redirect, value);
+    // A file system path: lighttpd (>= 1.4.40) and mod_xsendfile 1.0 decode it, mod_xsendfile
+    // 0.12 takes the header's raw bytes (UTF-8, which reach us read as latin-1).
+    const readings = [value, decodedOrSelf(value), Buffer.from(value, 'latin1').toString('utf8')];
+    mismatches.check(header, readings.includes(expected.redirect), expected.redirect, value);
   } else {
     const split = header === 'X-Sendfile2' ? splitRange : splitQuery;
     const [path, rest] = split(value);
@@ -92,7 +94,7 @@ export async function assertOffloadResponse(response: Response, expected: Offloa
   const options: [string, string | number | undefined][] = [
     ['X-Accel-Buffering', expected.buffering],
     ['X-Accel-Limit-Rate', expected.limitRate],
-    ['X-Accel-Expires', expected.expires],
+    ['X-Accel-Expires', expected.expires instanceof Date ? `@${Math.floor(expected.expires.getTime() / 1000)}` : expected.expires],
     ['X-Accel-Charset', expected.charset],
   ];
   for (const [name, want] of options) {
@@ -127,6 +129,14 @@ export async function assertOffloadResponse(response: Response, expected: Offloa
   }
 
   mismatches.throwIfAny('Offload response does not match', 'assertOffloadResponse', assertOffloadResponse);
+}
+
+function decodedOrSelf(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** `/uri?args` -> path and query (nginx allows arguments in X-Accel-Redirect). */
