@@ -6,10 +6,12 @@
 //   3 eslint --max-warnings 0 lint
 //   4 vitest run              unit/integration tests (+ JSON report)
 //   5 next build              production build
-//   6 ensure chromium         Debian's chromium (installed when run as root)
-//   7 playwright test         browser e2e against the built demo (+ JSON report)
+//   6 bench smoke             `npm run bench -- --smoke`: every bench path, tiny files, seconds
+//   7 ensure chromium         Debian's chromium (installed when run as root)
+//   8 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
+//   9 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
 //
-// Stages 6-7 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
+// Stages 7-9 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
 // The last line printed is `N passed, N failed, N skipped`, summed from the
 // vitest and Playwright JSON reports in test-results/. A test stage that fails
 // without any failing test (crash, no tests found, web server not starting)
@@ -20,6 +22,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium } from './ensure-chromium.mjs';
+import { ensureNginx } from './ensure-nginx.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -123,10 +126,29 @@ const stages = [
   },
   { title: 'next build', run: () => run('next', ['build']) },
   {
+    // Counted as one test, so a red smoke never leaves the summary at "0 failed".
+    title: 'bench smoke',
+    test: true,
+    run: async () => {
+      const code = await run('tsx', ['scripts/bench/run.ts', '--smoke']);
+      counts[code === 0 ? 'passed' : 'failed'] += 1;
+      return code;
+    },
+  },
+  {
     title: 'ensure chromium',
     e2e: true,
     run: async () => {
       const r = ensureChromium();
+      if (!r.ok) console.error(r.message);
+      return r.ok ? 0 : 1;
+    },
+  },
+  {
+    title: 'ensure nginx',
+    e2e: true,
+    run: async () => {
+      const r = ensureNginx();
       if (!r.ok) console.error(r.message);
       return r.ok ? 0 : 1;
     },
