@@ -33,7 +33,7 @@ describe('parseCount', () => {
 });
 
 describe('numbers', () => {
-  it.each([1, 9, 10, 11, 99, 100, 1234, 100_000, 131_073])('generates exactly 1..%d, one per line', (count) => {
+  it.each([1, 9, 10, 11, 99, 100, 999, 1000, 1001, 1234, 1999, 2000, 9999, 10_000, 10_001, 100_000, 131_073, 1_000_001])('generates exactly 1..%d, one per line', (count) => {
     expect(generated(count)).toBe(expected(count));
   });
 

@@ -26,38 +26,84 @@ export function numbersSize(count: number): number {
 const CHUNK = 256 * 1024;
 const NEWLINE = 0x0a;
 const ZERO = 0x30;
+/** Numbers from 1000 on are written a thousand lines at a time: those lines differ only in their prefix. */
+const BLOCK = 1000;
 
 /**
- * Yields `1\n2\n...count\n` as ASCII bytes in 256 KiB chunks. The digits are kept as an
- * odometer and copied, not formatted: number-to-string per line would cap the export far below
- * what the socket can take.
+ * Yields `1\n2\n...count\n` as ASCII bytes in chunks of about 256 KiB. Nothing is formatted
+ * per line (number-to-string per line caps the export far below what a socket takes): lines
+ * 1..999 are written once as text, and from 1000 on a block holds the thousand lines that share
+ * a prefix (`12345000\n...12345999\n`); the next block is the same bytes with the prefix
+ * incremented, which patches one digit column (rarely more) instead of rewriting each line.
  */
 export function* numbers(count: number): Generator<Uint8Array> {
-  const digits = new Uint8Array(10);
-  let width = 1;
-  digits[9] = ZERO + 1;
-  let chunk = new Uint8Array(CHUNK);
-  let at = 0;
-  for (let n = 1; n <= count; n++) {
-    if (at + width + 1 > CHUNK) {
-      yield chunk.subarray(0, at);
-      chunk = new Uint8Array(CHUNK);
-      at = 0;
-    }
-    chunk.set(digits.subarray(10 - width), at);
-    at += width;
-    chunk[at++] = NEWLINE;
-    // Increment the odometer.
-    let i = 9;
-    while (i >= 0 && digits[i] === ZERO + 9) digits[i--] = ZERO;
-    if (i < 10 - width) {
-      width++;
-      digits[10 - width] = ZERO + 1;
-    } else {
-      digits[i] = digits[i]! + 1;
+  const out = new Chunker();
+  const small = Math.min(count, BLOCK - 1);
+  yield* out.write(new TextEncoder().encode(Array.from({ length: small }, (_, i) => `${i + 1}\n`).join('')));
+  let n = small + 1;
+  while (n <= count) {
+    const width = String(n).length;
+    const block = blockFor(n, width);
+    const line = width + 1;
+    const prefixWidth = width - 3;
+    // One width: from n (a multiple of 1000) up to the last number with this many digits.
+    const last = Math.min(count, 10 ** width - 1);
+    for (;;) {
+      const lines = Math.min(BLOCK, last - n + 1);
+      yield* out.write(block.subarray(0, lines * line));
+      n += lines;
+      if (n > last) break;
+      // Increment the prefix in every line: the carried columns, from the right.
+      let column = prefixWidth - 1;
+      for (;;) {
+        const digit = block[column]! === ZERO + 9 ? ZERO : block[column]! + 1;
+        for (let at = column; at < block.length; at += line) block[at] = digit;
+        if (digit !== ZERO) break;
+        column--;
+      }
     }
   }
-  if (at > 0) yield chunk.subarray(0, at);
+  yield* out.end();
+}
+
+/** The thousand lines `n..n+999`, each `width` digits and a newline; n is a multiple of 1000. */
+function blockFor(n: number, width: number): Uint8Array {
+  const line = width + 1;
+  const block = new Uint8Array(BLOCK * line);
+  const prefix = String(n / BLOCK);
+  for (let i = 0; i < BLOCK; i++) {
+    const text = prefix + String(i).padStart(3, '0');
+    for (let j = 0; j < width; j++) block[i * line + j] = text.charCodeAt(j);
+    block[i * line + width] = NEWLINE;
+  }
+  return block;
+}
+
+/** Packs writes into fresh 256 KiB chunks (a yielded chunk is never written again). */
+class Chunker {
+  private chunk = new Uint8Array(CHUNK);
+  private at = 0;
+
+  *write(bytes: Uint8Array): Generator<Uint8Array> {
+    let from = 0;
+    while (from < bytes.length) {
+      const take = Math.min(bytes.length - from, CHUNK - this.at);
+      this.chunk.set(bytes.subarray(from, from + take), this.at);
+      this.at += take;
+      from += take;
+      if (this.at === CHUNK) yield* this.flush();
+    }
+  }
+
+  *end(): Generator<Uint8Array> {
+    if (this.at > 0) yield* this.flush();
+  }
+
+  private *flush(): Generator<Uint8Array> {
+    yield this.chunk.subarray(0, this.at);
+    this.chunk = new Uint8Array(CHUNK);
+    this.at = 0;
+  }
 }
 
 export function numbersFile(countParam: string | null): VirtualFile {
