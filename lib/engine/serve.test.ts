@@ -933,6 +933,52 @@ describe('serve', () => {
       expect(cancelled).toEqual([{ start: 0, end: 9 }]);
     });
 
+    // The server drops a body unread when its client left before the piping began; the
+    // request's signal is then all that says the body will never be read.
+    it.each([
+      ['a whole body', {}, [undefined]],
+      ['a single range', { range: 'bytes=2-20' }, [{ start: 2, end: 20 }]],
+      ['a multipart body', { range: 'bytes=0-9,15-20' }, [{ start: 0, end: 9 }]],
+    ] as [string, Record<string, string>, (ByteRange | undefined)[]][])(
+      'releases %s never read when the request is aborted',
+      async (_label, headers, expected) => {
+        const { source, cancelled } = cancellableSource();
+        const client = new AbortController();
+        const response = await route(source).GET(new Request(URL_, { headers, signal: client.signal }), CONTEXT);
+        expect(response.status).toBe(headers.range ? 206 : 200);
+        expect(cancelled).toEqual([]);
+        client.abort();
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(cancelled).toEqual(expected);
+      },
+    );
+
+    it('releases the body at once when the request was aborted before the answer', async () => {
+      const { source, cancelled } = cancellableSource();
+      const client = new AbortController();
+      const r = route(async () => {
+        client.abort();
+        return source;
+      });
+      await r.GET(new Request(URL_, { signal: client.signal }), CONTEXT);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(cancelled).toEqual([undefined]);
+    });
+
+    it('leaves a body being read to its reader when the request is aborted', async () => {
+      const { source, cancelled } = cancellableSource();
+      const client = new AbortController();
+      const response = await route(source).GET(new Request(URL_, { signal: client.signal }), CONTEXT);
+      const reader = response.body!.getReader();
+      await reader.read();
+      client.abort();
+      await new Promise((resolve) => setImmediate(resolve));
+      // Whoever pipes the body (Next) cancels it on disconnect; a locked stream is theirs.
+      expect(cancelled).toEqual([]);
+      expect((await reader.read()).done).toBe(false);
+      await reader.cancel();
+    });
+
     it('cancels the first part of a multipart body cancelled before any byte was read', async () => {
       // The first part is opened before the headers go out (serve.ts), so it is open already.
       const { source, opened, cancelled } = cancellableSource();

@@ -67,19 +67,34 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
   switch (body.kind) {
     case 'whole': {
       const stream = await source.open();
-      return new Response(counted(source, stream, source.size), { status, headers });
+      return answer(request, counted(source, stream, source.size), status, headers);
     }
     case 'range': {
       const stream = await source.open(body.range);
-      return new Response(counted(source, stream, body.range.end - body.range.start + 1), { status, headers });
+      return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers);
     }
     case 'multipart': {
       const { plan } = body;
       // The first part is opened before the headers go out, so a missing file is still a 404.
       const first = await source.open(plan.parts[0]!.range);
-      return new Response(multipartStream(source, plan, first), { status, headers });
+      return answer(request, multipartStream(source, plan, first), status, headers);
     }
   }
+}
+
+/**
+ * A response with a body that is released when the client goes away before anyone reads it.
+ * Next cancels a body it is piping when the client disconnects, but one whose client left
+ * before the piping began is dropped unread and uncancelled (pipeToNodeResponse returns early
+ * on a destroyed response): without this, its open file stays open until garbage collection.
+ */
+function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers): Response {
+  const release = () => {
+    if (!body.locked) body.cancel(request.signal.reason).catch(() => undefined);
+  };
+  if (request.signal.aborted) release();
+  else request.signal.addEventListener('abort', release, { once: true });
+  return new Response(body, { status, headers });
 }
 
 /**

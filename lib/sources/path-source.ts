@@ -5,6 +5,7 @@ import { fileEntityTag, formatEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import type { Source } from '../engine/source';
 import { identityOf, openFileStream } from '../streams/file-stream';
+import { canonicalRoot, insideRoot, isHidden } from './confine';
 
 export interface PathSourceOptions {
   /** Serve dotfiles (`.env`, `.git/...`)? Default `false`: they answer 404 as if absent. */
@@ -62,15 +63,9 @@ export async function pathSource(
   try {
     canonical = await realpath(file);
     if (root !== undefined) {
-      const canonicalRoot = await realpath(root);
-      const relative = path.relative(canonicalRoot, canonical);
       // Outside the root (a symlink that leads away), or the root itself: nothing to serve.
-      if (relative === '' || relative.startsWith(`..${path.sep}`) || relative === '..' || path.isAbsolute(relative)) {
-        throw new HttpError(404, 'Not Found');
-      }
-      if (!options.dotfiles && relative.split(path.sep).some((segment) => segment.startsWith('.'))) {
-        throw new HttpError(404, 'Not Found');
-      }
+      const relative = insideRoot(await canonicalRoot(root), canonical);
+      if (relative === undefined || (!options.dotfiles && isHidden(relative))) throw new HttpError(404, 'Not Found');
     }
     stats = await stat(canonical);
   } catch (error) {

@@ -6,8 +6,9 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
+import { canonicalRoot, insideRoot, isHidden } from '../sources/confine';
 import { checkRequestedPath } from '../sources/path-source';
-import { DEFAULT_CHUNK_SIZE, FileChangedError, identityOf, openFileStream } from '../streams/file-stream';
+import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileStream } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 
 export interface FileSystemStorageOptions {
@@ -71,21 +72,21 @@ export class FileSystemStorage implements Storage {
 
   /** Whether a canonical path lies strictly inside the canonical root (a segment boundary). */
   async #inside(canonical: string, allowRoot = false): Promise<boolean> {
-    const relative = path.relative(await realpath(this.root), canonical);
-    if (relative === '') return allowRoot;
-    return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+    return insideRoot(await canonicalRoot(this.root), canonical, allowRoot) !== undefined;
+  }
+
+  /** The canonical path of a name inside the root, not hidden; it may not exist (ENOENT). */
+  async #canonical(name: string): Promise<string> {
+    const file = await realpath(this.#target(name));
+    const relative = insideRoot(await canonicalRoot(this.root), file);
+    if (relative === undefined || (!this.#options.dotfiles && isHidden(relative))) throw new NotFoundError(name);
+    return file;
   }
 
   /** The canonical path of an existing file inside the root, with its stats. */
   async #resolve(name: string): Promise<{ file: string; stats: Stats }> {
-    const target = this.#target(name);
     try {
-      const file = await realpath(target);
-      if (!(await this.#inside(file))) throw new NotFoundError(name);
-      const relative = path.relative(await realpath(this.root), file);
-      if (!this.#options.dotfiles && relative.split(path.sep).some((segment) => segment.startsWith('.'))) {
-        throw new NotFoundError(name);
-      }
+      const file = await this.#canonical(name);
       const stats = await stat(file);
       if (!stats.isFile()) throw new NotFoundError(name);
       return { file, stats };
@@ -120,20 +121,19 @@ export class FileSystemStorage implements Storage {
   }
 
   async open(name: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    const { file, stats } = await this.#resolve(name);
-    if (options.ifMatch !== undefined) {
-      const current = fileEntityTag(stats.size, stats.mtimeMs);
-      const wanted = toEntityTag(options.ifMatch);
-      if (wanted.weak || wanted.opaque !== current.opaque) throw new FileChangedError(name);
-    }
+    // The opened file's own stats are checked against `ifMatch` (no separate stat first).
+    const wanted = options.ifMatch === undefined ? undefined : toEntityTag(options.ifMatch);
+    const accept = wanted && ((stats: Stats) => !wanted.weak && wanted.opaque === fileEntityTag(stats.size, stats.mtimeMs).opaque);
     try {
-      return await openFileStream(file, {
+      return await openFileStream(await this.#canonical(name), {
         start: options.range?.start,
         end: options.range?.end,
         chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
-        expect: identityOf(stats),
+        accept,
       });
     } catch (error) {
+      // Without `ifMatch` the only change refused is "not a regular file" (a folder, a FIFO).
+      if (error instanceof FileChangedError) throw wanted ? new FileChangedError(name) : new NotFoundError(name);
       if (isNotFound(error)) throw new NotFoundError(name);
       throw error;
     }

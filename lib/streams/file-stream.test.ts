@@ -287,8 +287,10 @@ describe('openFileStream', () => {
       const file = await writeTemp('fd-cancel-inflight.bin', pattern(8 * 1024 * 1024));
       const reader = (await openFileStream(file, { chunkSize: 4 * 1024 * 1024 })).getReader();
       await reader.read();
-      // The read-ahead of the next chunk has started; cancel under it.
+      // Ask for the next chunk and cancel while its read is in flight.
+      const pending = reader.read();
       await reader.cancel();
+      expect((await pending).done).toBe(true);
       expect(await settleFds(file)).toBe(0);
     });
 

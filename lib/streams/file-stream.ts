@@ -20,6 +20,8 @@ export interface FileStreamOptions {
   chunkSize?: number;
   /** When given, the file opened must be this very file, unchanged; otherwise `FileChangedError`. */
   expect?: FileIdentity;
+  /** When given, the opened file's stats must pass it; otherwise `FileChangedError`. */
+  accept?: (stats: Stats) => boolean;
 }
 
 /** The file at the path is no longer the one whose metadata decided the response. */
@@ -44,7 +46,9 @@ function sameFile(a: FileIdentity, b: FileIdentity): boolean {
  *
  * - The final path component is opened with O_NOFOLLOW: a symlink swapped in after the caller
  *   checked the path is refused instead of followed.
- * - Backpressure: one chunk is read ahead; the next read starts only when the consumer pulls.
+ * - Backpressure: nothing is read ahead (highWaterMark 0); a chunk is read when the consumer
+ *   asks for one. Next's pipe to the socket already holds a chunk in flight, so a read-ahead
+ *   would only add a third 1 MiB buffer per slow client (the bench's slow-clients workload).
  * - The file is closed as soon as the last byte is read, on cancel (client gone) and on error.
  * - If the file ends before `end` (it was truncated while being sent), the stream errors instead
  *   of ending: a short body must reach the client as a broken connection, never as a success.
@@ -59,7 +63,11 @@ export async function openFileStream(
   let stats: Stats;
   try {
     stats = await handle.stat();
-    if (!stats.isFile() || (options.expect && !sameFile(identityOf(stats), options.expect))) {
+    if (
+      !stats.isFile() ||
+      (options.expect && !sameFile(identityOf(stats), options.expect)) ||
+      (options.accept && !options.accept(stats))
+    ) {
       throw new FileChangedError(path);
     }
   } catch (error) {
@@ -117,6 +125,6 @@ function fileHandleStream(
         await close();
       },
     },
-    { highWaterMark: 1 },
+    { highWaterMark: 0 },
   );
 }
