@@ -96,7 +96,8 @@ function runChild(command: string, args: string[], env: NodeJS.ProcessEnv, label
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': at 'exit' the child's stdout may still hold its last line unread.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(output);
       else reject(new Error(`${label} exited with ${code ?? signal}:\n${output.slice(-2000)}`));
