@@ -37,10 +37,12 @@ describe('numbers', () => {
     expect(generated(count)).toBe(expected(count));
   });
 
-  it('yields chunks of at most 256 KiB', () => {
-    const sizes = [...numbers(200_000)].map((chunk) => chunk.length);
-    expect(sizes.length).toBeGreaterThan(1);
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
+  it('yields a 64 KiB first chunk, then chunks of 1 MiB', () => {
+    const sizes = [...numbers(500_000)].map((chunk) => chunk.length);
+    expect(sizes.length).toBeGreaterThan(2);
+    // A small first chunk gets the first bytes out at once.
+    expect(sizes[0]).toBe(64 * 1024);
+    expect(Math.max(...sizes)).toBe(1024 * 1024);
   });
 });
 

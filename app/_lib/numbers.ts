@@ -23,18 +23,20 @@ export function numbersSize(count: number): number {
   return size;
 }
 
-const CHUNK = 256 * 1024;
+const FIRST_CHUNK = 64 * 1024;
+const CHUNK = 1024 * 1024;
 const NEWLINE = 0x0a;
 const ZERO = 0x30;
 /** Numbers from 1000 on are written a thousand lines at a time: those lines differ only in their prefix. */
 const BLOCK = 1000;
 
 /**
- * Yields `1\n2\n...count\n` as ASCII bytes in chunks of about 256 KiB. Nothing is formatted
- * per line (number-to-string per line caps the export far below what a socket takes): lines
- * 1..999 are written once as text, and from 1000 on a block holds the thousand lines that share
- * a prefix (`12345000\n...12345999\n`); the next block is the same bytes with the prefix
- * incremented, which patches one digit column (rarely more) instead of rewriting each line.
+ * Yields `1\n2\n...count\n` as ASCII bytes, in 1 MiB chunks after a 64 KiB first one (the size the
+ * kit reads files in: fewer, larger writes). Nothing is formatted per line (number-to-string per line
+ * caps the export far below what a socket takes): lines 1..999 are written once as text, and
+ * from 1000 on a block holds the thousand lines that share a prefix (`12345000\n...12345999\n`);
+ * the next block is the same bytes with the prefix incremented, which patches one digit column
+ * (rarely more) instead of rewriting each line.
  */
 export function* numbers(count: number): Generator<Uint8Array> {
   const out = new Chunker();
@@ -79,19 +81,22 @@ function blockFor(n: number, width: number): Uint8Array {
   return block;
 }
 
-/** Packs writes into fresh 256 KiB chunks (a yielded chunk is never written again). */
+/**
+ * Packs writes into fresh chunks (a yielded chunk is never written again): a small first one, so
+ * the first bytes leave at once, then 1 MiB ones.
+ */
 class Chunker {
-  private chunk = new Uint8Array(CHUNK);
+  private chunk = new Uint8Array(FIRST_CHUNK);
   private at = 0;
 
   *write(bytes: Uint8Array): Generator<Uint8Array> {
     let from = 0;
     while (from < bytes.length) {
-      const take = Math.min(bytes.length - from, CHUNK - this.at);
+      const take = Math.min(bytes.length - from, this.chunk.length - this.at);
       this.chunk.set(bytes.subarray(from, from + take), this.at);
       this.at += take;
       from += take;
-      if (this.at === CHUNK) yield* this.flush();
+      if (this.at === this.chunk.length) yield* this.flush();
     }
   }
 
