@@ -960,7 +960,8 @@ describe('serve', () => {
         client.abort();
         return source;
       });
-      await r.GET(new Request(URL_, { signal: client.signal }), CONTEXT);
+      const response = await r.GET(new Request(URL_, { signal: client.signal }), CONTEXT);
+      expect(response.status).toBe(200);
       await new Promise((resolve) => setImmediate(resolve));
       expect(cancelled).toEqual([undefined]);
     });

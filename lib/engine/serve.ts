@@ -89,12 +89,13 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
  * on a destroyed response): without this, its open file stays open until garbage collection.
  */
 function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers): Response {
+  const response = new Response(body, { status, headers });
   const release = () => {
     if (!body.locked) body.cancel(request.signal.reason).catch(() => undefined);
   };
   if (request.signal.aborted) release();
   else request.signal.addEventListener('abort', release, { once: true });
-  return new Response(body, { status, headers });
+  return response;
 }
 
 /**

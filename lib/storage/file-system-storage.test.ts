@@ -551,6 +551,19 @@ describe('FileSystemStorage', () => {
         expect(await partFiles(path.join(root, 'sub'))).toEqual([]);
       });
 
+      it('leaves no .part file when the content fails before its first chunk', async () => {
+        // The failure comes before the temporary file could have been created by a lazy open.
+        for (let i = 0; i < 20; i++) {
+          // eslint-disable-next-line require-yield
+          async function* broken(): AsyncGenerator<string> {
+            throw new Error('no content');
+          }
+          await expect(storage.save(`early/${i}.bin`, broken())).rejects.toThrow('no content');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await partFiles(path.join(root, 'early'))).toEqual([]);
+      });
+
       it('keeps the old file whole when an overwrite fails', async () => {
         async function* broken() {
           yield 'partial';

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { link, mkdir, open as openFile, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import { canonicalRoot, insideRoot, isHidden } from '../sources/confine';
@@ -302,10 +300,14 @@ async function writeAll(file: string, content: SaveContent, maxBytes: number | u
     }
     for await (const chunk of content as AsyncIterable<Uint8Array | string>) yield count(chunk);
   }
-  const out = createWriteStream(file, { flags: 'wx' });
-  await pipeline(chunks(), out as Writable);
-  const handle = await openFile(file, 'r');
+  // Opened (and so created) before any content is read: when the content fails, the caller's
+  // unlink always comes after the file exists. A write stream opens lazily, and its open could
+  // land after that unlink and leave the temporary file behind.
+  const handle = await openFile(file, 'wx');
   try {
+    for await (const chunk of chunks()) {
+      for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
+    }
     await handle.sync();
   } finally {
     await handle.close();
