@@ -120,8 +120,15 @@ function context(params: RouteParams) {
   return { params: Promise.resolve(params) };
 }
 
+/** Each test ends like a client that leaves: the engine then releases any body left unread. */
+let client = new AbortController();
+afterEach(() => {
+  client.abort();
+  client = new AbortController();
+});
+
 function request(init: RequestInit = {}, url = 'http://x/api/documents/1') {
-  return new Request(url, init);
+  return new Request(url, { signal: client.signal, ...init });
 }
 
 function download(options: Partial<ObjectDownloadOptions> = {}) {

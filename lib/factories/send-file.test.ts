@@ -42,8 +42,15 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
+/** Each test ends like a client that leaves: the engine then releases any body left unread. */
+let client = new AbortController();
+afterEach(() => {
+  client.abort();
+  client = new AbortController();
+});
+
 function request(init: RequestInit = {}) {
-  return new Request('http://x/invoice', init);
+  return new Request('http://x/invoice', { signal: client.signal, ...init });
 }
 
 async function fileEtag(file: string) {
