@@ -32,7 +32,7 @@ export { receiveUpload, type ReceiveUploadOptions, type ReceivedUpload } from '.
 
 // Building blocks for your own sources
 export { serve, type LoadSource } from './engine/serve';
-export { createHandlers, type DownloadHandlers, type HandlerContext, type RouteHandler } from './handlers';
+export { createHandlers, type DownloadHandlers, type HandlerContext, type RouteHandler } from './factories/handlers';
 export { resolveOptions, ConfigurationError, DEFAULT_CACHE_CONTROL } from './engine/options';
 export type { DownloadOptions, PerRequest, ResolvedOptions, RouteParams } from './engine/options';
 export type { Source, SourceEtag, SourceMeta, UpstreamAnswer } from './engine/source';
@@ -59,8 +59,8 @@ export { assertOffloadResponse, type OffloadExpectation, type OffloadHeader } fr
 export { parseContentDisposition, type ParsedContentDisposition } from './testing/parse-content-disposition';
 
 // Offload: hand the bytes to nginx (X-Accel-Redirect), Apache or lighttpd (X-Sendfile)
-export { configureOffload } from './offload/configure-offload';
-export { encodePathSegment, nginxHeaders, sendfileHeaders } from './offload/backends';
+export { configureOffload } from './engine/offload/configure-offload';
+export { encodePathSegment, nginxHeaders, sendfileHeaders } from './engine/offload/backends';
 export type {
   ApacheOffloadOptions,
   ApacheOffloadRule,
@@ -70,4 +70,4 @@ export type {
   OffloadBackend,
   OffloadRule,
   OffloadSource,
-} from './offload/rules';
+} from './engine/offload/rules';

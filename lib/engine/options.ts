@@ -1,4 +1,4 @@
-import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from '../offload/rules';
+import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from './offload/rules';
 import type { Source, SourceMeta } from './source';
 
 /** Route parameters as Next passes them (`[...path]` gives an array). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHandlers } from '../handlers';
+import { createHandlers } from '../factories/handlers';
 import { HttpError } from '../http/http-error';
 import type { ByteRange } from '../http/range';
 import { FileChangedError } from '../streams/file-stream';

@@ -2,7 +2,7 @@ import { errorResponse, HttpError } from '../http/http-error';
 import { LENGTH_HEADER, signedLength } from '../server/content-length';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
-import { tryOffload } from '../offload/try-offload';
+import { tryOffload } from './offload/try-offload';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
 import type { Source } from './source';

@@ -1,5 +1,5 @@
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
-import { createHandlers, type DownloadHandlers, type RouteHandler } from '../handlers';
+import { createHandlers, type DownloadHandlers, type RouteHandler } from './handlers';
 import { HttpError } from '../http/http-error';
 import { checkRequestedPath } from '../sources/path-source';
 import {

@@ -2,7 +2,7 @@ import { eq, getTableColumns, getTableName, type Column, type Table } from 'driz
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
-import { createHandlers, type DownloadHandlers } from '../handlers';
+import { createHandlers, type DownloadHandlers } from './handlers';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
-import { createHandlers, type DownloadHandlers } from '../handlers';
+import { createHandlers, type DownloadHandlers } from './handlers';
 import { checkRequestedPath, pathSource, type PathSourceOptions } from '../sources/path-source';
 
 export interface PathDownloadOptions extends DownloadOptions, PathSourceOptions {

@@ -1,6 +1,6 @@
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
-import { createHandlers, type DownloadHandlers } from '../handlers';
+import { createHandlers, type DownloadHandlers } from './handlers';
 import { checkRequestedPath } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';

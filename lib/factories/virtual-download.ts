@@ -1,6 +1,6 @@
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
-import { createHandlers, type DownloadHandlers } from '../handlers';
+import { createHandlers, type DownloadHandlers } from './handlers';
 import { virtualSource, type VirtualFile } from '../sources/virtual-source';
 
 export interface VirtualDownloadOptions extends DownloadOptions {

@@ -5,7 +5,7 @@ import { fileEntityTag, formatEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import type { Source } from '../engine/source';
 import { identityOf, openFileStream } from '../streams/file-stream';
-import { canonicalRoot, insideRoot, isHidden } from './confine';
+import { canonicalRoot, insideRoot, isHidden } from '../fs/confine';
 
 export interface PathSourceOptions {
   /** Serve dotfiles (`.env`, `.git/...`)? Default `false`: they answer 404 as if absent. */

@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../options';
 
 /** The web servers a download can be handed to. */
 export type OffloadBackend = 'nginx' | 'apache' | 'lighttpd';

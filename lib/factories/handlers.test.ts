@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { resolveOptions, type RouteParams } from './engine/options';
-import type { Source } from './engine/source';
+import { resolveOptions, type RouteParams } from '../engine/options';
+import type { Source } from '../engine/source';
 import { createHandlers } from './handlers';
 
 function fakeSource(): { source: Source; opened: number } {

@@ -3,9 +3,9 @@
  * satisfy the types Next gives route exports, or `next build` rejects the route.
  */
 import type { NextRequest } from 'next/server';
-import { pathDownload, virtualDownload } from './index';
-import * as pathRoute from '../app/api/path/[...path]/route';
-import * as helloRoute from '../app/api/exports/hello-world.txt/route';
+import { pathDownload, virtualDownload } from '../../lib/index';
+import * as pathRoute from '../api/path/[...path]/route';
+import * as helloRoute from '../api/exports/hello-world.txt/route';
 
 /** The shape Next 16 checks each route export against (see .next/types/validator.ts). */
 type NextRouteHandler<Params> = (

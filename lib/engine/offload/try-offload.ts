@@ -1,7 +1,7 @@
-import { decide } from '../engine/decide';
-import type { ResolvedOptions } from '../engine/options';
-import type { Source } from '../engine/source';
-import { LENGTH_HEADER, signedLength } from '../server/content-length';
+import { decide } from '../decide';
+import type { ResolvedOptions } from '../options';
+import type { Source } from '../source';
+import { LENGTH_HEADER, signedLength } from '../../server/content-length';
 import { offloadHeaders } from './backends';
 import { configuredOffload } from './configure-offload';
 import { matchOffloadRule } from './rules';

@@ -1,5 +1,5 @@
-import { ALLOWED_METHODS, serve, type LoadSource } from './engine/serve';
-import type { ResolvedOptions, RouteParams } from './engine/options';
+import { ALLOWED_METHODS, serve, type LoadSource } from '../engine/serve';
+import type { ResolvedOptions, RouteParams } from '../engine/options';
 
 /**
  * The second argument Next passes to a route handler. `params` is a Promise since Next 15;
