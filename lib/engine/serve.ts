@@ -36,14 +36,16 @@ export async function serve(
     // always describe the bytes that are sent.
     for (let attempt = 0; ; attempt++) {
       const source = await load(request, params);
-      // Authorised and found: a web server may send the file instead (before any 304/206).
-      const offloaded = await tryOffload(request, source, options);
-      if (offloaded) return offloaded;
-      const decision = decide(request, source, options);
       try {
+        // Authorised and found: a web server may send the file instead (before any 304/206).
+        const offloaded = await tryOffload(request, source, options);
+        if (offloaded) return offloaded;
+        const decision = decide(request, source, options);
         return await respond(request, source, decision);
       } catch (error) {
         if (!(error instanceof FileChangedError) || attempt >= 1) throw error;
+      } finally {
+        await closeSource(source);
       }
     }
   } catch (error) {
@@ -55,6 +57,21 @@ export async function serve(
       }
     }
     return errorResponse(error);
+  }
+}
+
+/**
+ * The source's lifecycle ends with the request's answer: a body `open()` handed over is the
+ * response's to release; anything else the source holds (an upstream body never asked for,
+ * because the answer was a HEAD, a 304 or an error) is released here, once. A failing close
+ * cannot change an answer that is already decided.
+ */
+async function closeSource(source: Source): Promise<void> {
+  if (typeof source.close !== 'function') return;
+  try {
+    await source.close();
+  } catch (error) {
+    console.error('next-downloadview: closing a source failed', error);
   }
 }
 

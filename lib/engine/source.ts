@@ -50,6 +50,14 @@ export interface Source extends SourceMeta {
    * is never offloaded.
    */
   locate?(): Promise<{ path?: string; url?: string }>;
+  /**
+   * Releases what the source holds that `open()` did not hand over (an upstream body, a
+   * handle). The engine calls it once per request, after the answer is decided, whatever the
+   * answer: a HEAD, a 304, an error, an offload or a streamed body (whose stream, once opened,
+   * releases itself). Optional: a source that holds nothing between its metadata and `open()`
+   * has nothing to close.
+   */
+  close?(): void | Promise<void>;
 }
 
 /** How an upstream answered a forwarded request. */

@@ -1,12 +1,11 @@
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
-import { createHandlers, type DownloadHandlers, type RouteHandler } from './handlers';
+import { createHandlers, type DownloadHandlers } from './handlers';
 import { HttpError } from '../http/http-error';
 import { checkRequestedPath } from '../sources/path-source';
 import {
   configuredUrl,
   httpSource,
   resolveHttpSourceOptions,
-  type HttpSource,
   type HttpSourceOptions,
 } from '../sources/http-source';
 
@@ -109,27 +108,12 @@ export function httpDownload(options: HttpDownloadOptions): DownloadHandlers {
     return new URL(base.href + segments.map(encodeURIComponent).join('/'));
   }
 
-  // The source of each request, until its response is out: if the engine fails before it opens
-  // the body (a throwing option callback, say), the upstream body is cancelled, not leaked.
-  const pending = new WeakMap<Request, HttpSource>();
-  const handlers = createHandlers(async (request, params) => {
+  // The engine closes each source after its answer, so an upstream body that is not sent
+  // (a HEAD, a 304, a throwing option callback) is cancelled, not leaked.
+  return createHandlers(async (request, params) => {
     const target = fixed ?? (await requestedUrl(request, params));
-    const source = await httpSource(request, target, sourceOptions);
-    pending.set(request, source);
-    return source;
+    return httpSource(request, target, sourceOptions);
   }, resolved);
-  const settled =
-    (handler: RouteHandler): RouteHandler =>
-    async (request, context) => {
-      try {
-        return await handler(request, context);
-      } finally {
-        const source = pending.get(request);
-        pending.delete(request);
-        await source?.discard();
-      }
-    };
-  return { ...handlers, GET: settled(handlers.GET), HEAD: settled(handlers.HEAD) };
 }
 
 /**

@@ -44,7 +44,9 @@ export interface ResolvedHttpSourceOptions {
 
 /** A proxied upstream as a source. */
 export interface HttpSource extends Source {
-  /** Cancels the upstream body unless `open()` took it. Call it when the body will not be sent. */
+  /** Cancels the upstream body unless `open()` took it; the engine calls it after every answer. */
+  close(): Promise<void>;
+  /** The same as `close()`, for callers that serve the source themselves. */
   discard(): Promise<void>;
 }
 
@@ -320,10 +322,13 @@ function mapResponse(
       body = null;
       return idleGuarded(taken, timeoutMs, controller);
     },
-    async discard() {
+    async close() {
       const dropped = body;
       body = null;
       await cancel(dropped);
+    },
+    discard() {
+      return this.close();
     },
   };
 }
