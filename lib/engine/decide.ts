@@ -5,7 +5,7 @@ import { formatEntityTag, toEntityTag } from '../http/etag';
 import { formatHttpDate } from '../http/http-date';
 import { planMultipart, type MultipartPlan } from '../http/multipart';
 import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
-import { LENGTH_HEADER } from '../server/content-length';
+import { LENGTH_HEADER } from './length-handoff';
 import { perRequest, type ResolvedOptions } from './options';
 import type { Source } from './source';
 

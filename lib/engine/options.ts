@@ -1,5 +1,8 @@
 import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from './offload/rules';
+import { ConfigurationError } from '../errors';
 import type { Source, SourceMeta } from './source';
+
+export { ConfigurationError };
 
 /** Route parameters as Next passes them (`[...path]` gives an array). */
 export type RouteParams = Record<string, string | string[] | undefined>;
@@ -54,14 +57,6 @@ export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 
   cacheControl: string;
   maxRanges: number;
   offload?: ResolvedOffloadRules;
-}
-
-/** Thrown at module load for a configuration that cannot work. */
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
 }
 
 export function resolveOptions(options: DownloadOptions, factory: string): ResolvedOptions {

@@ -1,5 +1,5 @@
 import { errorResponse, HttpError } from '../http/http-error';
-import { LENGTH_HEADER, signedLength } from '../server/content-length';
+import { LENGTH_HEADER, signedLength } from './length-handoff';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
 import { tryOffload } from './offload/try-offload';

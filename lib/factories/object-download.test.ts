@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, type RouteParams } from '../engine/options';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import type { Storage } from '../storage/storage';
+import { drizzleObjectDownload, type DrizzleObjectDownloadOptions } from '../drizzle/drizzle-object-download';
 import { objectDownload, objectSource, type ObjectDownloadOptions, type ObjectFields } from './object-download';
 
 // objectDownload against a real SQLite file (through Drizzle) and a FileSystemStorage on a real
@@ -131,12 +132,12 @@ function request(init: RequestInit = {}, url = 'http://x/api/documents/1') {
   return new Request(url, { signal: client.signal, ...init });
 }
 
-function download(options: Partial<ObjectDownloadOptions> = {}) {
-  return objectDownload({ storage, db, table: documents, fields: ALL_FIELDS, ...options });
+function download(options: Partial<DrizzleObjectDownloadOptions> = {}) {
+  return drizzleObjectDownload({ storage, db, table: documents, fields: ALL_FIELDS, ...options });
 }
 
 /** GET /documents/:id through a fresh objectDownload. */
-function get(id: string, headers: HeadersInit = {}, options: Partial<ObjectDownloadOptions> = {}) {
+function get(id: string, headers: HeadersInit = {}, options: Partial<DrizzleObjectDownloadOptions> = {}) {
   return download(options).GET(request({ headers }), context({ id }));
 }
 
@@ -637,10 +638,9 @@ describe('objectDownload', () => {
       expect(error).toHaveBeenCalled();
     });
 
-    it('is preferred over db and table', async () => {
-      const id = await insert({ path: 'docs/report.bin' });
-      const { GET } = download({ getObject: () => ({ path: 'docs/résumé.txt' }) });
-      expect(await (await GET(request(), context({ id }))).text()).toBe('CV\n');
+    it('needs no database: the row can come from anywhere', async () => {
+      const { GET } = objectDownload({ storage, getObject: () => ({ path: 'docs/résumé.txt' }), fields: { file: 'path' } });
+      expect(await (await GET(request(), context({ id: 'any' }))).text()).toBe('CV\n');
     });
 
     it('runs authorize before looking anything up', async () => {
@@ -666,7 +666,7 @@ describe('objectDownload', () => {
     });
 
     it('refuses a table without the default `file` column when no file field is given', () => {
-      configurationError(() => objectDownload({ storage, db, table: documents }));
+      configurationError(() => drizzleObjectDownload({ storage, db, table: documents }));
     });
 
     it('refuses an empty or non-string field value', () => {
@@ -689,9 +689,9 @@ describe('objectDownload', () => {
     });
 
     it('refuses options with neither getObject nor db and table', () => {
-      configurationError(() => objectDownload({ storage }));
-      configurationError(() => objectDownload({ storage, table: documents, fields: ALL_FIELDS }));
-      configurationError(() => objectDownload({ storage, db, fields: ALL_FIELDS }));
+      configurationError(() => objectDownload({ storage } as unknown as ObjectDownloadOptions));
+      configurationError(() => drizzleObjectDownload({ storage, table: documents, fields: ALL_FIELDS } as unknown as DrizzleObjectDownloadOptions));
+      configurationError(() => drizzleObjectDownload({ storage, db, fields: ALL_FIELDS } as unknown as DrizzleObjectDownloadOptions));
     });
 
     it('refuses a db that is neither a Drizzle database nor a function', () => {

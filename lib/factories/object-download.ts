@@ -1,4 +1,3 @@
-import { eq, getTableColumns, getTableName, type Column, type Table } from 'drizzle-orm';
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
@@ -28,25 +27,14 @@ export interface ObjectFields {
   checksum?: string;
 }
 
-/** The few methods of a Drizzle database the lookup uses (any dialect). */
-interface SelectableDatabase {
-  select(): { from(table: Table): { where(condition: unknown): { limit(count: number): PromiseLike<unknown[]> } } };
-}
-
 export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>> extends DownloadOptions {
   /** Where the file field's names point. */
   storage: Storage;
-  /** Finds the row for a request; `undefined`/`null` is 404. */
-  getObject?: (request: Request, params: RouteParams) => Row | undefined | null | Promise<Row | undefined | null>;
   /**
-   * Or let the factory find it: a Drizzle database (or a function returning it, to open it on
-   * first use) and table, matched on `lookup.column` (default `id`) against the route param
-   * `lookup.param` (default `id`).
+   * Finds the row for a request; `undefined`/`null` is 404. With Drizzle, `drizzleObjectDownload`
+   * from `next-downloadview/drizzle` writes it for you from a table.
    */
-  db?: unknown;
-  /** The Drizzle table of the rows; also used to check `fields` at module load. */
-  table?: Table;
-  lookup?: { column?: string; param?: string };
+  getObject: (request: Request, params: RouteParams) => Row | undefined | null | Promise<Row | undefined | null>;
   fields?: ObjectFields;
 }
 
@@ -58,13 +46,13 @@ const FIELD_NAMES = ['file', 'basename', 'contentType', 'charset', 'encoding', '
  * missing from the storage is 404.
  *
  * @example
- * // app/files/[id]/route.ts
- * import { objectDownload, FileSystemStorage } from '@/lib';
- * import { db } from '@/db';
- * import { files } from '@/db/schema';
+ * // app/documents/[id]/route.ts
+ * import { objectDownload } from 'next-downloadview';
+ * import { FileSystemStorage } from 'next-downloadview/storage';
+ * import { findDocument } from '@/lib/documents';   // your own lookup
  * export const { GET, HEAD } = objectDownload({
  *   storage: new FileSystemStorage('var/media'),
- *   db, table: files,                      // looks up files.id = params.id
+ *   getObject: (_request, { id }) => findDocument(String(id)),
  *   fields: { file: 'storagePath', basename: 'name', contentType: 'contentType',
  *             size: 'size', checksum: 'sha256', lastModified: 'updatedAt' },
  * });
@@ -73,27 +61,14 @@ export function objectDownload<Row extends object = Record<string, unknown>>(
   options: ObjectDownloadOptions<Row>,
 ): DownloadHandlers {
   const resolved = resolveOptions(options, 'objectDownload');
-  const { storage, table } = options;
+  const { storage, getObject } = options;
   if (!storage || typeof storage.stat !== 'function' || typeof storage.open !== 'function') {
     throw new ConfigurationError('objectDownload: storage must implement the Storage interface');
   }
-  const fields: Required<Pick<ObjectFields, 'file'>> & ObjectFields = { file: 'file', ...options.fields };
-  for (const [key, value] of Object.entries(fields)) {
-    if (!(FIELD_NAMES as readonly string[]).includes(key)) {
-      throw new ConfigurationError(`objectDownload: unknown field mapping "${key}" (known: ${FIELD_NAMES.join(', ')})`);
-    }
-    if (typeof value !== 'string' || value === '') throw new ConfigurationError(`objectDownload: fields.${key} must be a property name`);
+  if (typeof getObject !== 'function') {
+    throw new ConfigurationError('objectDownload: getObject must be a function (for a Drizzle table, see next-downloadview/drizzle)');
   }
-  const columns = table ? (getTableColumns(table) as Record<string, Column>) : undefined;
-  if (columns) {
-    for (const [key, value] of Object.entries(fields)) {
-      if (!Object.hasOwn(columns, value)) {
-        throw new ConfigurationError(`objectDownload: fields.${key} names "${value}", which is not a column of table "${getTableName(table!)}"`);
-      }
-    }
-  }
-
-  const getObject = options.getObject ?? drizzleLookup(options, columns);
+  const fields = resolveFields(options.fields);
   return createHandlers(async (request, params) => {
     const row = await getObject(request, params);
     if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
@@ -101,43 +76,19 @@ export function objectDownload<Row extends object = Record<string, unknown>>(
   }, resolved);
 }
 
-function drizzleLookup<Row extends object>(
-  options: ObjectDownloadOptions<Row>,
-  columns: Record<string, Column> | undefined,
-): (request: Request, params: RouteParams) => Promise<Row | undefined> {
-  const { db, table } = options;
-  if (!db || !table || !columns) {
-    throw new ConfigurationError('objectDownload: give getObject, or db and table');
-  }
-  if (typeof db !== 'function' && typeof (db as Partial<SelectableDatabase>).select !== 'function') {
-    throw new ConfigurationError('objectDownload: db must be a Drizzle database, or a function returning one');
-  }
-  const database = (): SelectableDatabase => {
-    const value: unknown = typeof db === 'function' ? (db as () => unknown)() : db;
-    if (typeof (value as Partial<SelectableDatabase> | undefined)?.select !== 'function') {
-      throw new Error('objectDownload: the db function did not return a Drizzle database');
+/**
+ * The field mapping with its default (`file`), checked once at module load: an unknown key or a
+ * value that is not a property name throws a `ConfigurationError`.
+ */
+export function resolveFields(given: ObjectFields | undefined): ObjectFields & { file: string } {
+  const fields: ObjectFields & { file: string } = { file: 'file', ...given };
+  for (const [key, value] of Object.entries(fields)) {
+    if (!(FIELD_NAMES as readonly string[]).includes(key)) {
+      throw new ConfigurationError(`objectDownload: unknown field mapping "${key}" (known: ${FIELD_NAMES.join(', ')})`);
     }
-    return value as SelectableDatabase;
-  };
-  const columnName = options.lookup?.column ?? 'id';
-  const param = options.lookup?.param ?? 'id';
-  const column = Object.hasOwn(columns, columnName) ? columns[columnName] : undefined;
-  if (!column) throw new ConfigurationError(`objectDownload: lookup.column "${columnName}" is not a column of the table`);
-  const numeric = column.dataType === 'number' || column.dataType === 'bigint';
-
-  return async (_request, params) => {
-    const raw = params[param];
-    if (typeof raw !== 'string') return undefined;
-    let value: string | number | bigint = raw;
-    if (numeric) {
-      // Only a plain decimal id can name a row; anything else cannot exist, so it is 404.
-      if (!/^-?[0-9]{1,19}$/.test(raw)) return undefined;
-      value = column.dataType === 'bigint' ? BigInt(raw) : Number(raw);
-      if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined;
-    }
-    const rows = await database().select().from(table!).where(eq(column, value)).limit(1);
-    return rows[0] as Row | undefined;
-  };
+    if (typeof value !== 'string' || value === '') throw new ConfigurationError(`objectDownload: fields.${key} must be a property name`);
+  }
+  return fields;
 }
 
 function text(row: Record<string, unknown>, field: string | undefined): string | undefined {

@@ -1,5 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { HttpError } from '../errors';
 
 const roots = new Map<string, Promise<string>>();
 
@@ -34,4 +35,26 @@ export function insideRoot(root: string, canonical: string, allowRoot = false): 
 /** Whether any segment of a relative path is a dotfile or dot-folder. */
 export function isHidden(relative: string): boolean {
   return relative.split(path.sep).some((segment) => segment.startsWith('.'));
+}
+
+/**
+ * Checks a requested path, given as URL segments (already percent-decoded, as Next passes
+ * `[...path]`) or as a `/`-separated string, and returns its segments.
+ *
+ * Anything that could name a file other than the one the segments spell is refused with 400
+ * before the file system is touched: `.` and `..`, empty segments (`a//b`), separators inside a
+ * segment (`..%2f`, `%5c`), backslashes, NUL and other control characters. Dotfiles are 404.
+ */
+export function checkRequestedPath(requested: string | readonly string[], options: { dotfiles?: boolean } = {}): string[] {
+  const segments = typeof requested === 'string' ? requested.split('/') : [...requested];
+  if (segments.length === 0 || (segments.length === 1 && segments[0] === '')) {
+    throw new HttpError(404, 'Not Found');
+  }
+  for (const segment of segments) {
+    if (segment === '' || segment === '.' || segment === '..') throw new HttpError(400, 'Invalid path');
+    // eslint-disable-next-line no-control-regex
+    if (/[/\\\u0000-\u001f\u007f]/.test(segment)) throw new HttpError(400, 'Invalid path');
+    if (!options.dotfiles && segment.startsWith('.')) throw new HttpError(404, 'Not Found');
+  }
+  return segments;
 }

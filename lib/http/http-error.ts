@@ -1,29 +1,7 @@
-/**
- * An error that is meant to reach the client with a given status, e.g.
- * `throw new HttpError(404, 'Not Found')`.
- *
- * Like the `http-errors` convention, `expose` is true for 4xx (the message
- * describes what the client did) and false for 5xx (the message describes
- * our internals and is replaced by the reason phrase).
- */
-export class HttpError extends Error {
-  override name = 'HttpError';
-  readonly expose: boolean;
+import { HttpError } from '../errors';
 
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    // Response() would throw later, far from the cause, for a status outside
-    // 200..599; and a 1xx/2xx/3xx is not an error (RFC 9110 §15).
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new RangeError(`HttpError: status must be 4xx or 5xx, got ${status}`);
-    }
-    this.expose = status < 500;
-  }
-}
+/** Defined with the kit's other errors; exported here too, next to the one place that answers it. */
+export { HttpError };
 
 const REASON_PHRASES: Record<number, string> = {
   400: 'Bad Request',

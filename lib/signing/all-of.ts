@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import type { AuthorizeHook } from './signed';
 
 /**

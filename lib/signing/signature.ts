@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { canonicalPath, canonicalQuery } from './canonical';
 
 /** A signing secret: a string (its UTF-8 bytes are the key) or raw bytes. */

@@ -1,4 +1,5 @@
-import { ConfigurationError, type DownloadOptions } from '../engine/options';
+import type { DownloadOptions } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { errorResponse, HttpError } from '../http/http-error';
 import { signingKey, type SigningSecret } from './signature';
 import { verifySignedUrl, type SignatureFailure } from './verify-signed-url';

@@ -1,5 +1,5 @@
 import { parse as parseDisposition } from 'content-disposition';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import type { Source, UpstreamAnswer } from '../engine/source';
 import { parseHttpDate } from '../http/http-date';
 import { HttpError } from '../http/http-error';

@@ -5,35 +5,15 @@ import { fileEntityTag, formatEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import type { Source } from '../engine/source';
 import { identityOf, openFileStream } from '../streams/file-stream';
-import { canonicalRoot, insideRoot, isHidden } from '../fs/confine';
+import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
+
+export { checkRequestedPath };
 
 export interface PathSourceOptions {
   /** Serve dotfiles (`.env`, `.git/...`)? Default `false`: they answer 404 as if absent. */
   dotfiles?: boolean;
   /** Bytes per read; default 1 MiB. */
   chunkSize?: number;
-}
-
-/**
- * Checks a requested path, given as URL segments (already percent-decoded, as Next passes
- * `[...path]`) or as a `/`-separated string, and returns its segments.
- *
- * Anything that could name a file other than the one the segments spell is refused with 400
- * before the file system is touched: `.` and `..`, empty segments (`a//b`), separators inside a
- * segment (`..%2f`, `%5c`), backslashes, NUL and other control characters. Dotfiles are 404.
- */
-export function checkRequestedPath(requested: string | readonly string[], options: PathSourceOptions = {}): string[] {
-  const segments = typeof requested === 'string' ? requested.split('/') : [...requested];
-  if (segments.length === 0 || (segments.length === 1 && segments[0] === '')) {
-    throw new HttpError(404, 'Not Found');
-  }
-  for (const segment of segments) {
-    if (segment === '' || segment === '.' || segment === '..') throw new HttpError(400, 'Invalid path');
-    // eslint-disable-next-line no-control-regex
-    if (/[/\\\u0000-\u001f\u007f]/.test(segment)) throw new HttpError(400, 'Invalid path');
-    if (!options.dotfiles && segment.startsWith('.')) throw new HttpError(404, 'Not Found');
-  }
-  return segments;
 }
 
 /** File system errors that mean "there is no such file here". */

@@ -4,8 +4,7 @@ import { link, mkdir, open as openFile, readdir, realpath, rename, stat, unlink 
 import path from 'node:path';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
-import { canonicalRoot, insideRoot, isHidden } from '../fs/confine';
-import { checkRequestedPath } from '../sources/path-source';
+import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
 import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileStream } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 

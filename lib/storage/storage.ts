@@ -1,5 +1,5 @@
 import type { ByteRange } from '../http/range';
-import { HttpError } from '../http/http-error';
+import { NotFoundError } from '../errors';
 import type { SourceEtag } from '../engine/source';
 
 /** What a storage knows about a stored file without reading it. */
@@ -70,10 +70,4 @@ export interface Storage {
   readonly exactReads?: boolean;
 }
 
-/** The storage has no file of that name. Answers 404 when it reaches a response. */
-export class NotFoundError extends HttpError {
-  constructor(readonly fileName?: string) {
-    super(404, 'Not Found');
-    this.name = 'NotFoundError';
-  }
-}
+export { NotFoundError };

@@ -1,5 +1,6 @@
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { FileChangedError } from '../errors';
 
 /** 1 MiB: Node's default 64 KiB chunk costs a Next route handler 3-4x in throughput. */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
@@ -24,13 +25,7 @@ export interface FileStreamOptions {
   accept?: (stats: Stats) => boolean;
 }
 
-/** The file at the path is no longer the one whose metadata decided the response. */
-export class FileChangedError extends Error {
-  constructor(path: string) {
-    super(`file changed while being opened: ${path}`);
-    this.name = 'FileChangedError';
-  }
-}
+export { FileChangedError };
 
 export function identityOf(stats: Stats): FileIdentity {
   return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };

@@ -1,7 +1,7 @@
 import { decide } from '../decide';
 import type { ResolvedOptions } from '../options';
 import type { Source } from '../source';
-import { LENGTH_HEADER, signedLength } from '../../server/content-length';
+import { LENGTH_HEADER, signedLength } from '../length-handoff';
 import { offloadHeaders } from './backends';
 import { configuredOffload } from './configure-offload';
 import { matchOffloadRule } from './rules';

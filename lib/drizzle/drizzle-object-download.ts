@@ -1,0 +1,119 @@
+import { eq, getTableColumns, getTableName, type Column, type Table } from 'drizzle-orm';
+import { ConfigurationError } from '../errors';
+import type { RouteParams } from '../engine/options';
+import type { DownloadHandlers } from '../factories/handlers';
+import { objectDownload, resolveFields, type ObjectDownloadOptions } from '../factories/object-download';
+
+/** The few methods of a Drizzle database the lookup uses (any dialect). */
+interface SelectableDatabase {
+  select(): { from(table: Table): { where(condition: unknown): { limit(count: number): PromiseLike<unknown[]> } } };
+}
+
+/** Which row a request names: `column` (default `id`) equal to the route param `param` (default `id`). */
+export interface DrizzleLookup {
+  /** The table's column matched against the param. Default `id`. */
+  column?: string;
+  /** The route param holding the value, e.g. `id` for `app/files/[id]/route.ts`. Default `id`. */
+  param?: string;
+}
+
+/** Options of `drizzleGetObject`. */
+export interface DrizzleGetObjectOptions {
+  /**
+   * A Drizzle database of any dialect, or a function returning one: a function is called on the
+   * first request, so that `next build`, which imports every route, opens no database.
+   */
+  db: unknown;
+  /** The Drizzle table of the rows. */
+  table: Table;
+  lookup?: DrizzleLookup;
+}
+
+/** Options of `drizzleObjectDownload`: `objectDownload`'s, with a table in place of `getObject`. */
+export interface DrizzleObjectDownloadOptions<Row extends object = Record<string, unknown>>
+  extends Omit<ObjectDownloadOptions<Row>, 'getObject'>,
+    DrizzleGetObjectOptions {}
+
+/**
+ * A `getObject` for `objectDownload` that selects one row of a Drizzle table by a route param.
+ * The column is checked at module load; a param that cannot be a value of a numeric column (not
+ * a plain decimal integer) finds no row, so it answers 404 without a query.
+ */
+export function drizzleGetObject<Row extends object = Record<string, unknown>>(
+  options: DrizzleGetObjectOptions,
+): (request: Request, params: RouteParams) => Promise<Row | undefined> {
+  const { db, table } = options;
+  if (!db || !table) throw new ConfigurationError('drizzleGetObject: give db and table');
+  const columns = tableColumns(table, 'drizzleGetObject');
+  if (typeof db !== 'function' && typeof (db as Partial<SelectableDatabase>).select !== 'function') {
+    throw new ConfigurationError('drizzleGetObject: db must be a Drizzle database, or a function returning one');
+  }
+  const database = (): SelectableDatabase => {
+    const value: unknown = typeof db === 'function' ? (db as () => unknown)() : db;
+    if (typeof (value as Partial<SelectableDatabase> | undefined)?.select !== 'function') {
+      throw new Error('drizzleGetObject: the db function did not return a Drizzle database');
+    }
+    return value as SelectableDatabase;
+  };
+  const columnName = options.lookup?.column ?? 'id';
+  const param = options.lookup?.param ?? 'id';
+  const column = Object.hasOwn(columns, columnName) ? columns[columnName] : undefined;
+  if (!column) throw new ConfigurationError(`drizzleGetObject: lookup.column "${columnName}" is not a column of the table`);
+  const numeric = column.dataType === 'number' || column.dataType === 'bigint';
+
+  return async (_request, params) => {
+    const raw = params[param];
+    if (typeof raw !== 'string') return undefined;
+    let value: string | number | bigint = raw;
+    if (numeric) {
+      // Only a plain decimal id can name a row; anything else cannot exist, so it is 404.
+      if (!/^-?[0-9]{1,19}$/.test(raw)) return undefined;
+      value = column.dataType === 'bigint' ? BigInt(raw) : Number(raw);
+      if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined;
+    }
+    const rows = await database().select().from(table).where(eq(column, value)).limit(1);
+    return rows[0] as Row | undefined;
+  };
+}
+
+/**
+ * `objectDownload` over a Drizzle table (django-downloadview's ObjectDownloadView with a model):
+ * the row whose `lookup.column` equals the route param is found for you, and every field mapped
+ * in `fields` is checked to be a column of the table when the route module loads.
+ *
+ * @example
+ * // app/files/[id]/route.ts
+ * import { FileSystemStorage } from 'next-downloadview/storage';
+ * import { drizzleObjectDownload } from 'next-downloadview/drizzle';
+ * import { getDb } from '@/db';
+ * import { files } from '@/db/schema';
+ * export const { GET, HEAD } = drizzleObjectDownload({
+ *   storage: new FileSystemStorage(process.env.MEDIA_ROOT!),
+ *   db: getDb, table: files,                  // files.id = params.id
+ *   fields: { file: 'storagePath', basename: 'name', contentType: 'contentType',
+ *             size: 'size', checksum: 'sha256', lastModified: 'updatedAt' },
+ * });
+ */
+export function drizzleObjectDownload<Row extends object = Record<string, unknown>>(
+  options: DrizzleObjectDownloadOptions<Row>,
+): DownloadHandlers {
+  const { db, table, lookup, ...rest } = options;
+  if (!table) throw new ConfigurationError('drizzleObjectDownload: give db and table');
+  const columns = tableColumns(table, 'drizzleObjectDownload');
+  for (const [key, value] of Object.entries(resolveFields(rest.fields))) {
+    if (!Object.hasOwn(columns, value)) {
+      throw new ConfigurationError(
+        `drizzleObjectDownload: fields.${key} names "${value}", which is not a column of table "${getTableName(table)}"`,
+      );
+    }
+  }
+  return objectDownload<Row>({ ...rest, getObject: drizzleGetObject<Row>({ db, table, lookup }) });
+}
+
+function tableColumns(table: Table, factory: string): Record<string, Column> {
+  try {
+    return getTableColumns(table) as Record<string, Column>;
+  } catch {
+    throw new ConfigurationError(`${factory}: table must be a Drizzle table`);
+  }
+}
