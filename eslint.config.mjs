@@ -23,6 +23,10 @@ export default defineConfig(
     'playwright-report/',
     'bench-results/',
     'next-env.d.ts',
+    'lib/dist/',
+    'fixtures/*/node_modules/',
+    'fixtures/*/.next/',
+    'docs/api/',
   ]),
   {
     files: ['**/*.{ts,tsx,mjs}'],

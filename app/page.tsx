@@ -1,4 +1,4 @@
-import type { StoredFile } from '@/lib';
+import type { StoredFile } from 'next-downloadview/storage';
 import { ExportsSection } from './_components/exports-section';
 import { FilesSection } from './_components/files-section';
 import { MediaSection } from './_components/media-section';

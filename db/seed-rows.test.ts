@@ -5,7 +5,8 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { asc } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileSystemStorage, objectDownload } from '@/lib';
+import { drizzleObjectDownload } from 'next-downloadview/drizzle';
+import { FileSystemStorage } from 'next-downloadview/storage';
 import { migrateDatabase, openDatabase, type DemoDatabase } from './index';
 import { files } from './schema';
 import { SAMPLE_FILES, seedFileRows, seedMedia } from './seed';
@@ -106,10 +107,10 @@ describe('seedFileRows(db, root)', () => {
     expect(await rows()).toEqual([]);
   });
 
-  it('gives rows that download, byte for byte, through objectDownload with the demo mapping', async () => {
+  it('gives rows that download, byte for byte, through drizzleObjectDownload with the demo mapping', async () => {
     await seedMedia(root);
     await seedFileRows(db, root);
-    const { GET } = objectDownload({
+    const { GET } = drizzleObjectDownload({
       storage: new FileSystemStorage(root),
       db,
       table: files,

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { parseContentDisposition } from '../lib/testing/parse-content-disposition';
+import { parseContentDisposition } from 'next-downloadview/testing';
 import { e2eBaseURL, mediaRoot, sha256, sha256File } from './helpers';
 import { nginxBaseURL } from './offload-helpers';
 

@@ -1,73 +1,38 @@
 /**
  * next-downloadview: route-handler factories for file downloads in the Next.js App Router.
  *
- * Each factory takes one options object and returns `{ GET, HEAD, ... }` for a `route.ts`.
+ * Each factory takes one options object and returns `{ GET, HEAD, ... }` for a `route.ts`:
+ * Content-Type, an RFC 6266 Content-Disposition, ETag and Last-Modified with conditional
+ * requests, byte ranges and streaming, decided once by one engine. Everything else is a subpath:
+ * `/storage`, `/drizzle`, `/signing`, `/offload`, `/upload`, `/testing`, `/server`, `/sources`,
+ * `/http`.
+ *
+ * @example
+ * // app/media/[...path]/route.ts
+ * import { pathDownload } from 'next-downloadview';
+ * export const { GET, HEAD } = pathDownload({ root: process.env.MEDIA_ROOT! });
+ *
+ * @module
  */
 
 // Factories
 export { pathDownload, type PathDownloadOptions } from './factories/path-download';
-export { virtualDownload, type VirtualDownloadOptions } from './factories/virtual-download';
 export { storageDownload, type StorageDownloadOptions } from './factories/storage-download';
-export { objectDownload, objectSource, type ObjectDownloadOptions, type ObjectFields } from './factories/object-download';
-export { sendFile, type SendFileOptions } from './factories/send-file';
+export { objectDownload, type ObjectDownloadOptions, type ObjectFields } from './factories/object-download';
 export { httpDownload, type HttpDownloadOptions } from './factories/http-download';
+export { virtualDownload, type VirtualDownloadOptions } from './factories/virtual-download';
+export { sendFile, type SendFileOptions } from './factories/send-file';
 
-// Storage
-export type { Storage, StoredFile, OpenOptions, SaveContent, SaveOptions } from './storage/storage';
-export { NotFoundError } from './storage/storage';
-export { FileSystemStorage, type FileSystemStorageOptions } from './storage/file-system-storage';
-export { storageSource } from './sources/storage-source';
-export {
-  httpSource,
-  resolveHttpSourceOptions,
-  DEFAULT_UPSTREAM_TIMEOUT_MS,
-  DEFAULT_MAX_REDIRECTS,
-  type HttpSource,
-  type HttpSourceOptions,
-  type ResolvedHttpSourceOptions,
-} from './sources/http-source';
+// Your own source: describe the file, give its bytes, the engine does the rest
+export { sourceDownload, type SourceDownloadOptions } from './factories/source-download';
+export type { Source, SourceMeta } from './engine/source';
+export type { VirtualFile } from './sources/virtual-source';
+export type { ByteRange } from './http/range';
 
-// Uploads
-export { receiveUpload, type ReceiveUploadOptions, type ReceivedUpload } from './upload/receive-upload';
-
-// Building blocks for your own sources
-export { serve, type LoadSource } from './engine/serve';
-export { createHandlers, type DownloadHandlers, type HandlerContext, type RouteHandler } from './factories/handlers';
-export { resolveOptions, ConfigurationError, DEFAULT_CACHE_CONTROL } from './engine/options';
-export type { DownloadOptions, PerRequest, ResolvedOptions, RouteParams } from './engine/options';
-export type { Source, SourceEtag, SourceMeta, UpstreamAnswer } from './engine/source';
-export { pathSource, checkRequestedPath, type PathSourceOptions } from './sources/path-source';
-export { virtualSource, type VirtualContent, type VirtualFile } from './sources/virtual-source';
-
-// Streams
-export { openFileStream, FileChangedError, DEFAULT_CHUNK_SIZE } from './streams/file-stream';
-export { iterableToStream, type Chunk } from './streams/iterable-stream';
+// What every factory takes and returns
+export type { DownloadOptions, RouteParams } from './engine/options';
+export type { DownloadHandlers } from './factories/handlers';
 
 // Errors
-export { HttpError, errorResponse } from './http/http-error';
-
-// Signed URLs
-export { signUrl, DEFAULT_EXPIRES_IN, type SignUrlOptions, type SignedMethod } from './signing/sign-url';
-export { verifySignedUrl, type SignatureFailure, type SignatureVerdict, type VerifySignedUrlOptions } from './signing/verify-signed-url';
-export { signed, type AuthorizeHook, type SignedOptions } from './signing/signed';
-export { allOf } from './signing/all-of';
-export { MIN_SECRET_BYTES, type SigningSecret } from './signing/signature';
-
-// Test helpers (framework-neutral: they throw node:assert's AssertionError)
-export { assertDownloadResponse, type DownloadExpectation } from './testing/assert-download-response';
-export { assertOffloadResponse, type OffloadExpectation, type OffloadHeader } from './testing/assert-offload-response';
-export { parseContentDisposition, type ParsedContentDisposition } from './testing/parse-content-disposition';
-
-// Offload: hand the bytes to nginx (X-Accel-Redirect), Apache or lighttpd (X-Sendfile)
-export { configureOffload } from './engine/offload/configure-offload';
-export { encodePathSegment, nginxHeaders, sendfileHeaders } from './engine/offload/backends';
-export type {
-  ApacheOffloadOptions,
-  ApacheOffloadRule,
-  LighttpdOffloadRule,
-  NginxOffloadOptions,
-  NginxOffloadRule,
-  OffloadBackend,
-  OffloadRule,
-  OffloadSource,
-} from './engine/offload/rules';
+export { HttpError, ConfigurationError } from './errors';
+export { errorResponse } from './http/http-error';

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { mediaRoot, databasePath } from '../db/config';
 import { withMigratedDatabase } from '../db/index';
 import { seedFileRows, seedMedia } from '../db/seed';
-import { FileSystemStorage } from '../lib/storage/file-system-storage';
-import { startServer } from '../lib/server/start-server';
+import { FileSystemStorage } from 'next-downloadview/storage';
+import { startServer } from 'next-downloadview/server';
 
 const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);

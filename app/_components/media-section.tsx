@@ -1,4 +1,4 @@
-import type { StoredFile } from '@/lib';
+import type { StoredFile } from 'next-downloadview/storage';
 import { CodeSample } from './code-sample';
 import { formatBytes, formatTime, hrefFor } from './format';
 import { Section } from './section';

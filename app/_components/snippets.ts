@@ -10,7 +10,7 @@ export interface Snippet {
 export const SNIPPETS = {
   files: {
     file: 'app/api/files/[id]/route.ts',
-    code: `export const { GET, HEAD } = objectDownload({
+    code: `export const { GET, HEAD } = drizzleObjectDownload({
   storage: media,
   db: getDb,
   table: files,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { FileSystemStorage } from '@/lib';
+import { FileSystemStorage } from 'next-downloadview/storage';
 import { databasePath, mediaRoot } from '@/db/config';
 
 /** The demo's one storage: MEDIA_ROOT on disk. */

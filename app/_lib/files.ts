@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { asc, eq, gt } from 'drizzle-orm';
 import { lookup } from 'mime-types';
-import { HttpError, receiveUpload } from '@/lib';
+import { HttpError } from 'next-downloadview';
+import { receiveUpload } from 'next-downloadview/upload';
 import { getDb, type DemoDatabase } from '@/db';
 import { files, type FileRow } from '@/db/schema';
 import { maxUploadBytes, media } from './demo';

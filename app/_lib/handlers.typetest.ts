@@ -3,7 +3,7 @@
  * satisfy the types Next gives route exports, or `next build` rejects the route.
  */
 import type { NextRequest } from 'next/server';
-import { pathDownload, virtualDownload } from '../../lib/index';
+import { pathDownload, virtualDownload } from 'next-downloadview';
 import * as pathRoute from '../api/path/[...path]/route';
 import * as helloRoute from '../api/exports/hello-world.txt/route';
 

@@ -1,4 +1,4 @@
-import { HttpError, type VirtualFile } from '@/lib';
+import { HttpError, type VirtualFile } from 'next-downloadview';
 
 export const MAX_COUNT = 100_000_000;
 export const DEFAULT_COUNT = 1000;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { makeZip } from 'client-zip';
 import { describe, expect, it } from 'vitest';
-import type { Storage } from '@/lib';
+import type { Storage } from 'next-downloadview/storage';
 import type { FileRow } from '@/db/schema';
 import { readZip } from '@/e2e/helpers';
 import { entryName, openEach, uniqueName, zipEntries, zipEtag, zipLastModified, zipLength, type ZipEntry } from './zip';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { predictLength } from 'client-zip';
-import type { Storage } from '@/lib';
+import type { Storage } from 'next-downloadview/storage';
 import type { FileRow } from '@/db/schema';
 
 /** One file of the archive: its entry name, and where its bytes are. */

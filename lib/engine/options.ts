@@ -1,5 +1,6 @@
 import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from './offload/rules';
 import { ConfigurationError } from '../errors';
+import { assertNodeRuntime } from './runtime';
 import type { Source, SourceMeta } from './source';
 
 export { ConfigurationError };
@@ -60,6 +61,7 @@ export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 
 }
 
 export function resolveOptions(options: DownloadOptions, factory: string): ResolvedOptions {
+  assertNodeRuntime();
   const maxRanges = options.maxRanges ?? 16;
   if (!Number.isInteger(maxRanges) || maxRanges < 1) {
     throw new ConfigurationError(`${factory}: maxRanges must be a whole number >= 1, got ${String(options.maxRanges)}`);

@@ -142,7 +142,14 @@ function multipartStream(
         yield part.head;
         const opened = index === 0 ? first : await source.open(part.range);
         current = counted(source, opened, part.range.end - part.range.start + 1);
-        for await (const chunk of current) yield chunk;
+        // A reader, not `for await`: web streams are async-iterable only with `dom.asynciterable`,
+        // which a default Next tsconfig does not have.
+        const reader = current.getReader();
+        try {
+          for (let read = await reader.read(); !read.done; read = await reader.read()) yield read.value;
+        } finally {
+          reader.releaseLock();
+        }
         current = undefined;
       }
       yield plan.tail;

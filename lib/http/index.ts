@@ -1,3 +1,10 @@
+/**
+ * `next-downloadview/http`: the pure HTTP helpers the engine is built from (dates, entity tags,
+ * preconditions, ranges, Content-Disposition, content types, multipart), each a function of
+ * strings and header values.
+ *
+ * @module
+ */
 export { formatHttpDate, parseHttpDate } from './http-date';
 export {
   fileEntityTag,

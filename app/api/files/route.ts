@@ -1,4 +1,4 @@
-import { errorResponse } from '@/lib';
+import { errorResponse } from 'next-downloadview';
 import { createFile, listFiles, toJson } from '@/app/_lib/files';
 
 export const dynamic = 'force-dynamic';

@@ -1,4 +1,5 @@
-import { errorResponse, HttpError, signUrl } from '@/lib';
+import { errorResponse, HttpError } from 'next-downloadview';
+import { signUrl } from 'next-downloadview/signing';
 import { downloadSecret, media } from '@/app/_lib/demo';
 
 export const dynamic = 'force-dynamic';

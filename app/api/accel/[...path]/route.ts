@@ -1,4 +1,5 @@
-import { allOf, signed, storageDownload } from '@/lib';
+import { storageDownload } from 'next-downloadview';
+import { allOf, signed } from 'next-downloadview/signing';
 import { downloadSecret, media } from '@/app/_lib/demo';
 
 const checkSignature = signed({ secret: downloadSecret });

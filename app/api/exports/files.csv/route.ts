@@ -1,4 +1,4 @@
-import { virtualDownload } from '@/lib';
+import { virtualDownload } from 'next-downloadview';
 import { filesCsv } from '@/app/_lib/files';
 
 /** The files table as CSV, streamed a page of rows at a time. */

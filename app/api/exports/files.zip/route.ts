@@ -1,5 +1,5 @@
 import { makeZip } from 'client-zip';
-import { virtualDownload } from '@/lib';
+import { virtualDownload } from 'next-downloadview';
 import { media } from '@/app/_lib/demo';
 import { iterateFiles } from '@/app/_lib/files';
 import { openEach, zipEntries, zipEtag, zipLastModified, zipLength } from '@/app/_lib/zip';

@@ -1,4 +1,4 @@
-import { virtualDownload } from '@/lib';
+import { virtualDownload } from 'next-downloadview';
 import { numbersFile } from '@/app/_lib/numbers';
 
 /** `1\n2\n...N\n` for ?count=N (1 to 10^8, default 1000), generated as it is sent. */

@@ -1,11 +1,12 @@
-import { errorResponse, HttpError, objectDownload } from '@/lib';
+import { errorResponse, HttpError } from 'next-downloadview';
+import { drizzleObjectDownload } from 'next-downloadview/drizzle';
 import { getDb } from '@/db';
 import { files } from '@/db/schema';
 import { media } from '@/app/_lib/demo';
 import { deleteFile, parseId } from '@/app/_lib/files';
 
 /** The file of a row of `files`; `?inline` shows it in the browser, still with its name. */
-export const { GET, HEAD } = objectDownload({
+export const { GET, HEAD } = drizzleObjectDownload({
   storage: media,
   // Opened on the first request, not when the build imports the route.
   db: getDb,

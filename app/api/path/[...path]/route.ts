@@ -1,4 +1,4 @@
-import { pathDownload } from '@/lib';
+import { pathDownload } from 'next-downloadview';
 import { mediaRoot } from '@/db/config';
 
 /** Any file under MEDIA_ROOT, by its path: /api/path/docs/guide.md */

@@ -1,4 +1,4 @@
-import { httpDownload } from '@/lib';
+import { httpDownload } from 'next-downloadview';
 import { upstreamUrl } from '@/app/_lib/demo';
 
 /**

@@ -1,4 +1,5 @@
-import { signed, storageDownload } from '@/lib';
+import { storageDownload } from 'next-downloadview';
+import { signed } from 'next-downloadview/signing';
 import { downloadSecret, media } from '@/app/_lib/demo';
 
 /** A media file, only through a link signed with the demo's secret (see POST /api/signed-links). */

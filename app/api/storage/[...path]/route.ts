@@ -1,4 +1,4 @@
-import { storageDownload } from '@/lib';
+import { storageDownload } from 'next-downloadview';
 import { media } from '@/app/_lib/demo';
 
 /** A file of the media storage by name: /api/storage/docs/guide.md */

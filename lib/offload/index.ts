@@ -1,0 +1,25 @@
+/**
+ * `next-downloadview/offload`: hand the bytes to the web server in front (nginx
+ * X-Accel-Redirect, Apache or lighttpd X-Sendfile) once the app has checked the request.
+ *
+ * @example
+ * // instrumentation.ts
+ * import { configureOffload } from 'next-downloadview/offload';
+ * export function register() {
+ *   configureOffload([{ backend: 'nginx', source: '/srv/media', destination: '/_protected/' }]);
+ * }
+ *
+ * @module
+ */
+export { configureOffload } from '../engine/offload/configure-offload';
+export { encodePathSegment, nginxHeaders, sendfileHeaders } from '../engine/offload/backends';
+export type {
+  ApacheOffloadOptions,
+  ApacheOffloadRule,
+  LighttpdOffloadRule,
+  NginxOffloadOptions,
+  NginxOffloadRule,
+  OffloadBackend,
+  OffloadRule,
+  OffloadSource,
+} from '../engine/offload/rules';

@@ -1,0 +1,14 @@
+/**
+ * `next-downloadview/sources`: the sources behind the factories, and the stream helpers they
+ * use, for a `sourceDownload` of your own that builds on them.
+ *
+ * @module
+ */
+export { pathSource, checkRequestedPath, type PathSourceOptions } from './path-source';
+export { storageSource } from './storage-source';
+export { httpSource, type HttpSource, type HttpSourceOptions } from './http-source';
+export { virtualSource, type VirtualContent } from './virtual-source';
+export type { SourceEtag, UpstreamAnswer } from '../engine/source';
+export { openFileStream, DEFAULT_CHUNK_SIZE } from '../streams/file-stream';
+export { FileChangedError } from '../errors';
+export { iterableToStream, type Chunk } from '../streams/iterable-stream';
