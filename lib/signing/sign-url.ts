@@ -1,4 +1,4 @@
-import { canonicalPath } from './canonical';
+import { canonicalPath } from '../http/canonical';
 import { computeSignature, parseTarget, signingKey, SIGNATURE_PARAMS, type SigningSecret } from './signature';
 
 /** Methods a signature can be bound to. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ConfigurationError } from '../errors';
-import { canonicalPath, canonicalQuery } from './canonical';
+import { canonicalPath, canonicalQuery } from '../http/canonical';
 
 /** A signing secret: a string (its UTF-8 bytes are the key) or raw bytes. */
 export type SigningSecret = string | Uint8Array;

@@ -1,5 +1,5 @@
 import { AssertionError } from 'node:assert';
-import { canonicalPath } from '../signing/canonical';
+import { canonicalPath } from '../http/canonical';
 import { contentTypeMatches, describeBytes, Mismatches, readBody, readDisposition } from './mismatches';
 
 /** The headers that hand a file to the web server. */
