@@ -2,6 +2,7 @@
 // scripts, plus type-aware promise checks for TypeScript (through the project service).
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 // Node's globals for the .mjs scripts (TypeScript files get them from @types/node).
@@ -13,6 +14,41 @@ const nodeGlobals = Object.fromEntries(
     'structuredClone', 'TextDecoder', 'TextEncoder', 'URL', 'URLSearchParams', 'WritableStream',
   ].map((name) => [name, 'readonly']),
 );
+
+
+// The package's layers (lib/): an arrow may only point down. Each zone names the files of a layer
+// (`target`) and what they may not import (`from`). Tests may cross layers; shipped code may not.
+const LIB_LAYERS = {
+  bottom: ['./lib/errors.ts', './lib/http', './lib/fs', './lib/streams'],
+  engine: ['./lib/engine'],
+  sources: ['./lib/sources', './lib/storage'],
+  factories: ['./lib/factories', './lib/index.ts'],
+  integrations: ['./lib/server', './lib/signing', './lib/upload', './lib/drizzle', './lib/testing', './lib/offload'],
+  cli: ['./lib/cli'],
+};
+const above = (layer) => {
+  const order = Object.keys(LIB_LAYERS);
+  return order.slice(order.indexOf(layer) + 1).flatMap((name) => LIB_LAYERS[name]);
+};
+const layerZones = [
+  { target: './lib/errors.ts', from: './lib', except: ['./errors.ts'], message: 'errors are the bottom of the package: they import nothing of it' },
+  ...Object.keys(LIB_LAYERS).filter((layer) => above(layer).length > 0).flatMap((layer) =>
+    LIB_LAYERS[layer].map((target) => ({
+      target,
+      from: above(layer),
+      message: `${layer} may only import layers below it (errors/http/fs/streams <- engine <- sources/storages <- factories <- integrations <- cli)`,
+    })),
+  ),
+  // Within a layer: storages do not know the sources built on them, and integrations stay apart.
+  { target: './lib/storage', from: './lib/sources', message: 'sources use storages, not the reverse' },
+  { target: './lib/http', from: ['./lib/fs', './lib/streams'], message: 'HTTP helpers are pure: no file system, no streams' },
+  ...LIB_LAYERS.integrations.map((target) => ({
+    target,
+    from: LIB_LAYERS.integrations.filter((other) => other !== target),
+    message: 'an integration builds on the layers below, not on another integration',
+  })),
+  { target: './lib', from: ['./app', './db', './scripts'], message: 'the package never imports the demo' },
+];
 
 export default defineConfig(
   globalIgnores([
@@ -47,6 +83,26 @@ export default defineConfig(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    files: ['lib/**/*.ts', 'app/**/*.{ts,tsx}', 'db/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.typetest.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.mjs'] })] },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones: layerZones }],
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    // The demo uses the package as an installed dependency, by its name, like any app.
+    files: ['app/**/*.{ts,tsx}', 'db/**/*.ts', 'scripts/**/*.{ts,mjs}', 'e2e/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(@/lib|(\\.\\./)+lib)(/|$)', message: "import 'next-downloadview' or one of its subpaths" }] },
+      ],
     },
   },
 );

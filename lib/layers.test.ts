@@ -1,0 +1,46 @@
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+// The package's layers are enforced by the lint config (import-x/no-restricted-paths and
+// no-cycle); these cases make sure the rule does fire on an arrow that runs the wrong way.
+
+const eslint = new ESLint({ cwd: new URL('..', import.meta.url).pathname });
+
+async function restricted(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'import-x/no-restricted-paths' || m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('the layer rule', () => {
+  it('refuses an HTTP helper that imports the engine', async () => {
+    const messages = await restricted('lib/http/range.ts', "import { serve } from '../engine/serve';\nexport const x = serve;\n");
+    expect(messages.join('\n')).toMatch(/bottom may only import layers below it/);
+  });
+
+  it('refuses the engine importing the server, a source or a factory', async () => {
+    const code = [
+      "import { startServer } from '../server/start-server';",
+      "import { pathSource } from '../sources/path-source';",
+      "import { pathDownload } from '../factories/path-download';",
+      'export const all = [startServer, pathSource, pathDownload];',
+      '',
+    ].join('\n');
+    expect(await restricted('lib/engine/decide.ts', code)).toHaveLength(3);
+  });
+
+  it('refuses a storage importing a source, and one integration importing another', async () => {
+    expect(await restricted('lib/storage/storage.ts', "export { pathSource } from '../sources/path-source';\n")).toHaveLength(1);
+    expect(await restricted('lib/testing/mismatches.ts', "export { signUrl } from '../signing/sign-url';\n")).toHaveLength(1);
+  });
+
+  it('lets a factory import the engine, and the server the engine', async () => {
+    expect(await restricted('lib/factories/path-download.ts', "export { serve } from '../engine/serve';\n")).toEqual([]);
+    expect(await restricted('lib/server/content-length.ts', "export { LENGTH_HEADER } from '../engine/length-handoff';\n")).toEqual([]);
+  });
+
+  it('refuses the demo reaching into lib/ instead of importing the package by name', async () => {
+    expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from '@/lib';\n")).toHaveLength(1);
+    expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from '../../lib/index';\n")).toHaveLength(1);
+    expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from 'next-downloadview';\n")).toEqual([]);
+  });
+});
