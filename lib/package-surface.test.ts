@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// The built package (dist/, made by `npm run build:package`) as an app sees it: what each entry
+// point loads, and what the root exports.
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const manifest = JSON.parse(readFileSync(path.join(here, 'package.json'), 'utf8')) as {
+  exports: Record<string, string | { types: string; default: string }>;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+};
+
+function entryFile(subpath: string): string {
+  const target = manifest.exports[subpath];
+  if (!target || typeof target === 'string') throw new Error(`no export ${subpath}`);
+  const file = path.join(here, target.default);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build:package\` first`);
+  return file;
+}
+
+/** Every module specifier a built file reaches through static imports and re-exports. */
+function reachable(file: string, seen = new Set<string>(), external = new Set<string>()): Set<string> {
+  if (seen.has(file)) return external;
+  seen.add(file);
+  const code = readFileSync(file, 'utf8');
+  for (const match of code.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm)) {
+    const specifier = (match[1] ?? match[2])!;
+    if (specifier.startsWith('.')) reachable(path.resolve(path.dirname(file), specifier), seen, external);
+    else external.add(specifier);
+  }
+  return external;
+}
+
+describe('the package next-downloadview', () => {
+  describe('its root entry', () => {
+    const loaded = [...reachable(entryFile('.'))];
+
+    it('loads neither drizzle-orm, busboy, node:assert, nor next itself', () => {
+      for (const heavy of ['drizzle-orm', '@fastify/busboy', 'node:assert', 'assert', 'next']) {
+        expect(loaded.filter((name) => name === heavy || name.startsWith(`${heavy}/`))).toEqual([]);
+      }
+    });
+
+    it('loads nothing it does not declare as a dependency', () => {
+      const declared = Object.keys(manifest.dependencies);
+      expect(loaded.filter((name) => !name.startsWith('node:') && !declared.includes(name))).toEqual([]);
+    });
+
+    it('holds about twenty names: the factories, their options and source types, and the errors', () => {
+      const script = `import(${JSON.stringify(entryFile('.'))}).then((m) => console.log(JSON.stringify(Object.keys(m).sort())))`;
+      const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      const values = JSON.parse(run.stdout) as string[];
+      expect(values).toEqual([
+        'ConfigurationError',
+        'HttpError',
+        'errorResponse',
+        'httpDownload',
+        'objectDownload',
+        'pathDownload',
+        'sendFile',
+        'sourceDownload',
+        'storageDownload',
+        'virtualDownload',
+      ]);
+      const declarations = readFileSync(entryFile('.').replace(/\.js$/, '.d.ts'), 'utf8');
+      const typeNames = [...declarations.matchAll(/\btype (\w+)/g)].map((m) => m[1]);
+      expect(values.length + typeNames.length).toBeLessThanOrEqual(26);
+    });
+
+    it('loads in a plain Node process without node:assert', () => {
+      const script = `import(${JSON.stringify(entryFile('.'))}).then(() => console.log(JSON.stringify(process.moduleLoadList)))`;
+      const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      const builtins = JSON.parse(run.stdout) as string[];
+      expect(builtins.filter((name) => /\bassert\b/.test(name) && name.startsWith('NativeModule assert'))).toEqual([]);
+    });
+  });
+
+  describe('its subpath entries', () => {
+    it('keep drizzle-orm to /drizzle, busboy to /upload, node:assert to /testing, next to /server', () => {
+      const owners: Record<string, string> = { 'drizzle-orm': './drizzle', '@fastify/busboy': './upload', 'node:assert': './testing', next: './server' };
+      for (const subpath of Object.keys(manifest.exports).filter((name) => name !== './package.json')) {
+        const loaded = reachable(entryFile(subpath));
+        for (const [heavy, owner] of Object.entries(owners)) {
+          expect({ subpath, heavy, loads: loaded.has(heavy) }).toEqual({ subpath, heavy, loads: subpath === owner });
+        }
+      }
+    });
+
+    it('declare drizzle-orm and next as peers, drizzle-orm optional', () => {
+      expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['drizzle-orm', 'next']);
+    });
+  });
+});
