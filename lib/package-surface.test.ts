@@ -81,8 +81,8 @@ describe('the package next-downloadview', () => {
   });
 
   describe('its subpath entries', () => {
-    it('keep drizzle-orm to /drizzle, busboy to /upload, node:assert to /testing, next to /server', () => {
-      const owners: Record<string, string> = { 'drizzle-orm': './drizzle', '@fastify/busboy': './upload', 'node:assert': './testing', next: './server' };
+    it('keep drizzle-orm to /drizzle, busboy to /upload, node:assert to /testing', () => {
+      const owners: Record<string, string> = { 'drizzle-orm': './drizzle', '@fastify/busboy': './upload', 'node:assert': './testing' };
       for (const subpath of Object.keys(manifest.exports).filter((name) => name !== './package.json')) {
         const loaded = reachable(entryFile(subpath));
         for (const [heavy, owner] of Object.entries(owners)) {
