@@ -91,6 +91,18 @@ describe('the package next-downloadview', () => {
       }
     });
 
+    it('resolve under the Edge runtime (edge-light) to a module that declares every name they export', () => {
+      const stub = readFileSync(path.join(here, 'edge.ts'), 'utf8');
+      const declared = new Set([...stub.matchAll(/^export const (\w+)/gm)].map((m) => m[1]));
+      for (const [subpath, target] of Object.entries(manifest.exports)) {
+        if (typeof target === 'string' || !('edge-light' in target)) continue;
+        expect((target as Record<string, string>)['edge-light']).toBe('./dist/edge.js');
+        const script = `import(${JSON.stringify(entryFile(subpath))}).then((m) => console.log(JSON.stringify(Object.keys(m))))`;
+        const names = JSON.parse(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' }).stdout) as string[];
+        expect({ subpath, missing: names.filter((name) => !declared.has(name)) }).toEqual({ subpath, missing: [] });
+      }
+    });
+
     it('declare drizzle-orm and next as peers, drizzle-orm optional', () => {
       expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['drizzle-orm', 'next']);
     });

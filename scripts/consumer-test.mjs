@@ -10,7 +10,7 @@
 //   node scripts/consumer-test.mjs [--keep]     (--keep leaves the temporary folder)
 
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -190,6 +190,21 @@ async function main() {
   const plain = await serve(path.join(app, 'node_modules', '.bin', 'next'), ['start', '-p', String(plainPort), '-H', '127.0.0.1'], app, plainPort);
   await checkNextStart(plainPort);
   await stop(plain.child);
+
+  step('a route with `runtime = \'edge\'` fails the build with the kit\'s one line');
+  mkdirSync(path.join(app, 'app', 'edge'), { recursive: true });
+  writeFileSync(
+    path.join(app, 'app', 'edge', 'route.ts'),
+    "import { virtualDownload } from 'next-downloadview';\nexport const runtime = 'edge';\nexport const { GET, HEAD } = virtualDownload({ file: { content: 'x' } });\n",
+  );
+  const edge = spawnSync('npx', ['--no-install', 'next', 'build'], { cwd: app, env, encoding: 'utf8' });
+  const edgeOutput = `${edge.stdout}\n${edge.stderr}`;
+  expect(edge.status !== 0, 'the edge build fails', edge.status);
+  expect(
+    edgeOutput.includes("next-downloadview needs the Node.js runtime: remove `export const runtime = 'edge'` from this route"),
+    'with the kit\'s message, naming the fix',
+    edgeOutput.slice(-2000),
+  );
 
   console.log(`consumer: ${checks} checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
