@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 // `npm test`: every check, in order, stopping at the first failing stage.
 //
-//   1 next typegen            route types under .next/types
-//   2 tsc --noEmit            type-check
-//   3 eslint --max-warnings 0 lint
-//   4 vitest run              unit/integration tests (+ JSON report)
-//   5 next build              production build
-//   6 bench smoke             `npm run bench -- --smoke`: every bench path, tiny files, seconds
-//   7 ensure chromium         Debian's chromium (installed when run as root)
-//   8 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
-//   9 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
+//   1 build the package       lib/ -> lib/dist (ESM + .d.ts), which the demo imports by name
+//   2 next typegen            route types under .next/types
+//   3 tsc --noEmit            type-check
+//   4 eslint --max-warnings 0 lint, including the package's one-way layers
+//   5 typedoc                 API reference check: every public name documented
+//   6 vitest run              unit/integration tests (+ JSON report)
+//   7 next build              production build
+//   8 bench smoke             `npm run bench -- --smoke`: every bench path, tiny files, seconds
+//   9 consumer test           the packed package installed into a fresh Next app, built standalone,
+//                             served by `next-downloadview start` and by `next start`
+//  10 ensure chromium         Debian's chromium (installed when run as root)
+//  11 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
+//  12 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
 //
-// Stages 7-9 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
+// Stages 10-12 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
 // The last line printed is `N passed, N failed, N skipped`, summed from the
 // vitest and Playwright JSON reports in test-results/. A test stage that fails
 // without any failing test (crash, no tests found, web server not starting)
@@ -69,6 +73,18 @@ function run(name, argv, extraEnv = {}) {
   });
 }
 
+/** A script of this repository, run with the Node running this one. */
+function runNode(script, argv = []) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...argv], { stdio: 'inherit', env: childEnv });
+    child.on('error', (err) => {
+      console.error(`test.mjs: cannot start ${script}: ${err.message}`);
+      resolve(127);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
 function readJson(file) {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -106,9 +122,11 @@ function addPlaywrightCounts(exitCode) {
 }
 
 const stages = [
+  { title: 'build the package', run: () => runNode('lib/build.mjs') },
   { title: 'next typegen', run: () => run('next', ['typegen']) },
   { title: 'tsc --noEmit', run: () => run('tsc', ['--noEmit']) },
   { title: 'eslint --max-warnings 0 .', run: () => run('eslint', ['--max-warnings', '0', '.']) },
+  { title: 'typedoc (every public name documented)', run: () => run('typedoc', ['--emit', 'none']) },
   {
     title: 'vitest run',
     test: true,
@@ -131,6 +149,16 @@ const stages = [
     test: true,
     run: async () => {
       const code = await run('tsx', ['scripts/bench/run.ts', '--smoke']);
+      counts[code === 0 ? 'passed' : 'failed'] += 1;
+      return code;
+    },
+  },
+  {
+    // Counted as one test, like the bench smoke.
+    title: 'consumer test',
+    test: true,
+    run: async () => {
+      const code = await runNode('scripts/consumer-test.mjs');
       counts[code === 0 ? 'passed' : 'failed'] += 1;
       return code;
     },

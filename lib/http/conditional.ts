@@ -7,6 +7,7 @@ export interface Validators {
   lastModified?: Date;
 }
 
+/** The outcome of a request's preconditions (RFC 9110 §13.2.2): go on, 304, or 412. */
 export type Precondition =
   | { kind: 'proceed' }
   | { kind: 'not-modified' }

@@ -9,11 +9,13 @@ export interface ByteRange {
   end: number;
 }
 
+/** Bounds on what a Range header may ask for. */
 export interface RangeLimits {
   /** More range-specs than this in one header and the header is ignored (RFC 9110 §14.2 allows it). */
   maxRanges: number;
 }
 
+/** The limits the engine applies unless a route sets `maxRanges`. */
 export const DEFAULT_RANGE_LIMITS: RangeLimits = { maxRanges: 16 };
 
 /**

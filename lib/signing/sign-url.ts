@@ -7,6 +7,7 @@ export type SignedMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** Lifetime of a signed URL when neither `expiresIn` nor `expiresAt` is given: one hour. */
 export const DEFAULT_EXPIRES_IN = 3600;
 
+/** Options of `signUrl`. */
 export interface SignUrlOptions {
   /** At least 32 bytes, from configuration (e.g. `process.env.DOWNLOAD_SECRET`). */
   secret: SigningSecret;

@@ -7,6 +7,7 @@ import { verifySignedUrl, type SignatureFailure } from './verify-signed-url';
 /** The `authorize` hook every factory takes. */
 export type AuthorizeHook = NonNullable<DownloadOptions['authorize']>;
 
+/** Options of `signed`. */
 export interface SignedOptions {
   /**
    * The secret URLs are signed with, at least 32 bytes. A value is checked when `signed()` is

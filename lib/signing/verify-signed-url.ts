@@ -13,8 +13,10 @@ import { computeSignature, parseTarget, signingKey, SIGNATURE_PARAMS, SIGNATURE_
  */
 export type SignatureFailure = 'missing' | 'malformed' | 'expired' | 'invalid' | 'method';
 
+/** The outcome of `verifySignedUrl`: valid, or why not. */
 export type SignatureVerdict = { ok: true } | { ok: false; reason: SignatureFailure };
 
+/** Options of `verifySignedUrl`. */
 export interface VerifySignedUrlOptions {
   /** The secret the URL was signed with. */
   secret: SigningSecret;

@@ -4,6 +4,7 @@ import type { Source, UpstreamAnswer } from '../engine/source';
 import { parseHttpDate } from '../http/http-date';
 import { HttpError } from '../http/http-error';
 
+/** Where a proxied upstream may be, and how long it may take. */
 export interface HttpSourceOptions {
   /**
    * Origins that may be contacted, by the first request and by every redirect hop, e.g.

@@ -9,6 +9,7 @@ import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/c
 
 export { checkRequestedPath };
 
+/** How a local file is served: dotfiles, read size. */
 export interface PathSourceOptions {
   /** Serve dotfiles (`.env`, `.git/...`)? Default `false`: they answer 404 as if absent. */
   dotfiles?: boolean;

@@ -8,6 +8,7 @@ import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/c
 import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileStream } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 
+/** Options of `FileSystemStorage`. */
 export interface FileSystemStorageOptions {
   /** Serve and list dotfiles? Default `false` (temporary upload files are dotfiles). */
   dotfiles?: boolean;
@@ -107,6 +108,7 @@ export class FileSystemStorage implements Storage {
     return this.#describe(name, stats);
   }
 
+  /** Whether a regular file of that name is under the root (a name the storage refuses is not). */
   async exists(name: string): Promise<boolean> {
     try {
       await this.#resolve(name);

@@ -13,6 +13,7 @@ export interface StoredFile {
   contentType?: string;
 }
 
+/** How much of a stored file to open, and how. */
 export interface OpenOptions {
   /** Only these bytes (inclusive). */
   range?: ByteRange;
@@ -32,6 +33,7 @@ export type SaveContent =
   | Iterable<Uint8Array | string>
   | AsyncIterable<Uint8Array | string>;
 
+/** Limits and metadata of a save. */
 export interface SaveOptions {
   /** Replace an existing file of that name. Default `false`: saving onto one is a 409. */
   overwrite?: boolean;
@@ -53,6 +55,7 @@ export interface Storage {
   save(name: string, content: SaveContent, options?: SaveOptions): Promise<StoredFile>;
   /** Removes a file; `false` when there was none. */
   delete(name: string): Promise<boolean>;
+  /** Whether a file of that name is stored. */
   exists(name: string): Promise<boolean>;
   /** Every file whose name starts with `prefix`, in no particular order. */
   list(prefix?: string): AsyncIterable<StoredFile>;

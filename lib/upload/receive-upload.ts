@@ -6,6 +6,7 @@ import { safeBasename } from '../http/disposition';
 import { HttpError } from '../http/http-error';
 import type { Storage, StoredFile } from '../storage/storage';
 
+/** Options of `receiveUpload`. */
 export interface ReceiveUploadOptions {
   /** The multipart field that carries the file. Default `file`. */
   field?: string;
@@ -18,6 +19,7 @@ export interface ReceiveUploadOptions {
   name: (clientName: string) => string;
 }
 
+/** What `receiveUpload` stored. */
 export interface ReceivedUpload {
   stored: StoredFile;
   /** The client's file name, reduced to a basename (may be empty). */
