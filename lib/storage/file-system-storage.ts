@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { link, mkdir, open as openFile, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open as openFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
@@ -8,6 +8,7 @@ import { canonicalRoot, insideRoot, isHidden } from '../sources/confine';
 import { checkRequestedPath } from '../sources/path-source';
 import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileStream } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
+import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
 export interface FileSystemStorageOptions {
   /** Serve and list dotfiles? Default `false` (temporary upload files are dotfiles). */
@@ -16,6 +17,16 @@ export interface FileSystemStorageOptions {
   chunkSize?: number;
   /** Public base URL of the folder, if a web server exposes it (for `url()`). */
   baseUrl?: string;
+  /**
+   * `list()` and `removeStaleTemporaryFiles()` do not enter folders more than this many levels
+   * below the root (default 32), and say so in one `console.warn` line.
+   */
+  maxWalkDepth?: number;
+  /**
+   * They stop after reading this many directory entries (default 100 000), and say so in one
+   * `console.warn` line.
+   */
+  maxWalkEntries?: number;
 }
 
 /** `.<name>.<12 hex>.part`: what `save` writes before the rename. */
@@ -50,7 +61,23 @@ export class FileSystemStorage implements Storage {
   constructor(root: string, options: FileSystemStorageOptions = {}) {
     if (typeof root !== 'string' || root === '') throw new TypeError('FileSystemStorage: root must be a non-empty path');
     this.root = path.resolve(/* turbopackIgnore: true */ root);
+    for (const limit of ['maxWalkDepth', 'maxWalkEntries'] as const) {
+      const value = options[limit];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+        throw new TypeError(`FileSystemStorage: ${limit} must be a whole number >= 1, got ${String(value)}`);
+      }
+    }
     this.#options = options;
+  }
+
+  /** Options of a walk under the root; see `walk` for why it never follows a symlinked folder. */
+  #walkOptions(enter?: (name: string) => boolean): WalkOptions {
+    return {
+      maxDepth: this.#options.maxWalkDepth ?? DEFAULT_WALK_LIMITS.maxDepth,
+      maxEntries: this.#options.maxWalkEntries ?? DEFAULT_WALK_LIMITS.maxEntries,
+      label: 'FileSystemStorage',
+      enter,
+    };
   }
 
   /** Checks a name and joins it to the root, without touching the disk. */
@@ -223,22 +250,25 @@ export class FileSystemStorage implements Storage {
     }
   }
 
+  /**
+   * Files under the root, walked without entering symlinked folders (a link to `..` or to `/etc`
+   * costs nothing) and within `maxWalkDepth` / `maxWalkEntries`. A symlinked file is listed
+   * under its own name when `stat` would serve it (its target is a file inside the root), so the
+   * listing holds exactly names that can be opened; a file reached only through a symlinked
+   * folder is listed under its real folder.
+   */
   async *list(prefix = ''): AsyncIterable<StoredFile> {
-    let names: string[];
-    try {
-      names = await readdir(this.root, { recursive: true });
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw error;
-    }
-    for (const native of names) {
-      const name = native.split(path.sep).join('/');
-      if (!name.startsWith(prefix) || TEMPORARY_FILE.test(path.posix.basename(name))) continue;
-      if (!this.#options.dotfiles && name.split('/').some((segment) => segment.startsWith('.'))) continue;
+    const hidden = (name: string) => !this.#options.dotfiles && path.posix.basename(name).startsWith('.');
+    // Folders that cannot hold a name with the prefix, or are hidden, are not even read.
+    const enter = (folder: string) =>
+      !hidden(folder) && (`${folder}/`.startsWith(prefix) || prefix.startsWith(`${folder}/`));
+    for await (const { name, dirent } of walk(this.root, this.#walkOptions(enter))) {
+      if (!name.startsWith(prefix) || hidden(name) || TEMPORARY_FILE.test(dirent.name)) continue;
+      if (!dirent.isFile() && !dirent.isSymbolicLink()) continue;
       try {
         yield await this.stat(name);
       } catch (error) {
-        // Directories, files removed since the listing, names we would refuse to serve.
+        // Links to folders or out of the root, files removed since, names we would refuse to serve.
         if (error instanceof HttpError) continue;
         throw error;
       }
@@ -248,24 +278,23 @@ export class FileSystemStorage implements Storage {
   /**
    * Removes temporary files that saves interrupted by a crash left behind (they are dotfiles,
    * never served). Only those older than `olderThanMs` (default one hour), so a save still
-   * running in another process is not cut short.
+   * running in another process is not cut short. Only regular files in real folders under the
+   * root are candidates: the walk never enters a symlinked folder, a symlink is never removed,
+   * and the folder is resolved again just before the unlink, so nothing outside the root is
+   * ever deleted.
    */
   async removeStaleTemporaryFiles(olderThanMs = 60 * 60 * 1000): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.root, { recursive: true });
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
-    }
     const removed: string[] = [];
-    for (const name of names) {
-      if (!TEMPORARY_FILE.test(path.basename(name))) continue;
-      const file = path.join(this.root, name);
-      const stats = await stat(file).catch(() => undefined);
+    for await (const { name, path: file, dirent } of walk(this.root, this.#walkOptions())) {
+      if (!dirent.isFile() || !TEMPORARY_FILE.test(dirent.name)) continue;
+      const stats = await lstat(file).catch(() => undefined);
       if (!stats?.isFile() || Date.now() - stats.mtimeMs < olderThanMs) continue;
+      // The walk found it under the canonical root; a folder swapped for a symlink since then
+      // would resolve elsewhere.
+      const folder = path.dirname(file);
+      if ((await realpath(folder).catch(() => undefined)) !== folder) continue;
       await unlink(file).catch(() => undefined);
-      removed.push(name.split(path.sep).join('/'));
+      removed.push(name);
     }
     return removed;
   }
