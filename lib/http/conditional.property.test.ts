@@ -7,7 +7,8 @@ import { expectedOutcomes } from './rfc9110-model';
 // random validators, dates, tag lists and Range headers, valid and malformed. On failure
 // fast-check prints the seed and the shrunk counterexample; replay it with `{ seed, path }`.
 
-const RUNS = 2500;
+// PROPERTY_RUNS=50000 for a longer hunt.
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 2500);
 
 function check(input: Scenario): void {
   const { outcome, decision } = engineOutcome(input);
