@@ -35,6 +35,10 @@ export { serve, type LoadSource } from './engine/serve';
 export { createHandlers, type DownloadHandlers, type HandlerContext, type RouteHandler } from './handlers';
 export { resolveOptions, ConfigurationError, DEFAULT_CACHE_CONTROL } from './engine/options';
 export type { DownloadOptions, PerRequest, ResolvedOptions, RouteParams } from './engine/options';
+export type { ActiveContent } from './engine/options';
+export { ACTIVE_CONTENT_POLICY } from './engine/decide';
+export { isActiveContentType } from './http/content-type';
+export { MAX_FILENAME_BYTES, truncateFilename } from './http/disposition';
 export type { Source, SourceEtag, SourceMeta, UpstreamAnswer } from './engine/source';
 export { pathSource, checkRequestedPath, type PathSourceOptions } from './sources/path-source';
 export { virtualSource, type VirtualContent, type VirtualFile } from './sources/virtual-source';
@@ -45,6 +49,9 @@ export { iterableToStream, type Chunk } from './streams/iterable-stream';
 
 // Errors
 export { HttpError, errorResponse } from './http/http-error';
+
+// Request bodies, read with a bound (413 past it)
+export { readBody, readJson, readText, declaredLength, DEFAULT_MAX_BODY_BYTES, type ReadBodyOptions } from './http/read-body';
 
 // Signed URLs
 export { signUrl, DEFAULT_EXPIRES_IN, type SignUrlOptions, type SignedMethod } from './signing/sign-url';
