@@ -1,20 +1,26 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import next from 'next';
-import { enableLengthHeader, restoreContentLength } from './content-length';
+import { enableLengthHeader } from './content-length';
+import { createKitServer } from './kit-server';
 
 export interface StartServerOptions {
   /** The Next project folder (where `.next` is). Default: the working directory. */
   dir?: string;
   hostname?: string;
   port?: number;
-  /** How long running downloads may take to finish after SIGTERM/SIGINT. Default 10 s. */
+  /** How long running requests may take to finish after SIGTERM/SIGINT. Default 10 s. */
   gracePeriodMs?: number;
+  /** After the grace period, how long cut-off requests get to clean up. Default 5 s. */
+  cleanupMs?: number;
 }
 
 /**
- * Serves a built Next app from a plain Node HTTP server, as `next start` does, and stops
- * gracefully: on SIGTERM or SIGINT it stops accepting, lets running responses finish within the
- * grace period, then closes what is left and exits.
+ * Serves a built Next app from a plain Node HTTP server, as `next start` does, with the exact
+ * `Content-Length` on downloads, bad request targets and unsupported methods answered with a 4xx
+ * or 501 before Next sees them, and a graceful stop: on SIGTERM or SIGINT it stops accepting,
+ * closes idle connections, answers with `Connection: close`, lets running requests finish within
+ * the grace period, then cuts the rest and waits (bounded) for their cleanup, and exits as soon
+ * as the last one is done. A second signal ends the grace period at once.
  *
  * @example
  * // server.ts, run instead of `next start`
@@ -28,35 +34,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   await app.prepare();
 
   enableLengthHeader();
-  const server = createServer((req, res) => {
-    restoreContentLength(req, res);
-    handle(req, res).catch((error: unknown) => {
-      console.error(error);
-      if (!res.headersSent) {
-        res.statusCode = 500;
-        res.end('Internal Server Error\n');
-      } else {
-        res.destroy();
-      }
-    });
-  });
+  const kit = createKitServer((req, res) => handle(req, res), { gracePeriodMs: options.gracePeriodMs, cleanupMs: options.cleanupMs });
+  const { server } = kit;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, hostname, () => resolve());
   });
 
-  const grace = options.gracePeriodMs ?? 10_000;
-  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: no longer accepting; waiting up to ${grace} ms for running requests`);
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
-    setTimeout(() => {
-      server.closeAllConnections();
-      process.exit(0);
-    }, grace).unref();
+    console.log(`${signal} received`);
+    // Once shutdown has begun, another signal cuts the grace period short.
+    process.on(signal, () => kit.abort());
+    void kit.shutdown().then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
