@@ -3,10 +3,11 @@ import type { Stats } from 'node:fs';
 import { link, lstat, mkdir, open as openFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
+import type { ByteRange } from '../http/range';
 import { HttpError } from '../http/http-error';
 import { canonicalRoot, insideRoot, isHidden } from '../sources/confine';
 import { checkRequestedPath } from '../sources/path-source';
-import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileStream } from '../streams/file-stream';
+import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
@@ -146,16 +147,37 @@ export class FileSystemStorage implements Storage {
   }
 
   async open(name: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    // The opened file's own stats are checked against `ifMatch` (no separate stat first).
-    const wanted = options.ifMatch === undefined ? undefined : toEntityTag(options.ifMatch);
-    const accept = wanted && ((stats: Stats) => !wanted.weak && wanted.opaque === fileEntityTag(stats.size, stats.mtimeMs).opaque);
-    try {
-      return await openFileStream(await this.#canonical(name), {
+    return this.#opened(name, options.ifMatch, async (file, accept) =>
+      openFileStream(file, {
         start: options.range?.start,
         end: options.range?.end,
         chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
         accept,
-      });
+      }),
+    );
+  }
+
+  /** One opening of the file for every range of a multipart answer (see `openFileRanges`). */
+  async openRanges(
+    name: string,
+    ranges: readonly ByteRange[],
+    options: Pick<OpenOptions, 'ifMatch'> = {},
+  ): Promise<ReadableStream<Uint8Array>[]> {
+    return this.#opened(name, options.ifMatch, async (file, accept) =>
+      openFileRanges(file, ranges, { chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE, accept }),
+    );
+  }
+
+  async #opened<T>(
+    name: string,
+    ifMatch: OpenOptions['ifMatch'],
+    openIt: (file: string, accept: ((stats: Stats) => boolean) | undefined) => Promise<T>,
+  ): Promise<T> {
+    // The opened file's own stats are checked against `ifMatch` (no separate stat first).
+    const wanted = ifMatch === undefined ? undefined : toEntityTag(ifMatch);
+    const accept = wanted && ((stats: Stats) => !wanted.weak && wanted.opaque === fileEntityTag(stats.size, stats.mtimeMs).opaque);
+    try {
+      return await openIt(await this.#canonical(name), accept);
     } catch (error) {
       // Without `ifMatch` the only change refused is "not a regular file" (a folder, a FIFO).
       if (error instanceof FileChangedError) throw wanted ? new FileChangedError(name) : new NotFoundError(name);
