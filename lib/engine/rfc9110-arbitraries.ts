@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { decide, type Decision } from '../engine/decide';
-import { resolveOptions } from '../engine/options';
-import type { Source } from '../engine/source';
-import type { ModelOutcome, ModelRepresentation } from './rfc9110-model';
+import { decide, type Decision } from './decide';
+import { resolveOptions } from './options';
+import type { Source, SourceEtag } from './source';
+import type { ModelOutcome, ModelRepresentation } from '../http/rfc9110-model';
 
 /**
  * Random representations and requests for the property tests of `decide` against the
@@ -20,7 +20,7 @@ const OLD_BASE = Date.UTC(2001, 8, 9, 1, 46, 40);
 
 export interface Scenario {
   /** What the source says about itself. */
-  source: { size?: number; etag?: string; lastModified?: Date };
+  source: { size?: number; etag?: SourceEtag; lastModified?: Date };
   method: 'GET' | 'HEAD';
   headers: Record<string, string>;
   maxRanges: number;
