@@ -276,6 +276,13 @@ describe('entry names', () => {
     expect(name.startsWith(cut.slice(0, cut.length - extension.length))).toBe(true);
   });
 
+  it('never splits a character made of several code points (an emoji with a skin tone)', () => {
+    const thumb = '\u{1f44d}\u{1f3fd}';
+    const cut = entryName(`${thumb.repeat(40)}.txt`);
+    expect(utf8(cut)).toBeLessThanOrEqual(MAX_ENTRY_NAME_BYTES);
+    expect(cut.slice(0, -'.txt'.length)).toBe(thumb.repeat((cut.length - 4) / thumb.length));
+  });
+
   it('leaves a name of exactly 255 bytes alone', () => {
     const name = `${'a'.repeat(251)}.txt`;
     expect(entryName(name)).toBe(name);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import type { Storage } from '@/lib';
+import { truncateFilename, type Storage } from '@/lib';
 import type { FileRow } from '@/db/schema';
 
 /** One file of the archive: its entry name, and where its bytes are. */
@@ -23,29 +23,15 @@ const EXTENSION = /(\.tar)?\.[^.\s]{1,10}$/i;
  */
 export const MAX_ENTRY_NAME_BYTES = 255;
 
-const utf8Length = (text: string) => Buffer.byteLength(text, 'utf8');
-
-/** The longest start of `text` that fits in `maxBytes` UTF-8 bytes, cut between whole characters. */
-function cutToBytes(text: string, maxBytes: number): string {
-  if (utf8Length(text) <= maxBytes) return text;
-  let bytes = 0;
-  let end = 0;
-  for (const character of text) {
-    bytes += utf8Length(character);
-    if (bytes > maxBytes) break;
-    end += character.length;
-  }
-  return text.slice(0, end);
-}
-
 /**
- * `stem` + `tail`, the stem cut so that the whole fits in `maxBytes`; a tail (extension, number)
- * that leaves no room for a stem of its own is cut with the name instead.
+ * `stem` + `tail` within `maxBytes` UTF-8 bytes: the stem is cut (between whole characters, by the
+ * kit's `truncateFilename`) so that the tail (extension, number) stays; a tail that would leave no
+ * room for a stem of its own is cut with the name instead.
  */
 function fitName(stem: string, tail: string, maxBytes: number): string {
-  const room = maxBytes - utf8Length(tail);
-  if (room < maxBytes / 2) return cutToBytes(stem + tail, maxBytes);
-  return cutToBytes(stem, room).trimEnd() + tail;
+  const room = maxBytes - Buffer.byteLength(tail, 'utf8');
+  if (room < maxBytes / 2) return truncateFilename(stem + tail, maxBytes);
+  return truncateFilename(stem, room).trimEnd() + tail;
 }
 
 /** `name` split into its stem and extension (`backup.tar.gz` -> `backup`, `.tar.gz`); a dotfile has no extension. */
