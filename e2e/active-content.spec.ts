@@ -2,6 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test, type APIRequestContext, type Page, type Response } from '@playwright/test';
 import { mediaRoot } from './helpers';
+import { nginxBaseURL } from './offload-helpers';
 
 // Active content (issue 10, class 1): an SVG or HTML file whose script would act on the app's
 // origin, opened from the admin's own "Open" buttons in Chromium. Whatever the route does with
@@ -136,4 +137,30 @@ test.describe('active content opened from the admin page', () => {
       }
     });
   }
+
+  test('an SVG handed to nginx (X-Accel-Redirect) reaches the browser as an attachment, not rendered', async ({ page, request }) => {
+    const name = samples[0]!.name;
+    const file = path.join(mediaRoot, name);
+    await mkdir(mediaRoot, { recursive: true });
+    await writeFile(file, samples[0]!.content);
+    try {
+      const url = `${nginxBaseURL}/api/accel/${name}`;
+      const response = await request.get(url);
+      expect(response.status()).toBe(200);
+      expect(await response.text()).toBe(samples[0]!.content);
+      // nginx keeps the app's Content-Type and Content-Disposition on the file it sends.
+      expect(response.headers()['content-type']).toMatch(/^image\/svg\+xml/);
+      expect(response.headers()['content-disposition']).toBe(`attachment; filename=${name}`);
+      // Its Content-Security-Policy is dropped unless nginx.conf copies it (add_header ...
+      // $upstream_http_content_security_policy): the attachment is what keeps the file off the origin.
+
+      const { seen, ran } = watchForScript(page);
+      await page.setContent(`<a id="open" href="${url}">open</a>`);
+      const [download] = await Promise.all([Promise.race([page.waitForEvent('download'), ran]), page.click('#open')]);
+      expect(download.suggestedFilename()).toBe(name);
+      expect(seen).toEqual({ dialogs: [], probes: [] });
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
 });
