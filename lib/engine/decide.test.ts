@@ -142,13 +142,12 @@ describe('decide() with active content', () => {
     expect(headers.get('content-security-policy')).toBeNull();
   });
 
-  it.each<[string, Record<string, string>, number]>([
-    ['a 206', { range: 'bytes=0-1' }, 206],
-    ['a multipart 206', { range: 'bytes=0-1,4-5' }, 206],
-    ['a 416', { range: 'bytes=50-' }, 416],
-    ['a HEAD', {}, 200],
-  ])('applies to %s as well', (_label, requestHeaders, status) => {
-    const method = _label === 'a HEAD' ? 'HEAD' : 'GET';
+  it.each<[string, string, Record<string, string>, number]>([
+    ['a 206', 'GET', { range: 'bytes=0-1' }, 206],
+    ['a multipart 206', 'GET', { range: 'bytes=0-1,4-5' }, 206],
+    ['a 416', 'GET', { range: 'bytes=50-' }, 416],
+    ['a HEAD', 'HEAD', {}, 200],
+  ])('applies to %s as well', (_label, method, requestHeaders, status) => {
     const decision = decide(
       new Request('http://x/f?inline', { method, headers: requestHeaders }),
       source({ name: 'a.svg' }),
