@@ -151,8 +151,8 @@ test.describe('active content opened from the admin page', () => {
       // nginx keeps the app's Content-Type and Content-Disposition on the file it sends.
       expect(response.headers()['content-type']).toMatch(/^image\/svg\+xml/);
       expect(response.headers()['content-disposition']).toBe(`attachment; filename=${name}`);
-      // Its Content-Security-Policy is dropped unless nginx.conf copies it (add_header ...
-      // $upstream_http_content_security_policy): the attachment is what keeps the file off the origin.
+      // The sandbox policy too: nginx.conf copies it (add_header ... $upstream_http_content_security_policy).
+      expect(response.headers()['content-security-policy']).toMatch(/(^|;)\s*sandbox\s*(;|$)/);
 
       const { seen, ran } = watchForScript(page);
       await page.setContent(`<a id="open" href="${url}">open</a>`);
