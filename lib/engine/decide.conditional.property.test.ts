@@ -78,6 +78,11 @@ describe('validators the engine announces', () => {
         }
         if (meta.lastModified !== undefined && Number.isNaN(meta.lastModified.getTime())) {
           expect(lastModified, 'no Last-Modified for an invalid date').toBeUndefined();
+        } else if (meta.lastModified !== undefined && meta.lastModified.getTime() > Date.now() - 1000) {
+          // §8.8.2.1: a modification date in the future is replaced by the time of the response.
+          expect(lastModified).toBeDefined();
+          expect(httpDate(lastModified!) * 1000).toBeLessThanOrEqual(Date.now());
+          expect(httpDate(lastModified!) * 1000).toBeGreaterThan(Date.now() - 60_000);
         } else if (meta.lastModified !== undefined) {
           // §5.6.7: an IMF-fixdate, naming the same second.
           expect(lastModified).toBeDefined();

@@ -55,6 +55,20 @@ describe('decide(request, source, options)', () => {
     expect(new TextDecoder().decode(plan.parts[0]!.head)).toContain('Content-Type: text/plain; charset=utf-8\r\n');
   });
 
+  it('replaces a Last-Modified in the future with the time of the response (RFC 9110 §8.8.2.1)', () => {
+    const before = Date.now();
+    const decision = decideFor('GET', {}, { lastModified: new Date(Date.now() + 365 * 24 * 3600 * 1000) });
+    const sent = Date.parse(decision.headers.get('last-modified')!);
+    expect(sent).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(sent).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('sends no Last-Modified for a date an HTTP-date cannot carry (a year past 9999)', () => {
+    const decision = decideFor('GET', {}, { lastModified: new Date(Date.UTC(10000, 0, 1)) });
+    expect(decision.headers.get('last-modified')).toBeNull();
+    expect(decision.headers.get('etag')).toBe('"v1"');
+  });
+
   it('keeps only etag and last-modified on a 412', () => {
     const decision = decideFor('GET', { 'if-match': '"v2"' });
     expect([...decision.headers.keys()].sort()).toEqual(['etag', 'last-modified']);

@@ -185,6 +185,14 @@ function extraHeaders(request: Request, source: Source, options: ResolvedOptions
   return extra;
 }
 
-function validDate(date: Date | undefined): Date | undefined {
-  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+/**
+ * A Last-Modified that an IMF-fixdate can carry (a four-digit year), never later than now:
+ * RFC 9110 §8.8.2.1 has an origin replace a modification date in the future (a skewed clock,
+ * a touched file) with the time of the response.
+ */
+function validDate(date: Date | undefined, now = new Date()): Date | undefined {
+  if (!date) return undefined;
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(year) || year < 0 || year > 9999) return undefined;
+  return date.getTime() > now.getTime() ? now : date;
 }
