@@ -57,6 +57,7 @@ export const configureOffload = nodeOnly;
 export const encodePathSegment = nodeOnly;
 export const nginxHeaders = nodeOnly;
 export const sendfileHeaders = nodeOnly;
+export const ACTIVE_CONTENT_POLICY = '';
 // /upload
 export const receiveUpload = nodeOnly;
 // /drizzle

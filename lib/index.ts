@@ -30,7 +30,7 @@ export type { VirtualFile } from './sources/virtual-source';
 export type { ByteRange } from './http/range';
 
 // What every factory takes and returns
-export type { DownloadOptions, RouteParams } from './engine/options';
+export type { ActiveContent, DownloadOptions, RouteParams } from './engine/options';
 export type { DownloadHandlers } from './factories/handlers';
 
 // Errors

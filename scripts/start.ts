@@ -1,7 +1,8 @@
 /**
  * `npm start`: builds the app if the build is missing or older than the sources, brings the
  * database schema up to date, seeds an empty media folder, and serves on HOST:PORT
- * (default 127.0.0.1:3000).
+ * (default 127.0.0.1:3000). SKIP_BUILD=1 serves the build as it is; SHUTDOWN_GRACE_MS (default
+ * 10000) is how long running requests get after SIGTERM/SIGINT.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -27,6 +28,8 @@ function newestMtime(entry: string): number {
 }
 
 function buildIfStale(): void {
+  // SKIP_BUILD=1 serves the build that is there (tests that build once, then start servers).
+  if (process.env.SKIP_BUILD === '1') return;
   const buildId = path.join(root, '.next', 'BUILD_ID');
   const built = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
   const changed = Math.max(...SOURCES.map((entry) => newestMtime(path.join(root, entry))));
@@ -54,7 +57,9 @@ async function main(): Promise<void> {
   const hostname = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${process.env.PORT}`);
-  await startServer({ dir: root, hostname, port });
+  const grace = process.env.SHUTDOWN_GRACE_MS ? Number(process.env.SHUTDOWN_GRACE_MS) : undefined;
+  if (grace !== undefined && (!Number.isSafeInteger(grace) || grace < 0)) throw new Error(`SHUTDOWN_GRACE_MS must be a number of milliseconds, got ${process.env.SHUTDOWN_GRACE_MS}`);
+  await startServer({ dir: root, hostname, port, gracePeriodMs: grace });
   console.log(`Ready on http://${hostname}:${port}`);
 }
 

@@ -16,7 +16,9 @@ export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: nu
       intro={
         <>
           Rows of the <code>files</code> table (Drizzle + SQLite). The route reads a row by id and serves the bytes at
-          its <code>storagePath</code> under the row’s name, type and size, with the SHA-256 as a strong ETag.
+          its <code>storagePath</code> under the row’s name, type and size, with the SHA-256 as a strong ETag.{' '}
+          <em>Open</em> downloads SVG, HTML and XML files instead of showing them: the kit never lets an upload’s
+          script run on the app’s origin.
         </>
       }
     >

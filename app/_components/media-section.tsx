@@ -16,7 +16,8 @@ export function MediaSection({ entries }: { entries: StoredFile[] }) {
           Everything under <code>MEDIA_ROOT</code>, listed with <code>media.list()</code>. The name links to{' '}
           <code>pathDownload</code>, which serves a path under a folder on disk; <em>Via storage</em> goes through{' '}
           <code>storageDownload</code>, which asks a <code>Storage</code> (here a folder; an object store fits the same
-          interface).
+          interface). <em>Open</em> shows SVG and HTML files in a sandbox, with their scripts off (
+          <code>activeContent: &apos;sandbox&apos;</code>).
         </>
       }
     >

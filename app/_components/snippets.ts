@@ -52,7 +52,7 @@ export const SNIPPETS = {
       size: zipLength(entries),
       lastModified: zipLastModified(entries),
       etag: zipEtag(entries),
-      content: () => makeZip(openEach(entries, media)),
+      content: () => makeArchive(entries, media),
     };
   },
 });`,
@@ -62,6 +62,7 @@ export const SNIPPETS = {
     code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = pathDownload({
   root: mediaRoot(),
   attachment: (request) => !new URL(request.url).searchParams.has('inline'),
+  activeContent: 'sandbox',
 });`,
   },
   storage: {

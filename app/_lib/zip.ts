@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { predictLength } from 'client-zip';
+import { crc32 } from 'node:zlib';
+import { truncateFilename } from 'next-downloadview/http';
 import type { Storage } from 'next-downloadview/storage';
 import type { FileRow } from '@/db/schema';
 
@@ -17,8 +18,33 @@ export interface ZipEntry {
 const EXTENSION = /(\.tar)?\.[^.\s]{1,10}$/i;
 
 /**
+ * Longest entry name in UTF-8 bytes. The ZIP format itself allows 65,535 (APPNOTE 4.4.10), but
+ * the file systems an archive is extracted to take 255 bytes per name (ext4, XFS, APFS; NTFS 255
+ * UTF-16 units): a longer entry cannot be extracted anywhere.
+ */
+export const MAX_ENTRY_NAME_BYTES = 255;
+
+/**
+ * `stem` + `tail` within `maxBytes` UTF-8 bytes: the stem is cut (between whole characters, by the
+ * kit's `truncateFilename`) so that the tail (extension, number) stays; a tail that would leave no
+ * room for a stem of its own is cut with the name instead.
+ */
+function fitName(stem: string, tail: string, maxBytes: number): string {
+  const room = maxBytes - Buffer.byteLength(tail, 'utf8');
+  if (room < maxBytes / 2) return truncateFilename(stem + tail, maxBytes);
+  return truncateFilename(stem, room).trimEnd() + tail;
+}
+
+/** `name` split into its stem and extension (`backup.tar.gz` -> `backup`, `.tar.gz`); a dotfile has no extension. */
+function splitExtension(name: string): [stem: string, extension: string] {
+  const extension = EXTENSION.exec(name)?.[0] ?? '';
+  return extension && extension.length < name.length ? [name.slice(0, -extension.length), extension] : [name, ''];
+}
+
+/**
  * A file name that is safe as a ZIP entry: no folder separators (an entry `../x` or `/etc/x`
- * would write outside the folder it is extracted to), no control characters, not only dots.
+ * would write outside the folder it is extracted to), no control characters, not only dots,
+ * and at most 255 UTF-8 bytes, cut in the stem so that the extension stays.
  */
 export function entryName(name: string): string {
   const clean = name
@@ -26,21 +52,21 @@ export function entryName(name: string): string {
     // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u001f\u007f/\\]/g, '_')
     .trim();
-  return clean === '' || /^\.+$/.test(clean) ? `_${clean}` : clean;
+  const safe = clean === '' || /^\.+$/.test(clean) ? `_${clean}` : clean;
+  return fitName(...splitExtension(safe), MAX_ENTRY_NAME_BYTES);
 }
 
 /**
- * `name`, or `name (2)`, `name (3)`, ... before the extension, whichever is not taken yet.
- * Names are compared case-insensitively: extracting `A.txt` and `a.txt` on macOS or Windows
- * would otherwise overwrite one with the other. Adds the name it returns to `taken`.
+ * `name`, or `name (2)`, `name (3)`, ... before the extension, whichever is not taken yet, within
+ * 255 UTF-8 bytes (a long stem is cut to make room for the number). Names are compared
+ * case-insensitively: extracting `A.txt` and `a.txt` on macOS or Windows would otherwise
+ * overwrite one with the other. Adds the name it returns to `taken`.
  */
 export function uniqueName(name: string, taken: Set<string>): string {
   const key = (candidate: string) => candidate.toLowerCase();
-  let candidate = name;
-  const extension = EXTENSION.exec(name)?.[0] ?? '';
-  const stem = extension && extension.length < name.length ? name.slice(0, -extension.length) : name;
-  const suffix = stem === name ? '' : extension;
-  for (let n = 2; taken.has(key(candidate)); n++) candidate = `${stem} (${n})${suffix}`;
+  const [stem, extension] = splitExtension(name);
+  let candidate = fitName(stem, extension, MAX_ENTRY_NAME_BYTES);
+  for (let n = 2; taken.has(key(candidate)); n++) candidate = fitName(stem, ` (${n})${extension}`, MAX_ENTRY_NAME_BYTES);
   taken.add(key(candidate));
   return candidate;
 }
@@ -61,9 +87,181 @@ export async function zipEntries(rows: AsyncIterable<FileRow> | Iterable<FileRow
   return entries;
 }
 
-/** The exact byte length of the archive `makeZip` writes for these entries (Zip64 included). */
+// Stored ZIP, as in PKWARE's APPNOTE.TXT 6.3.10: each entry is a local header, the bytes as they
+// are, and a data descriptor carrying the CRC-32 (known only once the bytes have been read, so the
+// archive streams in one pass); then the central directory and the end record, with the Zip64
+// records (APPNOTE 4.3.14-4.3.16, 4.5.3) for sizes, offsets or counts past the 32/16-bit fields.
+const LOCAL = 0x04034b50;
+const DESCRIPTOR = 0x08074b50;
+const CENTRAL = 0x02014b50;
+const ZIP64_END = 0x06064b50;
+const ZIP64_LOCATOR = 0x07064b50;
+const END = 0x06054b50;
+/** Bit 3: CRC and sizes follow the data (APPNOTE 4.4.4); bit 11: names are UTF-8 (APPNOTE 4.4.4, appendix D). */
+const FLAGS = 0x0808;
+/** 2.0 (stored entries, folders) or 4.5 (Zip64), APPNOTE 4.4.3. */
+const VERSION = 20;
+const VERSION_ZIP64 = 45;
+/** Made by: UNIX (upper byte 3), spec 4.5, so that the external attributes below are mode bits (APPNOTE 4.4.2). */
+const MADE_BY = (3 << 8) | VERSION_ZIP64;
+/** A regular file, rw-r--r--, in the upper half of the external attributes (APPNOTE 4.4.15). */
+const FILE_MODE = 0o100644 << 16;
+const MAX32 = 0xffffffff;
+const MAX16 = 0xffff;
+
+/** Sizes past the 32-bit fields go in a Zip64 extra field, and the data descriptor grows to 8-byte sizes. */
+const isZip64 = (size: number) => size >= MAX32;
+
+interface Layout {
+  name: Buffer;
+  size: number;
+  zip64: boolean;
+  /** Offset of the local header from the start of the archive. */
+  offset: number;
+  time: number;
+  date: number;
+}
+
+/** Where every record of the archive goes, and its total length. */
+function layout(entries: readonly ZipEntry[]) {
+  const items: Layout[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const name = Buffer.from(entry.name, 'utf8');
+    const zip64 = isZip64(entry.size);
+    const [time, date] = dosDateTime(entry.lastModified);
+    items.push({ name, size: entry.size, zip64, offset, time, date });
+    offset += localHeaderLength(name, zip64) + entry.size + (zip64 ? 24 : 16);
+  }
+  const directoryOffset = offset;
+  const directorySize = items.reduce((sum, item) => sum + centralHeaderLength(item), 0);
+  const zip64End = items.length >= MAX16 || directoryOffset >= MAX32 || directorySize >= MAX32;
+  const length = directoryOffset + directorySize + (zip64End ? 56 + 20 : 0) + 22;
+  return { items, directoryOffset, directorySize, zip64End, length };
+}
+
+const localHeaderLength = (name: Buffer, zip64: boolean) => 30 + name.length + (zip64 ? 20 : 0);
+
+function centralExtraLength(item: Layout): number {
+  const fields = (item.zip64 ? 16 : 0) + (item.offset >= MAX32 ? 8 : 0);
+  return fields === 0 ? 0 : 4 + fields;
+}
+
+const centralHeaderLength = (item: Layout) => 46 + item.name.length + centralExtraLength(item);
+
+/**
+ * MS-DOS date and time (APPNOTE 4.4.6) in the server's local time, two-second steps; clamped to
+ * the years the format can hold (1980-2107).
+ */
+function dosDateTime(at: Date): [time: number, date: number] {
+  const year = at.getFullYear();
+  if (Number.isNaN(year) || year < 1980) return [0, (1 << 5) | 1];
+  if (year > 2107) return [(23 << 11) | (59 << 5) | 29, (127 << 9) | (12 << 5) | 31];
+  return [
+    (at.getHours() << 11) | (at.getMinutes() << 5) | (at.getSeconds() >> 1),
+    ((year - 1980) << 9) | ((at.getMonth() + 1) << 5) | at.getDate(),
+  ];
+}
+
+function localHeader(item: Layout): Buffer {
+  const header = Buffer.alloc(localHeaderLength(item.name, item.zip64));
+  header.writeUInt32LE(LOCAL, 0);
+  header.writeUInt16LE(item.zip64 ? VERSION_ZIP64 : VERSION, 4);
+  header.writeUInt16LE(FLAGS, 6);
+  // Method 0 (stored) at 8; CRC and sizes are 0 here, in the data descriptor (APPNOTE 4.4.4 bit 3).
+  header.writeUInt16LE(item.time, 10);
+  header.writeUInt16LE(item.date, 12);
+  if (item.zip64) {
+    header.writeUInt32LE(MAX32, 18);
+    header.writeUInt32LE(MAX32, 22);
+  }
+  header.writeUInt16LE(item.name.length, 26);
+  header.writeUInt16LE(item.zip64 ? 20 : 0, 28);
+  item.name.copy(header, 30);
+  // Zip64 extended information with zero sizes: tells a reader that the descriptor holds 8-byte sizes (APPNOTE 4.3.9.2).
+  if (item.zip64) {
+    header.writeUInt16LE(0x0001, 30 + item.name.length);
+    header.writeUInt16LE(16, 32 + item.name.length);
+  }
+  return header;
+}
+
+function descriptor(item: Layout, crc: number): Buffer {
+  const record = Buffer.alloc(item.zip64 ? 24 : 16);
+  record.writeUInt32LE(DESCRIPTOR, 0);
+  record.writeUInt32LE(crc, 4);
+  if (item.zip64) {
+    record.writeBigUInt64LE(BigInt(item.size), 8);
+    record.writeBigUInt64LE(BigInt(item.size), 16);
+  } else {
+    record.writeUInt32LE(item.size, 8);
+    record.writeUInt32LE(item.size, 12);
+  }
+  return record;
+}
+
+function centralHeader(item: Layout, crc: number): Buffer {
+  const header = Buffer.alloc(centralHeaderLength(item));
+  const bigOffset = item.offset >= MAX32;
+  header.writeUInt32LE(CENTRAL, 0);
+  header.writeUInt16LE(MADE_BY, 4);
+  header.writeUInt16LE(item.zip64 || bigOffset ? VERSION_ZIP64 : VERSION, 6);
+  header.writeUInt16LE(FLAGS, 8);
+  header.writeUInt16LE(item.time, 12);
+  header.writeUInt16LE(item.date, 14);
+  header.writeUInt32LE(crc, 16);
+  header.writeUInt32LE(item.zip64 ? MAX32 : item.size, 20);
+  header.writeUInt32LE(item.zip64 ? MAX32 : item.size, 24);
+  header.writeUInt16LE(item.name.length, 28);
+  header.writeUInt16LE(centralExtraLength(item), 30);
+  header.writeUInt32LE(FILE_MODE >>> 0, 38);
+  header.writeUInt32LE(bigOffset ? MAX32 : item.offset, 42);
+  item.name.copy(header, 46);
+  // Zip64 extended information: the 8-byte values of the fields above that read 0xFFFFFFFF, in this order (APPNOTE 4.5.3).
+  let at = 46 + item.name.length;
+  if (centralExtraLength(item) > 0) {
+    header.writeUInt16LE(0x0001, at);
+    header.writeUInt16LE(centralExtraLength(item) - 4, at + 2);
+    at += 4;
+    if (item.zip64) {
+      header.writeBigUInt64LE(BigInt(item.size), at);
+      header.writeBigUInt64LE(BigInt(item.size), at + 8);
+      at += 16;
+    }
+    if (bigOffset) header.writeBigUInt64LE(BigInt(item.offset), at);
+  }
+  return header;
+}
+
+function endRecords(count: number, directoryOffset: number, directorySize: number, zip64End: boolean): Buffer {
+  const records = Buffer.alloc((zip64End ? 76 : 0) + 22);
+  let at = 0;
+  if (zip64End) {
+    // Zip64 end of central directory record (APPNOTE 4.3.14), then its locator (4.3.15).
+    records.writeUInt32LE(ZIP64_END, 0);
+    records.writeBigUInt64LE(44n, 4);
+    records.writeUInt16LE(MADE_BY, 12);
+    records.writeUInt16LE(VERSION_ZIP64, 14);
+    records.writeBigUInt64LE(BigInt(count), 24);
+    records.writeBigUInt64LE(BigInt(count), 32);
+    records.writeBigUInt64LE(BigInt(directorySize), 40);
+    records.writeBigUInt64LE(BigInt(directoryOffset), 48);
+    records.writeUInt32LE(ZIP64_LOCATOR, 56);
+    records.writeBigUInt64LE(BigInt(directoryOffset + directorySize), 64);
+    records.writeUInt32LE(1, 72);
+    at = 76;
+  }
+  records.writeUInt32LE(END, at);
+  records.writeUInt16LE(Math.min(count, MAX16), at + 8);
+  records.writeUInt16LE(Math.min(count, MAX16), at + 10);
+  records.writeUInt32LE(Math.min(directorySize, MAX32), at + 12);
+  records.writeUInt32LE(Math.min(directoryOffset, MAX32), at + 16);
+  return records;
+}
+
+/** The exact byte length of the archive `makeArchive` writes for these entries (Zip64 included). */
 export function zipLength(entries: readonly ZipEntry[]): number {
-  return Number(predictLength(entries.map(({ name, size, lastModified }) => ({ name, size, lastModified }))));
+  return layout(entries).length;
 }
 
 /** Newest modification time of the entries; undefined for an empty archive. */
@@ -73,8 +271,8 @@ export function zipLastModified(entries: readonly ZipEntry[]): Date | undefined 
   return newest;
 }
 
-/** Bump when the archive layout changes for the same entries (another ZIP library, say). */
-const ZIP_FORMAT = 'client-zip-2.5/stored/v1';
+/** Bump when the archive layout changes for the same entries. */
+const ZIP_FORMAT = 'stored-dd/v2';
 
 /**
  * A strong ETag of the archive: the bytes are a function of the entries (name, size, content
@@ -89,51 +287,48 @@ export function zipEtag(entries: readonly ZipEntry[]): string {
   return `zip-${hash.digest('base64url')}`;
 }
 
-/** What `makeZip` reads: one entry at a time, its bytes a stream. */
-export interface ZipInput {
-  name: string;
-  lastModified: Date;
-  size: number;
-  input: ReadableStream<Uint8Array>;
-}
-
 /**
- * The entries for `makeZip`, each file opened only when the archive reaches it, so one file is
- * open at a time and the first bytes go out before the last file is read.
+ * The archive of `entries`, made as it is read: each file is opened only when the archive
+ * reaches it (one file open at a time, the first bytes out before the last file is read), and
+ * its chunks are passed on as the storage reads them (1 MiB for FileSystemStorage), never
+ * copied; the CRC-32 is zlib's native one (`zlib.crc32`), which runs at memory speed, where a
+ * table-driven JavaScript CRC held the whole archive to a few hundred MB/s.
  *
- * If the archive is cancelled (the client went away), `makeZip` throws the reason into this
- * generator; the file being read is then cancelled here, which closes it (`makeZip` holds a lock
- * on the stream it reads and never releases it), and the generator ends without an error.
+ * The small records around the data (a descriptor and the next header) go out together, so an
+ * archive of many small files is not sent a few dozen bytes at a time. If the consumer stops
+ * early (the client went away), the file being read is cancelled, which closes it. A file whose
+ * length differs from its row fails the archive: its length was promised in Content-Length.
  */
-export async function* openEach(entries: readonly ZipEntry[], storage: Storage): AsyncGenerator<ZipInput> {
-  let reading: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  try {
-    for (const entry of entries) {
-      reading = (await storage.open(entry.storagePath)).getReader();
-      try {
-        yield { name: entry.name, lastModified: entry.lastModified, size: entry.size, input: readerStream(reading) };
-      } catch {
-        // The cancellation reason, thrown in by makeZip: not an error of the archive. Stop quietly.
-        return;
+export async function* makeArchive(entries: readonly ZipEntry[], storage: Storage): AsyncGenerator<Uint8Array> {
+  const plan = layout(entries);
+  const directory: Buffer[] = [];
+  let pending: Buffer[] = [];
+  for (const [index, item] of plan.items.entries()) {
+    const entry = entries[index]!;
+    const reader = (await storage.open(entry.storagePath)).getReader();
+    let crc = 0;
+    let size = 0;
+    let done = false;
+    try {
+      pending.push(localHeader(item));
+      yield Buffer.concat(pending);
+      pending = [];
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        crc = crc32(chunk.value, crc);
+        size += chunk.value.length;
+        if (size > item.size) break;
+        yield chunk.value;
       }
+      done = true;
+    } finally {
+      // A file read to its end is closed already; cancelling it again does nothing.
+      if (!done || size !== item.size) await reader.cancel().catch(() => undefined);
     }
-  } finally {
-    // A file read to its end is closed already; cancelling it again does nothing.
-    await reading?.cancel().catch(() => undefined);
+    if (size !== item.size) throw new Error(`zip: ${entry.storagePath} has ${size > item.size ? 'more' : 'fewer'} bytes than its ${item.size}`);
+    pending.push(descriptor(item, crc));
+    directory.push(centralHeader(item, crc));
   }
-}
-
-/** A stream reading from `reader`, which this module keeps so it can cancel it. */
-function readerStream(reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
+  yield Buffer.concat([...pending, ...directory, endRecords(plan.items.length, plan.directoryOffset, plan.directorySize, plan.zip64End)]);
 }

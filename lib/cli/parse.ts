@@ -24,7 +24,7 @@ export type Invocation = { command: 'start' | 'dev'; options: StartServerOptions
  * Reads the command line and the environment the way `next start` and the standalone
  * `server.js` do: a flag wins over its variable (PORT, HOSTNAME, KEEP_ALIVE_TIMEOUT).
  */
-export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Invocation {
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Invocation {
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type Decision } from './decide';
-import { resolveOptions } from './options';
+import { ACTIVE_CONTENT_POLICY, decide, type Decision } from './decide';
+import { resolveOptions, type DownloadOptions } from './options';
 import type { Source } from './source';
 
 // decide() is pure: metadata and request in, status + headers + what to open out.
@@ -55,8 +55,120 @@ describe('decide(request, source, options)', () => {
     expect(new TextDecoder().decode(plan.parts[0]!.head)).toContain('Content-Type: text/plain; charset=utf-8\r\n');
   });
 
+  it('replaces a Last-Modified in the future with the time of the response (RFC 9110 §8.8.2.1)', () => {
+    const before = Date.now();
+    const decision = decideFor('GET', {}, { lastModified: new Date(Date.now() + 365 * 24 * 3600 * 1000) });
+    const sent = Date.parse(decision.headers.get('last-modified')!);
+    expect(sent).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(sent).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('sends no Last-Modified for a date an HTTP-date cannot carry (a year past 9999)', () => {
+    const decision = decideFor('GET', {}, { lastModified: new Date(Date.UTC(10000, 0, 1)) });
+    expect(decision.headers.get('last-modified')).toBeNull();
+    expect(decision.headers.get('etag')).toBe('"v1"');
+  });
+
   it('keeps only etag and last-modified on a 412', () => {
     const decision = decideFor('GET', { 'if-match': '"v2"' });
     expect([...decision.headers.keys()].sort()).toEqual(['etag', 'last-modified']);
+  });
+});
+
+describe('decide() with active content', () => {
+  // As the demo's routes do: an attachment unless the link asks for `?inline`.
+  const unlessInline = (request: Request) => !new URL(request.url).searchParams.has('inline');
+
+  function headersFor(meta: Partial<Source>, options: DownloadOptions = {}, init: RequestInit & { url?: string } = {}): Headers {
+    const request = new Request(init.url ?? 'http://x/f?inline', init);
+    return decide(request, source(meta), resolveOptions({ attachment: unlessInline, ...options }, 'test')).headers;
+  }
+
+  const active: [string, Partial<Source>, DownloadOptions][] = [
+    ['an SVG whose type is guessed from its name', { name: 'logo.svg' }, {}],
+    ['an HTML file whose type is guessed from its name', { name: 'page.html' }, {}],
+    ['an XHTML file', { name: 'page.xhtml' }, {}],
+    ['an XML file', { name: 'feed.xml' }, {}],
+    ['an MHTML file', { name: 'saved.mhtml' }, {}],
+    ['a stored text/html type with a charset, in capitals', { name: 'a.bin', contentType: 'Text/HTML; charset=utf-8' }, {}],
+    ['a stored SVG type with blanks around it', { name: 'a.bin', contentType: ' image/svg+xml ' }, {}],
+    ['a harmless name with an active stored type', { name: 'a.png', contentType: 'image/svg+xml' }, {}],
+    ['an explicit contentType option', { name: 'a.txt' }, { contentType: 'text/html' }],
+    ['a contentType computed per request', { name: 'a.txt' }, { contentType: () => 'application/xhtml+xml' }],
+    ['a type set by the route\'s own headers', { name: 'a.txt' }, { headers: { 'content-type': 'text/html' } }],
+    ['a list of types ending in HTML set by the route\'s headers', { name: 'a.txt' }, { headers: { 'content-type': 'text/plain, text/html' } }],
+    ['a filename option that renames a text file to .svg', { name: 'a.txt', contentType: undefined }, { filename: 'b.svg' }],
+    ['an upstream\'s relayed type', { name: 'a', contentType: 'text/html;charset=UTF-8', answered: { status: 200 } }, {}],
+    ['a sniffable stored type', { name: 'a.bin', contentType: 'unknown/unknown' }, {}],
+  ];
+
+  it.each(active)('makes %s an attachment with the sandbox policy, even when the route asks for inline', (_label, meta, options) => {
+    const headers = headersFor(meta, options);
+    expect(headers.get('content-disposition')).toMatch(/^attachment(;|$)/);
+    expect(headers.get('content-security-policy')).toBe(ACTIVE_CONTENT_POLICY);
+    expect(headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it.each(active)('with activeContent: \'sandbox\', keeps %s inline, under the sandbox policy', (_label, meta, options) => {
+    const headers = headersFor(meta, { ...options, activeContent: 'sandbox' });
+    expect(headers.get('content-disposition')).toMatch(/^inline(;|$)/);
+    expect(headers.get('content-security-policy')).toBe(ACTIVE_CONTENT_POLICY);
+  });
+
+  it.each(active)('with activeContent: \'allow\', serves %s as the route says, without a policy', (_label, meta, options) => {
+    const headers = headersFor(meta, { ...options, activeContent: 'allow' });
+    expect(headers.get('content-disposition')).toMatch(/^inline(;|$)/);
+    expect(headers.get('content-security-policy')).toBeNull();
+  });
+
+  it('keeps the name in the forced attachment', () => {
+    expect(headersFor({ name: 'résumé.svg' }).get('content-disposition')).toBe(
+      "attachment; filename=resume.svg; filename*=UTF-8''r%C3%A9sum%C3%A9.svg",
+    );
+  });
+
+  it('puts the policy on an attachment too, where no inline was asked for', () => {
+    const headers = headersFor({ name: 'a.html' }, {}, { url: 'http://x/f' });
+    expect(headers.get('content-disposition')).toBe('attachment; filename=a.html');
+    expect(headers.get('content-security-policy')).toBe(ACTIVE_CONTENT_POLICY);
+  });
+
+  it('overrides a Content-Disposition: inline set by the route\'s own headers', () => {
+    const headers = headersFor({ name: 'a.svg' }, { headers: { 'content-disposition': 'inline' } });
+    expect(headers.get('content-disposition')).toBe('attachment; filename=a.svg');
+  });
+
+  it('adds its policy to the route\'s own Content-Security-Policy, so that both apply', () => {
+    const headers = headersFor({ name: 'a.svg' }, { headers: { 'content-security-policy': "frame-ancestors 'none'" } });
+    expect(headers.get('content-security-policy')).toBe(`frame-ancestors 'none', ${ACTIVE_CONTENT_POLICY}`);
+  });
+
+  it.each<[string, Partial<Source>]>([
+    ['a PDF', { name: 'a.pdf' }],
+    ['an image', { name: 'a.png' }],
+    ['plain text', { name: 'a.txt' }],
+    ['JSON', { name: 'a.json' }],
+    ['a script', { name: 'a.js' }],
+    ['a file of unknown type (application/octet-stream)', { name: 'a.unknownext' }],
+  ])('leaves %s inline without a policy', (_label, meta) => {
+    const headers = headersFor(meta);
+    expect(headers.get('content-disposition')).toMatch(/^inline(;|$)/);
+    expect(headers.get('content-security-policy')).toBeNull();
+  });
+
+  it.each<[string, string, Record<string, string>, number]>([
+    ['a 206', 'GET', { range: 'bytes=0-1' }, 206],
+    ['a multipart 206', 'GET', { range: 'bytes=0-1,4-5' }, 206],
+    ['a 416', 'GET', { range: 'bytes=50-' }, 416],
+    ['a HEAD', 'HEAD', {}, 200],
+  ])('applies to %s as well', (_label, method, requestHeaders, status) => {
+    const decision = decide(
+      new Request('http://x/f?inline', { method, headers: requestHeaders }),
+      source({ name: 'a.svg' }),
+      resolveOptions({ attachment: unlessInline }, 'test'),
+    );
+    expect(decision.status).toBe(status);
+    expect(decision.headers.get('content-security-policy')).toBe(ACTIVE_CONTENT_POLICY);
+    if (status !== 416) expect(decision.headers.get('content-disposition')).toMatch(/^attachment;/);
   });
 });

@@ -1,12 +1,12 @@
 import { evaluatePreconditions, type Validators } from '../http/conditional';
-import { resolveContentType } from '../http/content-type';
+import { isActiveContentType, resolveContentType } from '../http/content-type';
 import { contentDispositionHeader, safeBasename } from '../http/disposition';
 import { formatEntityTag, toEntityTag } from '../http/etag';
 import { formatHttpDate } from '../http/http-date';
 import { planMultipart, type MultipartPlan } from '../http/multipart';
 import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
 import { LENGTH_HEADER } from './length-handoff';
-import { perRequest, type ResolvedOptions } from './options';
+import { perRequest, type ActiveContent, type ResolvedOptions } from './options';
 import type { Source } from './source';
 
 /** What the response will be, decided from metadata alone; bytes are opened after. */
@@ -23,6 +23,16 @@ const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-en
 /** Headers that describe a body a 416 does not have. */
 const REPRESENTATION_ONLY = new Set(['content-type', 'content-length', 'content-disposition', 'content-encoding']);
 
+/**
+ * The policy sent with active content (see `isActiveContentType`) unless the route allows it.
+ * `sandbox` with no allow-* token (W3C CSP3 §6.3.2, and HTML's sandboxing flags) turns scripts,
+ * forms, plugins and pop-ups off and gives the document an opaque origin, so it can neither run
+ * code nor read or act on the app's origin. `default-src 'none'` stops what is left of it from
+ * loading anything (tracking images, CSS that leaks the page); inline styles and data: images
+ * are kept so an SVG or a saved page still looks as it should.
+ */
+export const ACTIVE_CONTENT_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
 /** Headers of a 304: validators and caching only (RFC 9110 §15.4.5). */
 const NOT_MODIFIED_HEADERS = ['etag', 'last-modified', 'cache-control', 'expires', 'vary', 'content-location'];
 
@@ -38,8 +48,11 @@ export function decide(request: Request, source: Source, options: ResolvedOption
     lastModified: validDate(source.lastModified),
   };
   const extra = extraHeaders(request, source, options);
-  const headers = representationHeaders(request, source, options, validators);
-  for (const [name, value] of extra) headers.set(name, value);
+  const name = safeBasename(perRequest(options.filename, request, source) ?? source.name ?? '');
+  const headers = representationHeaders(request, source, options, validators, name);
+  for (const [header, value] of extra) headers.set(header, value);
+  // After the route's own headers, which may have set the type or the disposition themselves.
+  guardActiveContent(headers, name, options.activeContent);
   // The route's own headers (cookies, custom ones) go on every answer, 304 and 412 included.
   const status = (code: 304 | 412 | 416, keep: (name: string) => boolean): Decision => {
     const out = new Headers();
@@ -127,9 +140,9 @@ function representationHeaders(
   source: Source,
   options: ResolvedOptions,
   validators: Validators,
+  name: string,
 ): Headers {
   const headers = new Headers();
-  const name = safeBasename(perRequest(options.filename, request, source) ?? source.name ?? '');
   headers.set(
     'content-type',
     resolveContentType({
@@ -151,12 +164,35 @@ function representationHeaders(
   return headers;
 }
 
+/**
+ * Keeps a document that can run script off the app's origin, whatever the type came from (the
+ * source, a guess from a client's file name, the route's options or headers, an upstream): it
+ * gets the sandbox policy and, unless the route chose `'sandbox'`, becomes an attachment. The
+ * policy is appended: a route's own Content-Security-Policy still applies, since a browser
+ * enforces every policy it is sent (W3C CSP3 §8.1).
+ */
+function guardActiveContent(headers: Headers, name: string, policy: ActiveContent): void {
+  if (policy === 'allow' || !isActiveContentType(headers.get('content-type'))) return;
+  headers.append('content-security-policy', ACTIVE_CONTENT_POLICY);
+  if (policy === 'attachment' && !/^\s*attachment\s*(;|$)/i.test(headers.get('content-disposition') ?? '')) {
+    headers.set('content-disposition', contentDispositionHeader(name || undefined, 'attachment'));
+  }
+}
+
 function extraHeaders(request: Request, source: Source, options: ResolvedOptions): Headers {
   const extra = new Headers(perRequest(options.headers, request, source));
   for (const name of FRAMING_HEADERS) extra.delete(name);
   return extra;
 }
 
-function validDate(date: Date | undefined): Date | undefined {
-  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+/**
+ * A Last-Modified that an IMF-fixdate can carry (a four-digit year), never later than now:
+ * RFC 9110 §8.8.2.1 has an origin replace a modification date in the future (a skewed clock,
+ * a touched file) with the time of the response.
+ */
+function validDate(date: Date | undefined, now = new Date()): Date | undefined {
+  if (!date) return undefined;
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(year) || year < 0 || year > 9999) return undefined;
+  return date.getTime() > now.getTime() ? now : date;
 }

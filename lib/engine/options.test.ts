@@ -22,6 +22,13 @@ describe('resolveOptions(options, factory)', () => {
     expect(resolveOptions({ cacheControl }, 'test').cacheControl).toBe(expected);
   });
 
+  it('defaults activeContent to attachment, and keeps sandbox and allow', () => {
+    expect(resolveOptions({}, 'test').activeContent).toBe('attachment');
+    for (const activeContent of ['attachment', 'sandbox', 'allow'] as const) {
+      expect(resolveOptions({ activeContent }, 'test').activeContent).toBe(activeContent);
+    }
+  });
+
   it('keeps the other options as given', () => {
     const authorize = () => true;
     const resolved = resolveOptions({ attachment: false, filename: 'a.txt', authorize, maxRanges: 3 }, 'test');
@@ -37,6 +44,9 @@ describe('resolveOptions(options, factory)', () => {
     ['a notFound that is not a function', { notFound: 'nope' as unknown as DownloadOptions['notFound'] }, /notFound/],
     ['a modifiedSince that is not a function', { modifiedSince: 1 as unknown as DownloadOptions['modifiedSince'] }, /modifiedSince/],
     ['a Cache-Control with a line break', { cacheControl: 'private\r\nSet-Cookie: a=b' }, /cacheControl/],
+    ['an unknown activeContent', { activeContent: 'inline' as unknown as DownloadOptions['activeContent'] }, /activeContent/],
+    ['an activeContent in capitals', { activeContent: 'ALLOW' as unknown as DownloadOptions['activeContent'] }, /activeContent/],
+    ['an activeContent that is a boolean', { activeContent: true as unknown as DownloadOptions['activeContent'] }, /activeContent/],
   ];
   it.each(bad)('throws a ConfigurationError naming the factory for %s', (_label, options, message) => {
     expect(() => resolveOptions(options, 'myFactory')).toThrow(ConfigurationError);

@@ -44,6 +44,20 @@ export interface DownloadOptions {
   /** More ranges than this in one request get the whole file (200). Default 16. */
   maxRanges?: number;
   /**
+   * What to do with a file a browser would render as a document able to run script (HTML, SVG,
+   * any XML, MHTML, a type it would sniff: see `isActiveContentType`), whatever its type came
+   * from (the source, a guess from its name, `contentType`, `headers`, an upstream):
+   * - `'attachment'` (default): sent as an attachment even where `attachment` says `inline`,
+   *   and with `Content-Security-Policy: sandbox` (no script, an opaque origin) in case a client
+   *   renders it anyway. Right for files users upload or anyone else wrote.
+   * - `'sandbox'`: `attachment` decides as for any file, and an inline one is rendered under
+   *   that same sandbox policy: an SVG or HTML page is shown, none of its script runs and it
+   *   cannot act as the app's origin (W3C CSP3 §6.3.2).
+   * - `'allow'`: served like any other file, on the app's origin. Only for content you wrote
+   *   and trust as much as the app's own pages.
+   */
+  activeContent?: ActiveContent;
+  /**
    * Hand files to the web server (nginx X-Accel-Redirect, X-Sendfile) instead of streaming them:
    * this route's rules, first match wins, or `false` for none. Default: the rules set with
    * `configureOffload`.
@@ -51,12 +65,18 @@ export interface DownloadOptions {
   offload?: readonly OffloadRule[] | false;
 }
 
+/** How a route serves active content: see `DownloadOptions.activeContent`. */
+export type ActiveContent = 'attachment' | 'sandbox' | 'allow';
+
+const ACTIVE_CONTENT: readonly ActiveContent[] = ['attachment', 'sandbox', 'allow'];
+
 export const DEFAULT_CACHE_CONTROL = 'private, no-cache, no-transform';
 
 /** Options after the checks done once, when the route module is loaded. */
-export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'maxRanges' | 'offload'> {
+export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'maxRanges' | 'offload' | 'activeContent'> {
   cacheControl: string;
   maxRanges: number;
+  activeContent: ActiveContent;
   offload?: ResolvedOffloadRules;
 }
 
@@ -83,8 +103,12 @@ export function resolveOptions(options: DownloadOptions, factory: string): Resol
   if (!/(^|,)\s*no-transform\s*(,|$)/i.test(cacheControl)) {
     cacheControl = cacheControl.trim() ? `${cacheControl}, no-transform` : 'no-transform';
   }
+  const activeContent = options.activeContent ?? 'attachment';
+  if (!ACTIVE_CONTENT.includes(activeContent)) {
+    throw new ConfigurationError(`${factory}: activeContent must be 'attachment', 'sandbox' or 'allow', got ${JSON.stringify(options.activeContent)}`);
+  }
   const offload = options.offload === undefined ? undefined : resolveOffloadRules(options.offload, factory);
-  return { ...options, cacheControl, maxRanges, offload };
+  return { ...options, cacheControl, maxRanges, activeContent, offload };
 }
 
 export function perRequest<T>(value: PerRequest<T>, request: Request, source: Source | SourceMeta): T {

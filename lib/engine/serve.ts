@@ -91,10 +91,22 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
       return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers);
     }
     case 'multipart': {
-      const { plan } = body;
-      // The first part is opened before the headers go out, so a missing file is still a 404.
-      const first = await source.open(plan.parts[0]!.range);
-      return answer(request, multipartStream(source, plan, first), status, headers);
+      // Content that reads forward only sends its parts in ascending order (RFC 9110
+      // §15.3.7.2: a client reads each part's Content-Range); the length is the same.
+      const plan = source.sequential
+        ? { ...body.plan, parts: [...body.plan.parts].sort((a, b) => a.range.start - b.range.start) }
+        : body.plan;
+      // Opened before the headers go out, so a missing file is still a 404; with openRanges,
+      // once for every part, so all of them come from the version that decided the headers.
+      const ranges = plan.parts.map((part) => part.range);
+      const opened = source.openRanges
+        ? await source.openRanges(ranges)
+        : [await source.open(ranges[0]!)];
+      if (source.openRanges && opened.length !== ranges.length) {
+        await Promise.all(opened.map((stream) => stream.cancel().catch(() => undefined)));
+        throw new Error(`openRanges gave ${opened.length} streams for ${ranges.length} ranges`);
+      }
+      return answer(request, multipartStream(source, plan, opened), status, headers);
     }
   }
 }
@@ -130,18 +142,26 @@ function counted(source: Source, stream: ReadableStream<Uint8Array>, length: num
   return length === undefined || source.exact ? stream : exactLength(stream, length);
 }
 
+/**
+ * The parts of a multipart body, each counted against its range. `opened` holds a stream for
+ * every part (one opening of the source) or for the first part only (the others are opened in
+ * turn). Whatever ends the body, the streams it did not finish are cancelled, which releases
+ * the one open file.
+ */
 function multipartStream(
   source: Source,
   plan: Extract<Decision['body'], { kind: 'multipart' }>['plan'],
-  first: ReadableStream<Uint8Array>,
+  opened: ReadableStream<Uint8Array>[],
 ): ReadableStream<Uint8Array> {
-  let current: ReadableStream<Uint8Array> | undefined = first;
+  let current: ReadableStream<Uint8Array> | undefined;
+  let next = 0;
   async function* parts(): AsyncGenerator<Uint8Array> {
     try {
       for (const [index, part] of plan.parts.entries()) {
         yield part.head;
-        const opened = index === 0 ? first : await source.open(part.range);
-        current = counted(source, opened, part.range.end - part.range.start + 1);
+        const stream = opened[index] ?? (await source.open(part.range));
+        next = index + 1;
+        current = counted(source, stream, part.range.end - part.range.start + 1);
         // A reader, not `for await`: web streams are async-iterable only with `dom.asynciterable`,
         // which a default Next tsconfig does not have.
         const reader = current.getReader();
@@ -155,17 +175,21 @@ function multipartStream(
       yield plan.tail;
     } finally {
       await current?.cancel().catch(() => undefined);
+      await releaseUnread();
     }
   }
+  const releaseUnread = () => Promise.all(opened.slice(next).map((stream) => stream.cancel().catch(() => undefined)));
   const iterator = parts();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const next = await iterator.next();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
+      const result = await iterator.next();
+      if (result.done) controller.close();
+      else controller.enqueue(result.value);
     },
     async cancel() {
       await iterator.return(undefined);
+      // A generator cancelled before its first step never runs its finally block.
+      await releaseUnread();
     },
   });
 }

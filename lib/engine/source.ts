@@ -31,6 +31,21 @@ export interface Source extends SourceMeta {
    * still become a clean error response.
    */
   open(range?: ByteRange): Promise<ReadableStream<Uint8Array>> | ReadableStream<Uint8Array>;
+  /**
+   * The bytes of several ranges from ONE opening of the source, one stream per range in the
+   * order given, for a multipart/byteranges answer: every part then comes from the version that
+   * decided the headers, as a single range does, even if the file is deleted or replaced
+   * between two parts. The engine reads the streams in order and cancels the ones it will not
+   * read; the source closes what it opened once all of them have ended or been cancelled.
+   * Without it, each part is `open`ed in turn.
+   */
+  openRanges?(ranges: readonly ByteRange[]): Promise<ReadableStream<Uint8Array>[]>;
+  /**
+   * The bytes can only be read forward, once per opening (generated content): `openRanges`
+   * then gets the ranges in ascending order, and the parts are sent in that order, which
+   * RFC 9110 §15.3.7.2 allows (a client reads each part's Content-Range).
+   */
+  sequential?: boolean;
   /** Whether `open` serves byte ranges; defaults to "the size is known". */
   ranges?: boolean;
   /**

@@ -175,6 +175,42 @@ function upstreamHandler(request: http.IncomingMessage, response: http.ServerRes
       return response.writeHead(302, { location: elsewhereUrl }).end();
     case '/exports/loop':
       return response.writeHead(307, { location: '/exports/loop' }).end();
+    case '/exports/to-encoded-slash':
+      return response.writeHead(302, { location: '/exports/..%2fprivate%2fsecret' }).end();
+    case '/exports/to-encoded-dots':
+      return response.writeHead(302, { location: '/exports/%2e%2e/private/secret' }).end();
+    case '/exports/to-double-encoded-dots':
+      return response.writeHead(302, { location: '/exports/%252e%252e/private/secret' }).end();
+    case '/exports/to-backslash':
+      return response.writeHead(302, { location: '/exports/..\\private\\secret' }).end();
+    case '/exports/to-encoded-backslash':
+      return response.writeHead(302, { location: '/exports/..%5cprivate%5csecret' }).end();
+    case '/exports/to-empty-segment':
+      return response.writeHead(302, { location: '/exports//private/secret' }).end();
+    case '/exports/to-odd-name':
+      return response.writeHead(302, { location: '/exports/100%25%20sure%2Bdone.bin' }).end();
+    case '/exports/100%25%20sure%2Bdone.bin':
+      return response.writeHead(200, { 'content-length': 3 }).end('odd');
+    case '/exports/short-206':
+      response.writeHead(206, { 'content-range': 'bytes 0-99/1000', 'content-length': 50 });
+      return response.end(Buffer.alloc(50, 2));
+    case '/exports/long-206':
+      response.writeHead(206, { 'content-range': 'bytes 0-9/1000', 'content-length': 20 });
+      return response.end(Buffer.alloc(20, 2));
+    case '/exports/past-end-206':
+      response.writeHead(206, { 'content-range': 'bytes 0-1999/1000', 'content-length': 2000 });
+      return response.end(Buffer.alloc(2000, 2));
+    case '/exports/chunked-short-206':
+      response.writeHead(206, { 'content-range': 'bytes 0-99/1000' });
+      response.write(Buffer.alloc(25, 2));
+      return response.end(Buffer.alloc(25, 2));
+    case '/exports/chunked-206':
+      response.writeHead(206, { 'content-range': 'bytes 0-9/1000' });
+      response.write(DATA.subarray(0, 5));
+      return response.end(DATA.subarray(5, 10));
+    case '/exports/short-200':
+      response.writeHead(200, { 'content-length': 100 });
+      return response.end(Buffer.alloc(50, 3), () => request.socket.destroy());
     case '/exports/dir/':
       return response
         .writeHead(200, { 'content-disposition': 'attachment; filename="listing.csv"', 'content-length': 3 })
@@ -541,6 +577,71 @@ describe('httpDownload', () => {
       expect(response.status).toBe(502);
       expect(upstream.seen).toHaveLength(4);
     });
+
+    // A redirect target is confined like a request path: every decoding of each segment under
+    // the base is checked, since the upstream may decode once more than the URL parser does.
+    it.each([
+      ['an encoded slash: /exports/..%2fprivate%2fsecret', 'to-encoded-slash'],
+      ['encoded dots: /exports/%2e%2e/private/secret', 'to-encoded-dots'],
+      ['double-encoded dots: /exports/%252e%252e/private/secret', 'to-double-encoded-dots'],
+      ['backslashes: /exports/..\\private\\secret', 'to-backslash'],
+      ['encoded backslashes: /exports/..%5cprivate%5csecret', 'to-encoded-backslash'],
+      ['an empty segment: /exports//private/secret', 'to-empty-segment'],
+    ])('answers 502 to a redirect with %s, never fetching it', async (_label, from) => {
+      quiet();
+      const response = await get([from]);
+      expect(response.status).toBe(502);
+      expect(upstream.seen.map((seen) => seen.url)).toEqual([`/exports/${from}`]);
+    });
+
+    it('follows a redirect to a name with %, space and + encoded in it', async () => {
+      const response = await get(['to-odd-name']);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('odd');
+      expect(response.headers.get('content-disposition')).toContain("filename*=UTF-8''100%25%20sure%2Bdone.bin");
+    });
+  });
+
+  describe('an upstream body that disagrees with its own framing', () => {
+    it('answers 502 to a 206 whose Content-Length is shorter than its Content-Range', async () => {
+      quiet();
+      const response = await get(['short-206'], { range: 'bytes=0-99' });
+      expect(response.status).toBe(502);
+    });
+
+    it('answers 502 to a 206 whose Content-Length is longer than its Content-Range', async () => {
+      quiet();
+      const response = await get(['long-206'], { range: 'bytes=0-9' });
+      expect(response.status).toBe(502);
+    });
+
+    it('answers 502 to a 206 whose Content-Range ends past its complete length', async () => {
+      quiet();
+      const response = await get(['past-end-206'], { range: 'bytes=0-1999' });
+      expect(response.status).toBe(502);
+    });
+
+    it('breaks the body of a chunked 206 that ends before its Content-Range does', async () => {
+      const response = await get(['chunked-short-206'], { range: 'bytes=0-99' });
+      expect(response.status).toBe(206);
+      expect(response.headers.get('content-length')).toBe('100');
+      await expect(response.arrayBuffer()).rejects.toThrow();
+    });
+
+    it('relays a chunked 206 that carries exactly its Content-Range, with that length', async () => {
+      const response = await get(['chunked-206'], { range: 'bytes=0-9' });
+      expect(response.status).toBe(206);
+      expect(response.headers.get('content-range')).toBe('bytes 0-9/1000');
+      expect(response.headers.get('content-length')).toBe('10');
+      expect((await bytes(response)).equals(DATA.subarray(0, 10))).toBe(true);
+    });
+
+    it('breaks the body of a 200 that ends before its Content-Length', async () => {
+      const response = await get(['short-200']);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-length')).toBe('100');
+      await expect(response.arrayBuffer()).rejects.toThrow();
+    });
   });
 
   describe('a path taken from the request (SSRF)', () => {
@@ -581,6 +682,12 @@ describe('httpDownload', () => {
       ['a path above the base', () => `${upstream.origin}/private/secret`],
       ['a dot-dot the URL parser resolves', () => `${upstream.origin}/exports/../private/secret`],
       ['an encoded dot-dot the URL parser resolves', () => `${upstream.origin}/exports/%2e%2e/private/secret`],
+      ['an encoded slash the URL parser keeps', () => `${upstream.origin}/exports/..%2fprivate%2fsecret`],
+      ['a double-encoded dot-dot', () => `${upstream.origin}/exports/%252e%252e/private/secret`],
+      ['an encoded backslash', () => `${upstream.origin}/exports/..%5Cprivate%5Csecret`],
+      ['an encoded NUL', () => `${upstream.origin}/exports/data.bin%00.txt`],
+      ['an empty segment under the base', () => `${upstream.origin}/exports//private/secret`],
+      ['an encoded slash in a URL object', () => new URL(`${upstream.origin}/exports/..%2Fprivate%2Fsecret`)],
       ['a relative path that climbs', () => '../private/secret'],
       ['relative segments that climb', () => ['..', 'private', 'secret']],
       ['a file: URL', () => 'file:///etc/passwd'],

@@ -4,6 +4,7 @@ import { HttpError } from '../http/http-error';
 import { checkRequestedPath } from '../sources/path-source';
 import {
   configuredUrl,
+  confinedSegment,
   httpSource,
   resolveHttpSourceOptions,
   type HttpSourceOptions,
@@ -32,8 +33,6 @@ export interface HttpDownloadOptions extends DownloadOptions, HttpSourceOptions 
 }
 
 const HAS_SCHEME = /^[a-z][a-z\d+.-]*:/i;
-// eslint-disable-next-line no-control-regex -- refusing control characters is the point
-const UNSAFE_SEGMENT = /[/\\\u0000-\u001f\u007f]/;
 
 /**
  * Serves a remote file through this route (django-downloadview's HTTPDownloadView), streaming
@@ -124,15 +123,6 @@ export function httpDownload(options: HttpDownloadOptions): DownloadHandlers {
  */
 function checkUpstreamPath(requested: string | readonly string[]): string[] {
   const segments = checkRequestedPath(requested, { dotfiles: true });
-  for (const segment of segments) {
-    let current = segment;
-    for (let round = 0; round < 8 && /%[0-9a-f]{2}/i.test(current); round++) {
-      // Byte by byte: enough to reveal ASCII `.`, `/`, `\` and controls, and never throws.
-      current = current.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-      if (current === '.' || current === '..' || current === '' || UNSAFE_SEGMENT.test(current)) {
-        throw new HttpError(400, 'Invalid path');
-      }
-    }
-  }
+  if (!segments.every(confinedSegment)) throw new HttpError(400, 'Invalid path');
   return segments;
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { resolveContentType } from './content-type';
+import { isActiveContentType, resolveContentType } from './content-type';
 
 type Input = Parameters<typeof resolveContentType>[0];
 
@@ -75,4 +75,82 @@ describe('resolveContentType', () => {
       expect(resolveContentType(input)).toBe(expected);
     });
   });
+});
+
+describe('isActiveContentType(contentType)', () => {
+  describe('types a browser renders as a document that can run script', () => {
+    it.each<[string, string | null | undefined]>([
+      ['HTML', 'text/html'],
+      ['HTML with a charset', 'text/html; charset=utf-8'],
+      ['HTML in another case, with parameters', 'Text/HTML; Charset="UTF-8"'],
+      ['HTML with surrounding blanks', ' \ttext/html \t'],
+      ['HTML with blanks before the parameters', 'text/html ; charset=utf-8'],
+      ['SVG', 'image/svg+xml'],
+      ['SVG with blanks around it', ' image/svg+xml '],
+      ['SVG in capitals', 'IMAGE/SVG+XML; charset=utf-8'],
+      ['XHTML', 'application/xhtml+xml'],
+      ['XML as text/xml', 'text/xml'],
+      ['XML as application/xml', 'application/xml'],
+      ['XSLT as text/xsl', 'text/xsl'],
+      ['XSLT as application/xslt+xml', 'application/xslt+xml'],
+      ['RSS (+xml)', 'application/rss+xml'],
+      ['Atom (+xml)', 'application/atom+xml'],
+      ['MathML as text/mathml', 'text/mathml'],
+      ['MathML as application/mathml+xml', 'application/mathml+xml'],
+      ['any vendor +xml type', 'application/vnd.example.thing+xml; v=2'],
+      ['an XML DTD', 'application/xml-dtd'],
+      ['an XML external parsed entity', 'text/xml-external-parsed-entity'],
+      ['multipart/x-mixed-replace, whose parts render as their own types', 'multipart/x-mixed-replace; boundary=x'],
+      ['MHTML as multipart/related', 'multipart/related; type="text/html"'],
+      ['MHTML as message/rfc822', 'message/rfc822'],
+      ['unknown/unknown, which browsers sniff', 'unknown/unknown'],
+      ['application/unknown, which browsers sniff', 'application/unknown'],
+      ['*/*, which browsers sniff', '*/*'],
+      ['Flash', 'application/x-shockwave-flash'],
+      ['a list whose last type is HTML (Fetch takes the last valid one)', 'text/plain, text/html'],
+      ['a list whose first type is HTML', 'text/html, text/plain'],
+      ['a missing type (browsers sniff)', undefined],
+      ['a null type (an absent header)', null],
+      ['an empty type', ''],
+      ['blanks only', '   '],
+      ['a value in which no type parses', 'not a type'],
+      ['a type without a subtype', 'text'],
+      ['a type with a space inside', 'text /html'],
+    ])('%s: %j', (_label, contentType) => {
+      expect(isActiveContentType(contentType)).toBe(true);
+    });
+  });
+
+  describe('types that do not run script on the origin', () => {
+    it.each<[string, string]>([
+      ['plain text', 'text/plain; charset=utf-8'],
+      ['CSV', 'text/csv'],
+      ['CSS', 'text/css'],
+      ['JavaScript, shown as text when opened', 'text/javascript'],
+      ['JavaScript as application/javascript', 'application/javascript; charset=utf-8'],
+      ['JSON', 'application/json'],
+      ['a +json type', 'application/ld+json'],
+      ['PDF, rendered by the browser\'s own viewer', 'application/pdf'],
+      ['PNG', 'image/png'],
+      ['JPEG', 'image/jpeg'],
+      ['video', 'video/mp4'],
+      ['audio', 'audio/mpeg'],
+      ['binary', 'application/octet-stream'],
+      ['a ZIP', 'application/zip'],
+      ['a multipart/byteranges answer', 'multipart/byteranges; boundary=abc'],
+      ['a type that only starts like XML', 'application/xml+foo'],
+      ['a type with xml inside its name', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
+      ['a subtype that ends in xml without the plus', 'application/x-somexml'],
+      ['an HTML-looking parameter', 'text/plain; x=text/html'],
+    ])('%s: %j', (_label, contentType) => {
+      expect(isActiveContentType(contentType)).toBe(false);
+    });
+  });
+
+  it.each([['a.html'], ['a.htm'], ['a.shtml'], ['a.svg'], ['a.svgz'], ['a.xhtml'], ['a.xht'], ['a.xml'], ['a.xsl'], ['a.xslt'], ['a.mht'], ['a.mhtml'], ['a.rss'], ['a.rdf']])(
+    'counts the type guessed from a client\'s name %j as active',
+    (name) => {
+      expect(isActiveContentType(resolveContentType({ name }))).toBe(true);
+    },
+  );
 });

@@ -73,3 +73,71 @@ function isTextual(mediaType: string): boolean {
     knownCharset(mediaType) !== false
   );
 }
+
+/**
+ * Media types a browser renders as a document that can run script, when a response with one of
+ * them is opened (navigated to) rather than embedded:
+ *
+ * - HTML: `text/html`.
+ * - XML, any flavour: `text/xml`, `application/xml`, `text/xsl` (Chromium renders it as XML) and
+ *   every `+xml` type (`image/svg+xml`, `application/xhtml+xml`, RSS, Atom, MathML, KML...). An
+ *   XML document runs `<script>` elements in the XHTML or SVG namespace, event attributes and an
+ *   `<?xml-stylesheet?>` XSLT that outputs HTML, whatever its root element.
+ *   `text/mathml`, `application/xml-dtd` and the external-parsed-entity types are XML too.
+ * - Documents made of parts whose own types decide: `multipart/x-mixed-replace` (each part is
+ *   rendered as its type says), MHTML (`multipart/related`, `message/rfc822`), which some
+ *   browsers render as the HTML it holds.
+ * - Types that tell the browser to sniff (WHATWG MIME Sniffing §7.1, "rules for identifying an
+ *   unknown MIME type"): `unknown/unknown`, `application/unknown`, `*\/*`, and a missing or
+ *   unparsable Content-Type; sniffing may find HTML in them.
+ * - `application/x-shockwave-flash`, for the browsers that still run a Flash player.
+ *
+ * Not in the list: scripts (`text/javascript`, `application/json`), which a browser shows as text
+ * when opened and runs only when a page of the origin already loads them; `application/pdf`,
+ * which browsers render in their own viewer, outside the origin's DOM; images, audio, video,
+ * `text/plain` and `text/css`, which `X-Content-Type-Options: nosniff` keeps from being sniffed
+ * as anything else.
+ */
+const ACTIVE_TYPES = new Set([
+  'text/html',
+  'text/xml',
+  'application/xml',
+  'text/xsl',
+  'text/mathml',
+  'application/xml-dtd',
+  'text/xml-external-parsed-entity',
+  'application/xml-external-parsed-entity',
+  'multipart/x-mixed-replace',
+  'multipart/related',
+  'message/rfc822',
+  'unknown/unknown',
+  'application/unknown',
+  '*/*',
+  'application/x-shockwave-flash',
+]);
+
+const ESSENCE = /^[!#$%&'*+.^_`|~0-9a-z-]+\/[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/**
+ * Whether a Content-Type value (as sent, parameters and all) makes a browser render a document
+ * that can run script: see `ACTIVE_TYPES` above. Case, parameters and surrounding blanks do not
+ * matter (`Text/HTML; charset=utf-8`, ` image/svg+xml `). A value with several comma-separated
+ * types counts as active if any of them is (the Fetch standard's "extract a MIME type" takes the
+ * last valid one); a missing value, or one in which no type parses, counts as active since the
+ * browser would sniff it.
+ *
+ * @example
+ * isActiveContentType('image/svg+xml; charset=utf-8') // true
+ * isActiveContentType('application/pdf')              // false
+ */
+export function isActiveContentType(contentType: string | null | undefined): boolean {
+  if (contentType === null || contentType === undefined) return true;
+  let parsed = false;
+  for (const entry of contentType.split(',')) {
+    const essence = (entry.split(';')[0] ?? '').trim().toLowerCase();
+    if (!ESSENCE.test(essence)) continue;
+    parsed = true;
+    if (ACTIVE_TYPES.has(essence) || essence.endsWith('+xml')) return true;
+  }
+  return !parsed;
+}

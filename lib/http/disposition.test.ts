@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { parse } from 'content-disposition';
-import { asciiFallback, contentDispositionHeader, safeBasename } from './disposition';
+import { asciiFallback, contentDispositionHeader, MAX_FILENAME_BYTES, safeBasename, truncateFilename } from './disposition';
 
 describe('safeBasename', () => {
   it.each([
@@ -194,5 +194,93 @@ describe('contentDispositionHeader', () => {
       expect(contentDispositionHeader('100%.txt', 'attachment')).toContain("filename*=UTF-8''100%25.txt");
       expect(contentDispositionHeader('back\\slash', 'attachment')).toBe('attachment; filename=slash');
     });
+  });
+});
+
+const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** Whether `bytes` decode as UTF-8 without a single invalid sequence. */
+function isValidUtf8(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('truncateFilename(name, maxBytes)', () => {
+  it.each<[string, string, number, string]>([
+    ['keeps a name that fits', 'report.pdf', 255, 'report.pdf'],
+    ['keeps a name of exactly maxBytes', 'abcde.txt', 9, 'abcde.txt'],
+    ['cuts the stem and keeps the extension', 'abcdefghij.txt', 9, 'abcde.txt'],
+    ['keeps only the last extension whole', 'archive-of-things.tar.gz', 12, 'archive-o.gz'],
+    ['drops blanks left at the end of the cut stem', 'ab   cdefgh.txt', 8, 'ab.txt'],
+    ['cuts between whole 2-byte characters', 'ééééé.txt', 8, 'éé.txt'],
+    ['cuts between whole 3-byte characters', '中文中文中文.txt', 11, '中文.txt'],
+    ['never splits a surrogate pair', '😀😀😀.png', 10, '😀.png'],
+    ['keeps an emoji sequence whole or leaves it out (grapheme cluster)', 'x👩‍👩‍👧.png', 14, 'x.png'],
+    ['keeps a letter with its combining accent', 'e\u0301e\u0301e\u0301.txt', 10, 'e\u0301e\u0301.txt'],
+    ['cuts the whole name when the extension is too long to keep', `a.${'x'.repeat(100)}`, 10, 'a.xxxxxxxx'],
+    ['cuts the whole name when the extension would leave no stem', '😀😀.ab', 6, '😀'],
+    ['does not take a leading dot for an extension', `.${'x'.repeat(20)}`, 8, '.xxxxxxx'],
+    ['keeps the extension of the last path segment only', 'dir.v2/abcdefgh', 10, 'dir.v2/abc'],
+    ['gives an empty name for a budget of 0', 'a.txt', 0, ''],
+    ['makes a lone surrogate U+FFFD', 'a\ud800.txt', 255, 'a\ufffd.txt'],
+  ])('%s', (_label, name, maxBytes, expected) => {
+    const result = truncateFilename(name, maxBytes);
+    expect(result).toBe(expected);
+    expect(utf8(result)).toBeLessThanOrEqual(maxBytes);
+  });
+
+  it('cuts a single grapheme longer than the budget between its code points', () => {
+    const zalgo = `a${'\u0300'.repeat(500)}`;
+    const result = truncateFilename(zalgo, 11);
+    expect(result).toBe(`a${'\u0300'.repeat(5)}`);
+  });
+
+  it.each([[-1], [1.5], [Number.NaN], [Number.POSITIVE_INFINITY]])('throws a RangeError for maxBytes %s', (maxBytes) => {
+    expect(() => truncateFilename('a.txt', maxBytes)).toThrow(RangeError);
+  });
+});
+
+describe('names of 20,000 characters', () => {
+  const names: [string, string, string][] = [
+    ['ASCII', `${'a'.repeat(20_000)}.pdf`, '.pdf'],
+    ['CJK', `${'中文'.repeat(10_000)}.txt`, '.txt'],
+    ['emoji', `${'😀'.repeat(10_000)}.png`, '.png'],
+    ['emoji sequences', `${'👩‍👩‍👧'.repeat(4_000)}.jpg`, '.jpg'],
+    ['mixed, with an accented extension', `${'aé中😀'.repeat(4_000)}.données`, '.données'],
+    ['NFKD-expanding letters', `${'㎉'.repeat(20_000)}.txt`, '.txt'],
+    ['a letter under combining marks', `e${'\u0301'.repeat(20_000)}.txt`, '.txt'],
+  ];
+
+  it.each(names)('safeBasename cuts a %s name to 255 UTF-8 bytes at most, keeping its extension', (_label, name, extension) => {
+    const safe = safeBasename(name);
+    expect(utf8(safe)).toBeLessThanOrEqual(MAX_FILENAME_BYTES);
+    // No more is cut than one grapheme cluster (18 bytes for a family emoji).
+    expect(utf8(safe)).toBeGreaterThan(MAX_FILENAME_BYTES - 18);
+    expect(safe.endsWith(extension)).toBe(true);
+    expect(isValidUtf8(Buffer.from(safe, 'utf8'))).toBe(true);
+    expect(safe.isWellFormed()).toBe(true);
+    expect(name.startsWith(safe.slice(0, -extension.length))).toBe(true);
+  });
+
+  it.each(names)('Content-Disposition for a %s name stays under 1,100 bytes and round-trips', (_label, name, extension) => {
+    for (const type of ['attachment', 'inline'] as const) {
+      const header = contentDispositionHeader(name, type);
+      // Printable ASCII only, so its length in characters is its length in bytes.
+      expect(header).toMatch(/^[\x20-\x7e]+$/);
+      expect(header.length).toBeLessThan(1_100);
+      const parsed = parse(header).parameters.filename!;
+      expect(parsed).toBe(safeBasename(name));
+      expect(parsed.endsWith(extension)).toBe(true);
+    }
+  });
+
+  it('asciiFallback stays within the same bound, even where NFKD lengthens the name', () => {
+    const fallback = asciiFallback(`${'㎉'.repeat(85)}.txt`);
+    expect(fallback.length).toBeLessThanOrEqual(MAX_FILENAME_BYTES);
+    expect(fallback.endsWith('.txt')).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * `next-downloadview/http`: the pure HTTP helpers the engine is built from (dates, entity tags,
  * preconditions, ranges, Content-Disposition, content types, multipart), each a function of
- * strings and header values.
+ * strings and header values, and bounded readers of small request bodies (413 past the bound).
  *
  * @module
  */
@@ -25,7 +25,8 @@ export {
   type RangeLimits,
   type RangeRequest,
 } from './range';
-export { asciiFallback, contentDispositionHeader, safeBasename } from './disposition';
-export { resolveContentType } from './content-type';
+export { asciiFallback, contentDispositionHeader, MAX_FILENAME_BYTES, safeBasename, truncateFilename } from './disposition';
+export { isActiveContentType, resolveContentType } from './content-type';
 export { planMultipart, type MultipartPlan } from './multipart';
 export { HttpError, errorResponse } from './http-error';
+export { readBody, readJson, readText, declaredLength, DEFAULT_MAX_BODY_BYTES, type ReadBodyOptions } from './read-body';

@@ -93,6 +93,9 @@ describe('parseRange', () => {
       ['ignores a last-pos before the first-pos (invalid, not unsatisfiable)', 'bytes=5-1', 100, ignored('malformed')],
       ['ignores the whole header when one member is invalid', 'bytes=0-1,x', 100, ignored('malformed')],
       ['ignores the whole header when one member is reversed', 'bytes=0-1,9-8', 100, ignored('malformed')],
+      // Found by lib/engine/decide.range.property.test.ts: compared as floats, both ends were 2^53 and passed.
+      ['ignores a reversed member whose ends differ past 2^53', 'bytes=9007199254740993-9007199254740992', 100, ignored('malformed')],
+      ['ignores a reversed member with leading zeros', 'bytes=0010-009', 100, ignored('malformed')],
     ]);
   });
 
@@ -115,6 +118,10 @@ describe('parseRange', () => {
       ['merges overlapping ranges', 'bytes=0-10,5-15', 100, ranges([0, 15])],
       ['merges adjacent ranges', 'bytes=0-9,10-19', 100, ranges([0, 19])],
       ['merges into the position of the earliest member', 'bytes=50-59,0-9,8-12', 100, ranges([50, 59], [0, 12])],
+      // Found by lib/engine/decide.range.property.test.ts: range-parser's combine kept the place of the containing
+      // member when a later member held an earlier one whole.
+      ['keeps the earliest member\'s place when a later member contains it', 'bytes=145-183,0-0,-40', 184, ranges([144, 183], [0, 0])],
+      ['keeps the earliest member\'s place for a contained member among others', 'bytes=30-31,5-6,40-41,0-10', 100, ranges([30, 31], [0, 10], [40, 41])],
       ['drops the unsatisfiable ones and keeps the rest', 'bytes=0-9,200-300', 100, ranges([0, 9])],
       ['mixes suffix and int ranges', 'bytes=0-9,-10', 100, ranges([0, 9], [90, 99])],
       ['accepts exactly 16 ranges', `bytes=${sixteen()}`, 1000, ranges(...sixteenPairs())],

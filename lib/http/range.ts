@@ -51,8 +51,8 @@ const SUFFIX_RANGE = /^-[ \t]*(\d+)$/;
 
 /**
  * Reads a Range header against a representation of `size` bytes
- * (RFC 9110 §14.1.2, §14.2), using range-parser for the satisfiability,
- * clamping and merging work.
+ * (RFC 9110 §14.1.2, §14.2), using range-parser for the satisfiability
+ * and clamping work; merging is done here (see coalesce).
  *
  * Before range-parser sees the header, each range-spec is checked here,
  * because range-parser 1.3 departs from RFC 9110 in three places:
@@ -96,9 +96,9 @@ export function parseRange(
   for (const member of members) {
     const intRange = INT_RANGE.exec(member);
     if (intRange) {
-      const first = Number(intRange[1]);
-      const last = intRange[2] ? Number(intRange[2]) : undefined;
-      if (last !== undefined && last < first) return ignored('malformed');
+      // §14.1.1: last-pos below first-pos makes the int-range invalid. Compared as digit strings:
+      // as floats, two positions past 2^53 can round to the same number.
+      if (intRange[2] && comparePositions(intRange[2], intRange[1]!) < 0) return ignored('malformed');
       normalized.push(`${intRange[1]}-${intRange[2] ?? ''}`);
       continue;
     }
@@ -126,9 +126,39 @@ export function parseRange(
   const total = requested.reduce((sum, range) => sum + (range.end - range.start + 1), 0);
   if (total > size) return ignored('overlap');
 
-  const combined = rangeParser(size, spec, { combine: true });
-  if (!Array.isArray(combined)) return UNSATISFIABLE;
-  return { kind: 'ranges', ranges: combined.map(({ start, end }) => ({ start, end })) };
+  return { kind: 'ranges', ranges: coalesce(requested) };
+}
+
+/** Orders two non-negative decimal positions of any length (leading zeros allowed). */
+function comparePositions(a: string, b: string): number {
+  const x = a.replace(/^0+(?=\d)/, '');
+  const y = b.replace(/^0+(?=\d)/, '');
+  if (x.length !== y.length) return x.length - y.length;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Merges ranges that overlap or touch (RFC 9110 §14.6 lets a server coalesce them) and keeps
+ * the parts in request order (§14.6: "SHOULD send the parts in the same order that the
+ * corresponding range-spec appeared"): a merged part takes the place of the earliest range-spec
+ * it covers. range-parser's `combine` kept the place of the containing range when a later range
+ * held an earlier one whole, so `bytes=145-183,0-0,-40` came out with the first byte first.
+ */
+function coalesce(requested: readonly ByteRange[]): ByteRange[] {
+  const byStart = requested
+    .map(({ start, end }, index) => ({ start, end, index }))
+    .sort((a, b) => a.start - b.start || a.index - b.index);
+  const merged: typeof byStart = [];
+  for (const range of byStart) {
+    const previous = merged[merged.length - 1];
+    if (previous && range.start <= previous.end + 1) {
+      previous.end = Math.max(previous.end, range.end);
+      previous.index = Math.min(previous.index, range.index);
+    } else {
+      merged.push({ ...range });
+    }
+  }
+  return merged.sort((a, b) => a.index - b.index).map(({ start, end }) => ({ start, end }));
 }
 
 /**

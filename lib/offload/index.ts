@@ -23,3 +23,6 @@ export type {
   OffloadRule,
   OffloadSource,
 } from '../engine/offload/rules';
+// The Content-Security-Policy active content (HTML, SVG, XML) is sent with: a web server that
+// serves offloaded files must pass it on.
+export { ACTIVE_CONTENT_POLICY } from '../engine/decide';

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type createNext from 'next';
 import { ConfigurationError } from '../errors';
 import { enableLengthHeader } from '../engine/length-handoff';
-import { restoreContentLength } from './content-length';
+import { createKitServer, type KitServer } from './kit-server';
+
 
 /** Options of `startServer`. Each has the default `next start` (or the standalone `server.js`) has. */
 export interface StartServerOptions {
@@ -27,8 +28,10 @@ export interface StartServerOptions {
   keepAliveTimeout?: number;
   /** `true`: serve with `next dev` (compiles on demand, hot reload) instead of a build. Default `false`. */
   dev?: boolean;
-  /** How long (ms) running downloads may take to finish after SIGTERM/SIGINT. Default 10 000. */
+  /** How long (ms) running requests may take to finish after SIGTERM/SIGINT. Default 10 000. */
   gracePeriodMs?: number;
+  /** After the grace period, how long (ms) cut-off requests get to clean up. Default 5 000. */
+  cleanupMs?: number;
   /** Stop gracefully on SIGTERM and SIGINT, then exit the process. Default `true`. */
   handleSignals?: boolean;
 }
@@ -36,17 +39,19 @@ export interface StartServerOptions {
 type NextFactory = typeof createNext;
 
 /**
- * Serves a Next app from a plain Node HTTP server, as `next start` does, and puts back the exact
- * `Content-Length` of every download Next 16 would send without one (200, 206, HEAD), from a
- * length the kit's engine hands over in a private, signed header that never reaches the wire.
+ * Serves a Next app from a plain Node HTTP server, as `next start` does, with the exact
+ * `Content-Length` on every download Next 16 would send without one (200, 206, HEAD), from a
+ * length the kit's engine hands over in a private, signed header that never reaches the wire;
+ * bad request targets and unsupported methods answered with a 4xx or 501 before Next sees them;
+ * and a graceful stop: on SIGTERM or SIGINT it stops accepting, closes idle connections, answers
+ * with `Connection: close`, lets running requests finish within the grace period, then cuts the
+ * rest and waits (bounded) for their cleanup, and exits as soon as the last one is done. A second
+ * signal ends the grace period at once.
  *
  * It serves a project folder, or an `output: 'standalone'` folder copied anywhere: its Next
  * config is read from the build's `.next/required-server-files.json` and passed on as the
  * standalone `server.js` does, so Next's config loader (which a standalone folder cannot run)
  * is never needed. `next` is loaded from the served folder, so the build and the runtime match.
- *
- * On SIGTERM or SIGINT it stops accepting, lets running responses finish within the grace
- * period, then closes what is left and exits.
  *
  * @example
  * // server.mjs, run with `node server.mjs` instead of `next start`
@@ -83,18 +88,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   await app.prepare();
 
   enableLengthHeader();
-  const server = createServer((req, res) => {
-    restoreContentLength(req, res);
-    handle(req, res).catch((error: unknown) => {
-      console.error(error);
-      if (!res.headersSent) {
-        res.statusCode = 500;
-        res.end('Internal Server Error\n');
-      } else {
-        res.destroy();
-      }
-    });
-  });
+  const kit = createKitServer((req, res) => handle(req, res), { gracePeriodMs: options.gracePeriodMs, cleanupMs: options.cleanupMs });
+  const { server } = kit;
   if (keepAliveTimeout !== undefined) server.keepAliveTimeout = keepAliveTimeout;
   if (dev) {
     // Hot reload talks over a WebSocket upgrade, which the request handler never sees.
@@ -108,7 +103,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     server.listen(port, hostname, () => resolve());
   });
 
-  if (options.handleSignals ?? true) stopOnSignals(server, options.gracePeriodMs ?? 10_000);
+  if (options.handleSignals ?? true) stopOnSignals(kit);
   return server;
 }
 
@@ -139,18 +134,12 @@ async function loadNext(dir: string): Promise<NextFactory> {
   return typeof factory === 'function' ? factory : factory.default;
 }
 
-function stopOnSignals(server: Server, grace: number): void {
-  let stopping = false;
+function stopOnSignals(kit: KitServer): void {
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: no longer accepting; waiting up to ${grace} ms for running requests`);
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
-    setTimeout(() => {
-      server.closeAllConnections();
-      process.exit(0);
-    }, grace).unref();
+    console.log(`${signal} received`);
+    // Once shutdown has begun, another signal cuts the grace period short.
+    process.on(signal, () => kit.abort());
+    void kit.shutdown().then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../engine/options';
 import { HttpError } from '../http/http-error';
-import { httpSource, resolveHttpSourceOptions, type HttpSourceOptions } from './http-source';
+import { confinedSegment, httpSource, resolveHttpSourceOptions, type HttpSourceOptions } from './http-source';
 
 // httpSource against an injected fetch: what it sends, and what it makes of each answer.
 // The real wire (undici decoding gzip, stalls, timeouts on a socket) is in http-download.test.ts.
@@ -462,5 +462,36 @@ describe('resolveHttpSourceOptions', () => {
     ['a fetch that is not a function', { fetch: 'fetch' as unknown as typeof fetch }],
   ] as [string, HttpSourceOptions][])('refuses %s', (_, options) => {
     expect(() => resolveHttpSourceOptions(options)).toThrow(ConfigurationError);
+  });
+});
+
+describe('confinedSegment', () => {
+  it.each([
+    ['report.pdf'],
+    ['r%C3%A9sum%C3%A9.pdf'],
+    ['100%25.txt'],
+    ['...'],
+    ['a..b'],
+    ['%2e%2e%2e'],
+  ])('accepts %s', (segment) => {
+    expect(confinedSegment(segment)).toBe(true);
+  });
+
+  it.each([
+    ['', 'an empty segment'],
+    ['.', 'a dot'],
+    ['..', 'a dot-dot'],
+    ['%2e%2e', 'an encoded dot-dot'],
+    ['%2E.', 'a half-encoded dot-dot'],
+    ['%252e%252e', 'a double-encoded dot-dot'],
+    ['..%2fx', 'an encoded slash'],
+    ['..%252Fx', 'a double-encoded slash'],
+    ['a\\b', 'a backslash'],
+    ['..%5cx', 'an encoded backslash'],
+    ['a%00b', 'an encoded NUL'],
+    ['a%0d%0ab', 'encoded CR LF'],
+    [`${'%25'.repeat(1)}${'25'.repeat(9)}2e`, 'nesting deeper than 8 decodings'],
+  ])('refuses %s (%s)', (segment) => {
+    expect(confinedSegment(segment)).toBe(false);
   });
 });

@@ -59,7 +59,6 @@ const CONDITIONAL_HEADERS = ['if-match', 'if-none-match', 'if-modified-since', '
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Codings Node's fetch (undici) decodes by itself; the body we get is then the identity one. */
 const DECODED_BY_FETCH = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
-const CONTENT_RANGE_206 = /^bytes \d+-\d+\/(\d+|\*)$/;
 const CONTENT_RANGE_416 = /^bytes \*\/\d+$/;
 /** setTimeout's limit; a longer delay fires at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -133,15 +132,44 @@ interface Scope {
   base?: URL;
 }
 
-/** May this URL be fetched: http(s), no credentials, an allowed origin, under `base` on its origin. */
+/**
+ * May this URL be fetched: http(s), no credentials, an allowed origin, and on the origin of
+ * `base`, under its path with every segment below it checked like a request path
+ * (`confinedSegment`). The URL parser resolves `..`, `%2e%2e` and backslashes before this sees
+ * the path, but keeps `..%2f`, `%5c` and `%252e`, which an upstream that decodes once more would
+ * turn into a climb out of `base`.
+ */
 function inScope(url: URL, scope: Scope): boolean {
-  return (
-    (url.protocol === 'http:' || url.protocol === 'https:') &&
-    !url.username &&
-    !url.password &&
-    scope.origins.has(url.origin) &&
-    (scope.base === undefined || url.origin !== scope.base.origin || url.pathname.startsWith(scope.base.pathname))
-  );
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (url.username || url.password || !scope.origins.has(url.origin)) return false;
+  const base = scope.base;
+  if (base === undefined || url.origin !== base.origin) return true;
+  if (!url.pathname.startsWith(base.pathname)) return false;
+  const segments = url.pathname.slice(base.pathname.length).split('/');
+  // A trailing slash (a folder URL, or `base` itself) names nothing above it.
+  if (segments[segments.length - 1] === '') segments.pop();
+  return segments.every(confinedSegment);
+}
+
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const UNSAFE_SEGMENT = /[/\\\u0000-\u001f\u007f]/;
+const PERCENT_ENCODED = /%[0-9a-f]{2}/i;
+
+/**
+ * Whether one path segment names a plain name under its folder however many times it is
+ * percent-decoded: never empty, `.` or `..`, and without `/`, `\`, NUL or another control
+ * character, in its own text or after any decoding (up to 8 rounds; deeper nesting is refused).
+ * The same check serves a segment as it stands in a URL and one a framework decoded once.
+ */
+export function confinedSegment(segment: string): boolean {
+  let current = segment;
+  for (let round = 0; ; round++) {
+    if (current === '' || current === '.' || current === '..' || UNSAFE_SEGMENT.test(current)) return false;
+    if (!PERCENT_ENCODED.test(current)) return true;
+    if (round >= 8) return false;
+    // Byte by byte: enough to reveal ASCII `.`, `/`, `\` and controls, and never throws.
+    current = current.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
 }
 
 /** For log lines: the query may hold a token. */
@@ -281,6 +309,8 @@ function mapResponse(
   }
 
   let answered: UpstreamAnswer;
+  /** The length a 206 part must have, from its Content-Range: its body is counted against it. */
+  let partLength: number | undefined;
   const contentRange = headers.get('content-range') ?? undefined;
   switch (status) {
     case 200:
@@ -288,13 +318,25 @@ function mapResponse(
     case 412:
       answered = { status };
       break;
-    case 206:
+    case 206: {
       // A range of compressed bytes cannot be decoded on its own; an unasked-for 206 is broken.
-      if (!context.sentRange || decoded || contentRange === undefined || !CONTENT_RANGE_206.test(contentRange)) {
+      const length = contentRange === undefined ? undefined : rangeLength(contentRange);
+      // RFC 9110 §14.4 and §8.6: the part is exactly last-pos - first-pos + 1 bytes, and a
+      // Content-Length that says otherwise means one of the two lies: relaying either would
+      // hand the client a short or padded part under a Content-Range that looks whole.
+      const declared = headers.get('content-length');
+      if (
+        !context.sentRange ||
+        decoded ||
+        length === undefined ||
+        (declared !== null && contentLength(declared) !== length)
+      ) {
         throw new HttpError(502, `upstream ${where(url)} sent a 206 that cannot be relayed`);
       }
-      answered = { status, contentRange };
+      answered = { status, contentRange: contentRange! };
+      partLength = length;
       break;
+    }
     case 416:
       answered = { status, contentRange: contentRange && CONTENT_RANGE_416.test(contentRange) ? contentRange : undefined };
       break;
@@ -311,7 +353,9 @@ function mapResponse(
   const { controller, timeoutMs } = context;
   return {
     name: nameFromUrl(url) ?? nameFromDisposition(headers.get('content-disposition')),
-    size: decoded || (status !== 200 && status !== 206) ? undefined : contentLength(headers.get('content-length')),
+    // The engine counts the body against this length and breaks the connection when it differs,
+    // so an upstream body shorter or longer than its own framing is never relayed as whole.
+    size: partLength ?? (decoded || status !== 200 ? undefined : contentLength(headers.get('content-length'))),
     lastModified: parseHttpDate(headers.get('last-modified')),
     etag: etag === undefined ? undefined : decoded ? { tag: etag, weak: true } : etag,
     contentType: headers.get('content-type') ?? undefined,
@@ -378,6 +422,20 @@ function parseUrl(location: string, base: URL): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The length of the part a 206's `Content-Range: bytes first-last/complete` describes, or
+ * `undefined` when it is malformed or impossible (last before first, or past the complete length).
+ */
+function rangeLength(value: string): number | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim());
+  if (!match) return undefined;
+  const [first, last] = [Number(match[1]), Number(match[2])];
+  const complete = match[3] === '*' ? undefined : Number(match[3]);
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || last < first) return undefined;
+  if (complete !== undefined && (!Number.isSafeInteger(complete) || last >= complete)) return undefined;
+  return last - first + 1;
 }
 
 function contentLength(value: string | null): number | undefined {

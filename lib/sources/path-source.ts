@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileEntityTag, formatEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import type { Source } from '../engine/source';
-import { identityOf, openFileStream } from '../streams/file-stream';
+import { identityOf, openFileRanges, openFileStream } from '../streams/file-stream';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
 
 export { checkRequestedPath };
@@ -71,6 +71,13 @@ export async function pathSource(
           chunkSize: options.chunkSize,
           expect: identity,
         });
+      } catch (error) {
+        return notFoundOr(error);
+      }
+    },
+    async openRanges(ranges) {
+      try {
+        return await openFileRanges(canonical, ranges, { chunkSize: options.chunkSize, expect: identity });
       } catch (error) {
         return notFoundOr(error);
       }

@@ -16,6 +16,7 @@ export async function storageSource(storage: Storage, name: string, known?: Stor
     contentType: stored.contentType,
     exact: storage.exactReads === true,
     open: (range) => storage.open(name, { range, ifMatch: stored.etag }),
+    openRanges: storage.openRanges && ((ranges) => storage.openRanges!(name, ranges, { ifMatch: stored.etag })),
     locate: async () => ({ path: await storage.localPath?.(name), url: storage.url?.(name) }),
   };
 }

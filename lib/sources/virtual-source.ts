@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Source, SourceMeta } from '../engine/source';
 import { iterableToStream, type Chunk } from '../streams/iterable-stream';
-import { sliceStream } from '../streams/slice-stream';
+import { sliceStream, splitStream } from '../streams/slice-stream';
 
 /** Content that lives in memory or is generated. Text is sent as UTF-8. */
 export type VirtualContent =
@@ -77,6 +77,15 @@ export function virtualSource(file: VirtualFile): Source {
       const content = made ?? (await (file.content as () => VirtualContent | Promise<VirtualContent>)());
       const stream = toStream(content);
       return range ? sliceStream(stream, range.start, range.end) : stream;
+    },
+    // Generated content is made once per answer, multipart included: every part comes from
+    // the same generation (made in ascending order, see `sequential`).
+    sequential: !bytes && !(made instanceof Blob),
+    async openRanges(ranges) {
+      if (bytes) return ranges.map((range) => toStream(bytes.subarray(range.start, range.end + 1)));
+      if (made instanceof Blob) return ranges.map((range) => made.slice(range.start, range.end + 1).stream());
+      const content = made ?? (await (file.content as () => VirtualContent | Promise<VirtualContent>)());
+      return splitStream(toStream(content), ranges);
     },
   };
 }

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { link, mkdir, open as openFile, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open as openFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
+import type { ByteRange } from '../http/range';
 import { HttpError } from '../http/http-error';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
-import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileStream } from '../streams/file-stream';
+import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
+import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
 /** Options of `FileSystemStorage`. */
 export interface FileSystemStorageOptions {
@@ -16,6 +18,16 @@ export interface FileSystemStorageOptions {
   chunkSize?: number;
   /** Public base URL of the folder, if a web server exposes it (for `url()`). */
   baseUrl?: string;
+  /**
+   * `list()` and `removeStaleTemporaryFiles()` do not enter folders more than this many levels
+   * below the root (default 32), and say so in one `console.warn` line.
+   */
+  maxWalkDepth?: number;
+  /**
+   * They stop after reading this many directory entries (default 100 000), and say so in one
+   * `console.warn` line.
+   */
+  maxWalkEntries?: number;
 }
 
 /** `.<name>.<12 hex>.part`: what `save` writes before the rename. */
@@ -50,7 +62,23 @@ export class FileSystemStorage implements Storage {
   constructor(root: string, options: FileSystemStorageOptions = {}) {
     if (typeof root !== 'string' || root === '') throw new TypeError('FileSystemStorage: root must be a non-empty path');
     this.root = path.resolve(/* turbopackIgnore: true */ root);
+    for (const limit of ['maxWalkDepth', 'maxWalkEntries'] as const) {
+      const value = options[limit];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+        throw new TypeError(`FileSystemStorage: ${limit} must be a whole number >= 1, got ${String(value)}`);
+      }
+    }
     this.#options = options;
+  }
+
+  /** Options of a walk under the root; see `walk` for why it never follows a symlinked folder. */
+  #walkOptions(enter?: (name: string) => boolean): WalkOptions {
+    return {
+      maxDepth: this.#options.maxWalkDepth ?? DEFAULT_WALK_LIMITS.maxDepth,
+      maxEntries: this.#options.maxWalkEntries ?? DEFAULT_WALK_LIMITS.maxEntries,
+      label: 'FileSystemStorage',
+      enter,
+    };
   }
 
   /** Checks a name and joins it to the root, without touching the disk. */
@@ -120,16 +148,37 @@ export class FileSystemStorage implements Storage {
   }
 
   async open(name: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    // The opened file's own stats are checked against `ifMatch` (no separate stat first).
-    const wanted = options.ifMatch === undefined ? undefined : toEntityTag(options.ifMatch);
-    const accept = wanted && ((stats: Stats) => !wanted.weak && wanted.opaque === fileEntityTag(stats.size, stats.mtimeMs).opaque);
-    try {
-      return await openFileStream(await this.#canonical(name), {
+    return this.#opened(name, options.ifMatch, async (file, accept) =>
+      openFileStream(file, {
         start: options.range?.start,
         end: options.range?.end,
         chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
         accept,
-      });
+      }),
+    );
+  }
+
+  /** One opening of the file for every range of a multipart answer (see `openFileRanges`). */
+  async openRanges(
+    name: string,
+    ranges: readonly ByteRange[],
+    options: Pick<OpenOptions, 'ifMatch'> = {},
+  ): Promise<ReadableStream<Uint8Array>[]> {
+    return this.#opened(name, options.ifMatch, async (file, accept) =>
+      openFileRanges(file, ranges, { chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE, accept }),
+    );
+  }
+
+  async #opened<T>(
+    name: string,
+    ifMatch: OpenOptions['ifMatch'],
+    openIt: (file: string, accept: ((stats: Stats) => boolean) | undefined) => Promise<T>,
+  ): Promise<T> {
+    // The opened file's own stats are checked against `ifMatch` (no separate stat first).
+    const wanted = ifMatch === undefined ? undefined : toEntityTag(ifMatch);
+    const accept = wanted && ((stats: Stats) => !wanted.weak && wanted.opaque === fileEntityTag(stats.size, stats.mtimeMs).opaque);
+    try {
+      return await openIt(await this.#canonical(name), accept);
     } catch (error) {
       // Without `ifMatch` the only change refused is "not a regular file" (a folder, a FIFO).
       if (error instanceof FileChangedError) throw wanted ? new FileChangedError(name) : new NotFoundError(name);
@@ -224,22 +273,25 @@ export class FileSystemStorage implements Storage {
     }
   }
 
+  /**
+   * Files under the root, walked without entering symlinked folders (a link to `..` or to `/etc`
+   * costs nothing) and within `maxWalkDepth` / `maxWalkEntries`. A symlinked file is listed
+   * under its own name when `stat` would serve it (its target is a file inside the root), so the
+   * listing holds exactly names that can be opened; a file reached only through a symlinked
+   * folder is listed under its real folder.
+   */
   async *list(prefix = ''): AsyncIterable<StoredFile> {
-    let names: string[];
-    try {
-      names = await readdir(this.root, { recursive: true });
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw error;
-    }
-    for (const native of names) {
-      const name = native.split(path.sep).join('/');
-      if (!name.startsWith(prefix) || TEMPORARY_FILE.test(path.posix.basename(name))) continue;
-      if (!this.#options.dotfiles && name.split('/').some((segment) => segment.startsWith('.'))) continue;
+    const hidden = (name: string) => !this.#options.dotfiles && path.posix.basename(name).startsWith('.');
+    // Folders that cannot hold a name with the prefix, or are hidden, are not even read.
+    const enter = (folder: string) =>
+      !hidden(folder) && (`${folder}/`.startsWith(prefix) || prefix.startsWith(`${folder}/`));
+    for await (const { name, dirent } of walk(this.root, this.#walkOptions(enter))) {
+      if (!name.startsWith(prefix) || hidden(name) || TEMPORARY_FILE.test(dirent.name)) continue;
+      if (!dirent.isFile() && !dirent.isSymbolicLink()) continue;
       try {
         yield await this.stat(name);
       } catch (error) {
-        // Directories, files removed since the listing, names we would refuse to serve.
+        // Links to folders or out of the root, files removed since, names we would refuse to serve.
         if (error instanceof HttpError) continue;
         throw error;
       }
@@ -249,24 +301,23 @@ export class FileSystemStorage implements Storage {
   /**
    * Removes temporary files that saves interrupted by a crash left behind (they are dotfiles,
    * never served). Only those older than `olderThanMs` (default one hour), so a save still
-   * running in another process is not cut short.
+   * running in another process is not cut short. Only regular files in real folders under the
+   * root are candidates: the walk never enters a symlinked folder, a symlink is never removed,
+   * and the folder is resolved again just before the unlink, so nothing outside the root is
+   * ever deleted.
    */
   async removeStaleTemporaryFiles(olderThanMs = 60 * 60 * 1000): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.root, { recursive: true });
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
-    }
     const removed: string[] = [];
-    for (const name of names) {
-      if (!TEMPORARY_FILE.test(path.basename(name))) continue;
-      const file = path.join(this.root, name);
-      const stats = await stat(file).catch(() => undefined);
+    for await (const { name, path: file, dirent } of walk(this.root, this.#walkOptions())) {
+      if (!dirent.isFile() || !TEMPORARY_FILE.test(dirent.name)) continue;
+      const stats = await lstat(file).catch(() => undefined);
       if (!stats?.isFile() || Date.now() - stats.mtimeMs < olderThanMs) continue;
+      // The walk found it under the canonical root; a folder swapped for a symlink since then
+      // would resolve elsewhere.
+      const folder = path.dirname(file);
+      if ((await realpath(folder).catch(() => undefined)) !== folder) continue;
       await unlink(file).catch(() => undefined);
-      removed.push(name.split(path.sep).join('/'));
+      removed.push(name);
     }
     return removed;
   }

@@ -51,6 +51,12 @@ export interface Storage {
   stat(name: string): Promise<StoredFile>;
   /** The file's bytes, or a range of them; `NotFoundError` when there is none. */
   open(name: string, options?: OpenOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Several ranges of one version of the file, opened once: one stream per range, in order
+   * (see `Source.openRanges`); the file is released once every stream has ended or been
+   * cancelled. Optional: without it each part of a multipart answer is `open`ed with `ifMatch`.
+   */
+  openRanges?(name: string, ranges: readonly ByteRange[], options?: Pick<OpenOptions, 'ifMatch'>): Promise<ReadableStream<Uint8Array>[]>;
   /** Writes a whole file atomically: readers see the old file or the new one, never a part. */
   save(name: string, content: SaveContent, options?: SaveOptions): Promise<StoredFile>;
   /** Removes a file; `false` when there was none. */

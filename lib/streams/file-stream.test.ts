@@ -4,7 +4,7 @@ import { mkdir, rename, stat, symlink, truncate, utimes, writeFile } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileChangedError, identityOf, openFileStream } from './file-stream';
+import { FileChangedError, identityOf, openFileRanges, openFileStream } from './file-stream';
 
 let dir: string;
 
@@ -316,6 +316,61 @@ describe('openFileStream', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(before);
     });
+  });
+});
+
+describe('openFileRanges', () => {
+  it('streams each range, in the order given, from one open file', async () => {
+    const data = pattern(100);
+    const file = await writeTemp('ranges.bin', data);
+    const streams = await openFileRanges(file, [{ start: 90, end: 99 }, { start: 0, end: 4 }, { start: 40, end: 60 }], { chunkSize: 3 });
+    expect(openFdsFor(file)).toBe(1);
+    expect(await readAll(streams[0]!)).toEqual(data.subarray(90, 100));
+    expect(await readAll(streams[1]!)).toEqual(data.subarray(0, 5));
+    expect(await readAll(streams[2]!)).toEqual(data.subarray(40, 61));
+    expect(await settleFds(file)).toBe(0);
+  });
+
+  it('reads the file it opened after the name was deleted or another file renamed over it', async () => {
+    const data = pattern(100);
+    const file = await writeTemp('ranges-swap.bin', data);
+    const [first, second, third] = await openFileRanges(file, [{ start: 0, end: 9 }, { start: 50, end: 59 }, { start: 90, end: 99 }]);
+    expect(await readAll(first!)).toEqual(data.subarray(0, 10));
+    await writeFile(path.join(dir, 'other.bin'), Buffer.alloc(100, 0xee));
+    await rename(path.join(dir, 'other.bin'), file);
+    expect(await readAll(second!)).toEqual(data.subarray(50, 60));
+    rmSync(file);
+    expect(await readAll(third!)).toEqual(data.subarray(90, 100));
+  });
+
+  it('keeps the file open until every stream is done, and closes it once the rest are cancelled', async () => {
+    const file = await writeTemp('ranges-cancel.bin', pattern(100));
+    const [first, second, third] = await openFileRanges(file, [{ start: 0, end: 9 }, { start: 20, end: 29 }, { start: 40, end: 49 }]);
+    await readAll(first!);
+    expect(openFdsFor(file)).toBe(1);
+    const reader = second!.getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(openFdsFor(file)).toBe(1);
+    await third!.cancel();
+    expect(await settleFds(file)).toBe(0);
+  });
+
+  it('errors a range the file has shrunk below, and still closes the file', async () => {
+    const file = await writeTemp('ranges-shrink.bin', pattern(100));
+    const [first, second] = await openFileRanges(file, [{ start: 0, end: 9 }, { start: 80, end: 99 }]);
+    await readAll(first!);
+    await truncate(file, 50);
+    await expect(readAll(second!)).rejects.toThrow(/early/);
+    expect(await settleFds(file)).toBe(0);
+  });
+
+  it('rejects with FileChangedError, holding no fd, when the file is not the expected one', async () => {
+    const file = await writeTemp('ranges-identity.bin', pattern(100));
+    const expected = identityOf(await stat(file));
+    await writeFile(file, pattern(101));
+    await expect(openFileRanges(file, [{ start: 0, end: 1 }], { expect: expected })).rejects.toBeInstanceOf(FileChangedError);
+    expect(await settleFds(file)).toBe(0);
   });
 });
 

@@ -52,12 +52,42 @@ export async function openFileStream(
   path: string,
   options: FileStreamOptions = {},
 ): Promise<ReadableStream<Uint8Array>> {
+  const { handle, stats } = await openChecked(path, options);
+  const start = options.start ?? 0;
+  const end = options.end ?? stats.size - 1;
+  return fileHandleStream(handle, start, end, options.chunkSize ?? DEFAULT_CHUNK_SIZE, () => handle.close());
+}
+
+/**
+ * Opens `path` once, checked like `openFileStream`, and returns one stream per range, in the
+ * order given, all reading from that one open file: a multipart/byteranges answer then sends
+ * every part from the file that decided its headers, even if the name is deleted or another
+ * file renamed over it meanwhile (RFC 9110 §14.6 parts describe one representation).
+ *
+ * The file is closed once, when every stream has ended, errored or been cancelled; a caller
+ * that stops early must cancel the streams it will not read.
+ */
+export async function openFileRanges(
+  path: string,
+  ranges: readonly { start: number; end: number }[],
+  options: Omit<FileStreamOptions, 'start' | 'end'> = {},
+): Promise<ReadableStream<Uint8Array>[]> {
+  const { handle } = await openChecked(path, options);
+  let open = ranges.length;
+  const release = async () => {
+    if (--open === 0) await handle.close();
+  };
+  if (open === 0) await handle.close();
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  return ranges.map(({ start, end }) => fileHandleStream(handle, start, end, chunkSize, release));
+}
+
+async function openChecked(path: string, options: FileStreamOptions): Promise<{ handle: FileHandle; stats: Stats }> {
   // O_NONBLOCK: a FIFO swapped in for the file would otherwise block the open (and a libuv
   // thread) until a writer comes; it opens at once and is then refused as not a file.
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  let stats: Stats;
   try {
-    stats = await handle.stat();
+    const stats = await handle.stat();
     if (
       !stats.isFile() ||
       (options.expect && !sameFile(identityOf(stats), options.expect)) ||
@@ -65,27 +95,27 @@ export async function openFileStream(
     ) {
       throw new FileChangedError(path);
     }
+    return { handle, stats };
   } catch (error) {
     await handle.close();
     throw error;
   }
-  const start = options.start ?? 0;
-  const end = options.end ?? stats.size - 1;
-  return fileHandleStream(handle, start, end, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
 }
 
+/** Bytes `start..end` of an open file; `release` is called exactly once, when the stream is done. */
 function fileHandleStream(
   handle: FileHandle,
   start: number,
   end: number,
   chunkSize: number,
+  release: () => Promise<void>,
 ): ReadableStream<Uint8Array> {
   let position = start;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    await handle.close();
+    await release();
   };
 
   return new ReadableStream<Uint8Array>(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exactLength, sliceStream } from './slice-stream';
+import { exactLength, sliceStream, splitStream } from './slice-stream';
 
 /** A source that hands out `layout` chunks of the bytes 0, 1, 2, ... one per pull. */
 function source(layout: readonly number[], onCancel?: () => void): ReadableStream<Uint8Array> {
@@ -158,5 +158,40 @@ describe('exactLength', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(counter.cancelled).toBe(true);
     expect(counter.pulled).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('splitStream', () => {
+  it('gives each range from one pass over the source, whatever the chunk layout', async () => {
+    let cancelled = 0;
+    const parts = splitStream(source([3, 1, 7, 2, 20], () => cancelled++), [
+      { start: 1, end: 2 },
+      { start: 4, end: 11 },
+      { start: 30, end: 32 },
+    ]);
+    expect(await readAll(parts[0]!)).toEqual(range(1, 2));
+    expect(await readAll(parts[1]!)).toEqual(range(4, 11));
+    expect(await readAll(parts[2]!)).toEqual(range(30, 32));
+    expect(cancelled).toBe(1);
+  });
+
+  it('errors the range the source ends before', async () => {
+    const [first, second] = splitStream(source([10]), [{ start: 0, end: 1 }, { start: 8, end: 12 }]);
+    expect(await readAll(first!)).toEqual([0, 1]);
+    await expect(readAll(second!)).rejects.toThrow(/ended/);
+  });
+
+  it('stops the source once every range is done or cancelled', async () => {
+    const counter = { pulled: 0, cancelled: false };
+    const [first, second] = splitStream(endless(counter), [{ start: 0, end: 4 }, { start: 100, end: 104 }]);
+    expect(await readAll(first!)).toHaveLength(5);
+    expect(counter.cancelled).toBe(false);
+    await second!.cancel();
+    expect(counter.cancelled).toBe(true);
+  });
+
+  it('refuses ranges that are not ascending and apart', () => {
+    expect(() => splitStream(source([10]), [{ start: 5, end: 6 }, { start: 0, end: 1 }])).toThrow(RangeError);
+    expect(() => splitStream(source([10]), [{ start: 0, end: 5 }, { start: 5, end: 6 }])).toThrow(RangeError);
   });
 });

@@ -48,3 +48,78 @@ export function exactLength(source: ReadableStream<Uint8Array>, length: number):
     }),
   );
 }
+
+/**
+ * Splits one forward-only stream into one stream per range (inclusive, ascending and apart),
+ * reading `source` once: a multipart answer of generated content then takes every part from a
+ * single generation. The streams must be read in order; the bytes between ranges are dropped.
+ * `source` is cancelled once every stream has ended or been cancelled, and a source that ends
+ * before a range does errors that range's stream.
+ */
+export function splitStream(
+  source: ReadableStream<Uint8Array>,
+  ranges: readonly { start: number; end: number }[],
+): ReadableStream<Uint8Array>[] {
+  for (const [index, range] of ranges.entries()) {
+    const previous = ranges[index - 1];
+    if (range.end < range.start || (previous && range.start <= previous.end)) {
+      throw new RangeError('splitStream: ranges must be ascending and apart');
+    }
+  }
+  const reader = source.getReader();
+  /** Read but not yet handed out, and the offset in `source` of its first byte. */
+  let pending: Uint8Array = new Uint8Array(0);
+  let offset = 0;
+  let unfinished = ranges.length;
+  const release = async () => {
+    if (--unfinished === 0) await reader.cancel().catch(() => undefined);
+  };
+  if (unfinished === 0) void reader.cancel().catch(() => undefined);
+
+  return ranges.map(({ start, end }) => {
+    let wanted = start;
+    let finished = false;
+    const finish = async () => {
+      if (finished) return;
+      finished = true;
+      await release();
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            for (;;) {
+              if (offset > wanted) throw new Error('splitStream: ranges read out of order');
+              if (pending.length === 0 || offset + pending.length <= wanted) {
+                offset += pending.length;
+                const { done, value } = await reader.read();
+                if (done) throw new Error(`content ended at byte ${offset}, before byte ${end}`);
+                pending = value;
+                continue;
+              }
+              const from = wanted - offset;
+              const to = Math.min(pending.length, end + 1 - offset);
+              const chunk = pending.subarray(from, to);
+              pending = pending.subarray(to);
+              offset += to;
+              wanted += chunk.length;
+              controller.enqueue(chunk);
+              if (wanted > end) {
+                await finish();
+                controller.close();
+              }
+              return;
+            }
+          } catch (error) {
+            await finish();
+            throw error;
+          }
+        },
+        async cancel() {
+          await finish();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  });
+}

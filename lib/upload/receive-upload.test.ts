@@ -322,6 +322,88 @@ describe('receiveUpload(request, storage, { field, maxBytes, name })', () => {
     });
   });
 
+  describe('413 for a request over maxBytes plus framing, whatever its layout', () => {
+    const limit = 256 * KiB;
+    const filler = Buffer.alloc(64 * KiB, 0x62);
+    const fileHead = (field = 'file', name = 'a.bin') =>
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+    const layouts: Array<[string, () => AsyncGenerator<Uint8Array>]> = [
+      [
+        'a huge epilogue after the closing boundary',
+        async function* () {
+          yield part('file', 'small', { filename: 'a.bin' });
+          yield CLOSE;
+          for (let i = 0; i < 1024; i++) yield filler;
+        },
+      ],
+      [
+        'a huge field that is not a file',
+        async function* () {
+          yield part('file', 'small', { filename: 'a.bin' });
+          yield Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\n`);
+          for (let i = 0; i < 1024; i++) yield filler;
+        },
+      ],
+      [
+        'a huge preamble before the first part',
+        async function* () {
+          for (let i = 0; i < 1024; i++) yield filler;
+        },
+      ],
+      [
+        'many files in another field',
+        async function* () {
+          yield part('file', 'small', { filename: 'a.bin' });
+          for (let i = 0; i < 1024; i++) {
+            yield fileHead('other', `${i}.bin`);
+            yield filler;
+            yield Buffer.from('\r\n');
+          }
+          yield CLOSE;
+        },
+      ],
+      [
+        'a second file in the same field',
+        async function* () {
+          yield part('file', 'small', { filename: 'a.bin' });
+          yield fileHead('file', 'b.bin');
+          for (let i = 0; i < 1024; i++) yield filler;
+        },
+      ],
+    ];
+    for (const [layout, source] of layouts) {
+      it(`refuses ${layout} as soon as it passes the limit, stops reading and keeps nothing`, async () => {
+        const { request, stats } = streamRequest(source);
+        await expectStatus(within(receiveUpload(request, storage, options({ maxBytes: limit })), 10_000), 413);
+        // The limit, the 64 KiB framing allowance and a chunk or two in flight; not 64 MiB.
+        expect(stats.pulled).toBeLessThan(limit + 256 * KiB);
+        expect(await leftovers()).toEqual([]);
+      });
+    }
+
+    it('refuses a request with more parts than it takes (413), without storing its file', async () => {
+      const { request } = streamRequest(async function* () {
+        for (let i = 0; i < 1000; i++) yield part(`f${i}`, 'x');
+        yield part('file', 'small', { filename: 'a.bin' });
+        yield CLOSE;
+      });
+      await expectStatus(within(receiveUpload(request, storage, options({ maxBytes: limit })), 10_000), 413);
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('leaves the unread rest of a refused body alone: cancelling it would reset the connection before the 413 is sent', async () => {
+      const { request, stats } = streamRequest(layouts[0]![1]);
+      await expectStatus(receiveUpload(request, storage, options({ maxBytes: limit })), 413);
+      expect(stats.cancelled).toBe(false);
+    });
+
+    it('still accepts a file with a few small fields around it', async () => {
+      const body = Buffer.concat([part('title', 'hello'), part('file', 'content', { filename: 'a.txt' }), part('tags', 'x,y'), CLOSE]);
+      const upload = await receiveUpload(rawRequest(body), storage, options({ maxBytes: limit }));
+      expect(upload.size).toBe(7);
+    });
+  });
+
   describe('400 for an upload without a usable file', () => {
     it('answers 400 to a request without a body', async () => {
       await expectStatus(receiveUpload(new Request(URL_, { method: 'POST', headers: { 'content-type': MULTIPART } }), storage, options()), 400);

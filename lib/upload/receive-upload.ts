@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy';
 import { safeBasename } from '../http/disposition';
 import { HttpError } from '../http/http-error';
+import { declaredLength } from '../http/read-body';
 import type { Storage, StoredFile } from '../storage/storage';
 
 /** Options of `receiveUpload`. */
 export interface ReceiveUploadOptions {
   /** The multipart field that carries the file. Default `file`. */
   field?: string;
-  /** Larger uploads are refused with 413 and nothing is kept. */
+  /** Larger uploads are refused with 413 and nothing is kept; the request may be 64 KiB larger. */
   maxBytes: number;
   /**
    * The storage name to save under, from the client's file name (already reduced to a safe
@@ -31,13 +33,33 @@ export interface ReceivedUpload {
   sha256: string;
 }
 
-/** Multipart framing around one file is small; a body much larger than the limit is refused unread. */
+/**
+ * Multipart framing around the file (boundaries, part headers, a few small fields) is small: a
+ * request may carry this much more than `maxBytes`, and not a byte more, whatever its layout.
+ */
 const FRAMING_ALLOWANCE = 64 * 1024;
+
+/** Small fields besides the file (a title, a token): each at most this long. */
+const MAX_FIELD_BYTES = 8 * 1024;
+
+function tooLarge(message: string): HttpError {
+  // The rest of the body is left unread, so the connection cannot carry another request
+  // (RFC 9110 §15.5.14); the kit's server closes it after the answer.
+  return new HttpError(413, message, { connection: 'close' });
+}
 
 /**
  * Streams the file of a `multipart/form-data` request into a storage without holding it in
  * memory: the storage saves it atomically (temporary file, then rename), so an upload that is
  * too large (413), malformed (400) or cut off by the client leaves nothing behind.
+ *
+ * The whole request is bounded, not only the file: a declared Content-Length over `maxBytes` plus
+ * 64 KiB of framing is refused before a byte is read, and the body is counted as it streams and
+ * refused with 413 the moment it passes that bound, whatever carries the bytes (other fields,
+ * other files, a preamble or an epilogue). So are more than 10 files, 20 fields, 40 parts, or a
+ * field over 8 KiB. The rest of a refused body is never read; it is not cancelled either, since
+ * cancelling the body of a request Next built from a socket resets that socket before the 413
+ * can be sent (the kit's server closes the connection after the answer instead).
  *
  * @example
  * export async function POST(request: Request) {
@@ -51,9 +73,10 @@ export async function receiveUpload(request: Request, storage: Storage, options:
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
     throw new HttpError(415, 'Expected a multipart/form-data upload');
   }
-  const declared = Number(request.headers.get('content-length') ?? NaN);
-  if (declared > options.maxBytes + FRAMING_ALLOWANCE) {
-    throw new HttpError(413, `File is larger than the limit of ${options.maxBytes} bytes`);
+  const bound = options.maxBytes + FRAMING_ALLOWANCE;
+  const declared = declaredLength(request);
+  if (declared !== undefined && declared > bound) {
+    throw tooLarge(`File is larger than the limit of ${options.maxBytes} bytes`);
   }
   if (!request.body) throw new HttpError(400, 'Empty upload');
 
@@ -63,16 +86,35 @@ export async function receiveUpload(request: Request, storage: Storage, options:
       headers: { 'content-type': contentType },
       // One byte over the limit is how we learn the file was too large.
       // `files` counts every file part, also those of other fields (drained below).
-      limits: { files: 10, fileSize: options.maxBytes + 1, fields: 20, parts: 40, headerPairs: 100 },
+      limits: { files: 10, fileSize: options.maxBytes + 1, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 40, headerPairs: 100 },
     });
   } catch {
     throw new HttpError(400, 'Malformed multipart body');
   }
 
+  // The first reason to stop, wherever it was found; the parser is destroyed with it.
+  let failure: unknown;
+  let stop!: (error: unknown) => void;
+  // Rejects with the first failure, so a read waiting on a stalled client stops waiting too.
+  const stopped = new Promise<never>((_, reject) => (stop = reject));
+  stopped.catch(() => undefined);
+  const fail = (error: unknown): void => {
+    failure ??= error;
+    stop(failure);
+    parser.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
+  parser.on('partsLimit', () => fail(tooLarge('Too many parts in the upload')));
+  parser.on('filesLimit', () => fail(tooLarge('Too many files in the upload')));
+  parser.on('fieldsLimit', () => fail(tooLarge('Too many fields in the upload')));
+  parser.on('field', (_name: string, _value: string, _nameTruncated: boolean, valueTruncated: boolean) => {
+    if (valueTruncated) fail(tooLarge(`A field is longer than ${MAX_FIELD_BYTES} bytes`));
+  });
+
   let saving: Promise<ReceivedUpload> | undefined;
   let fileStream: Readable | undefined;
   parser.on('file', (name: string, stream: BusboyFileStream, filename: string | undefined, _encoding: string, mimetype: string) => {
     if (name !== field || saving) {
+      // Drained, but counted against the bound like every other byte of the request.
       stream.resume();
       return;
     }
@@ -90,8 +132,10 @@ export async function receiveUpload(request: Request, storage: Storage, options:
           size += chunk.length;
           yield chunk;
         }
-      } catch {
-        // The body broke off or is not valid multipart: the client's fault, not the storage's.
+      } catch (error) {
+        // Our own refusal (413) stays one; otherwise the body broke off or is not valid
+        // multipart: the client's fault, not the storage's.
+        if (error instanceof HttpError) throw error;
         throw new HttpError(400, 'Malformed or interrupted upload');
       }
     }
@@ -100,28 +144,67 @@ export async function receiveUpload(request: Request, storage: Storage, options:
       .then((stored) => ({ stored, clientName, clientType: mimetype || undefined, size, sha256: hash.digest('hex') }));
     // A save that fails (too large, disk full) stops the parsing too, instead of leaving the
     // parser waiting on a file stream nobody reads.
-    saving.catch((error: unknown) => parser.destroy(error instanceof Error ? error : new Error(String(error))));
+    saving.catch(fail);
   });
 
-  // An error the parser emits after the pipeline settled must not go unheard either.
+  // An error the parser emits after we stopped listening must not go unheard either.
   parser.on('error', () => undefined);
+  const reader = request.body.getReader();
   try {
-    await pipeline(Readable.fromWeb(request.body as import('node:stream/web').ReadableStream<Uint8Array>), parser);
+    await feed(reader, parser, stopped, bound, options.maxBytes);
   } catch (error) {
-    // The client went away or the body is not valid multipart: stop the save, which then
-    // removes its temporary file.
-    fileStream?.destroy(error instanceof Error ? error : new Error(String(error)));
+    failure ??= error;
+    // Stop the save, which then removes its temporary file.
+    fileStream?.destroy(failure instanceof Error ? failure : new Error(String(failure)));
     const saveError: unknown = await saving?.then(
       () => undefined,
       (reason: unknown) => reason,
     );
-    if (saveError !== undefined) throw saveError;
-    // The file was stored, but the rest of the body never came: the upload did not happen.
-    const saved = await saving;
+    // The file was stored, but the request as a whole was refused or never came: the upload
+    // did not happen.
+    const saved = saveError === undefined ? await saving : undefined;
     if (saved) await storage.delete(saved.stored.name);
-    if (error instanceof HttpError) throw error;
+    if (failure instanceof HttpError) throw failure;
+    if (saveError !== undefined) throw saveError;
     throw new HttpError(400, 'Malformed or interrupted upload');
+  } finally {
+    try {
+      reader.releaseLock();
+    } catch {
+      // A read still pending on a stalled client; it is rejected and nobody waits for it.
+    }
   }
   if (!saving) throw new HttpError(400, `No file in the "${field}" field`);
   return saving;
+}
+
+/**
+ * Writes the body into the parser with backpressure, counting every byte, and waits for the
+ * parser to finish. Throws 413 the moment the count passes `bound`, 400 if the body breaks off,
+ * or whatever stopped the parser.
+ */
+async function feed(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  parser: BusboyInstance,
+  stopped: Promise<never>,
+  bound: number,
+  maxBytes: number,
+): Promise<void> {
+  let received = 0;
+  for (;;) {
+    const read = reader.read().then(
+      (step) => step,
+      () => undefined,
+    );
+    const step = await Promise.race([read, stopped]);
+    if (step === undefined) throw new HttpError(400, 'Malformed or interrupted upload');
+    if (step.done) break;
+    received += step.value.byteLength;
+    if (received > bound) throw tooLarge(`File is larger than the limit of ${maxBytes} bytes`);
+    if (parser.destroyed) break;
+    // once() rejects when the parser errors (or is destroyed with an error) while we wait.
+    if (!parser.write(step.value)) await Promise.race([once(parser, 'drain'), stopped]);
+  }
+  parser.end();
+  await Promise.race([finished(parser), stopped]);
 }

@@ -25,6 +25,8 @@ export interface BenchConfig {
   maxConnections: number;
   /** Target size of the generated numbers.txt export. */
   exportBytes: number;
+  /** Files uploaded for files.zip besides the seeded ones (only when the zip workload runs). */
+  zipFiles: { count: number; size: number };
   slow: { clients: number; bytesPerSecond: number; seconds: number };
   /** Whether short targets make the run fail (never: the bench reports; `--strict` turns it on). */
   enforceTargets: boolean;
@@ -40,6 +42,7 @@ export const FULL: BenchConfig = {
   parallel: false,
   maxConnections: Infinity,
   exportBytes: 400 * MB,
+  zipFiles: { count: 4, size: 64 * MiB },
   slow: { clients: 20, bytesPerSecond: MB, seconds: 30 },
   enforceTargets: false,
 };
@@ -54,6 +57,7 @@ export const SMOKE: BenchConfig = {
   parallel: true,
   maxConnections: 4,
   exportBytes: 600 * 1000,
+  zipFiles: { count: 2, size: 64 * KiB },
   slow: { clients: 20, bytesPerSecond: MB, seconds: 1 },
   enforceTargets: false,
 };

@@ -4,6 +4,8 @@ export interface Row {
   /** e.g. "1GiB x1" */
   workload: string;
   contender: string;
+  /** One of the kit's own routes. */
+  kit?: boolean;
   unit: string;
   /** One value per round. */
   values: number[];
@@ -58,7 +60,8 @@ function formatTargetValue(value: number, unit: Target['unit']): string {
 }
 
 function formatGoal(goal: number, unit: Target['unit']): string {
-  if (unit === 'x') return `${goal.toFixed(1)}x`;
+  // 0.95x stays 0.95x; 1.5x is not padded to 1.50x.
+  if (unit === 'x') return `${Number(goal.toFixed(2))}x`;
   if (unit === 'fds') return `${goal >= 0 ? '+' : ''}${goal} fds`;
   return `${goal} ${unit}`;
 }

@@ -4,6 +4,7 @@
  *   npm run bench                      full bench (a few minutes): table, target lines, JSON
  *   npm run bench -- --smoke           seconds, tiny files, every code path (run by `npm test`)
  *   options: --rounds N  --only big,medium,small,range,head,304,export,zip,slow
+ *            --chart FILE (also write the SVG chart there, e.g. docs/bench.svg; it always goes to bench-results/)
  *            --cpu-prof (V8 profile of the kit server into bench-results/profiles/)
  *            --contenders path,send,...  (only these; the constant route is kept where it is the floor)
  *            --node-flag FLAG (repeatable: passed to the kit's node, e.g. --node-flag=--trace-gc)
@@ -13,12 +14,19 @@
  * temporary MEDIA_ROOT and DATABASE_URL, generates the test files once (cached in
  * bench-results/files/), reads them into the page cache, runs the workloads with each contender
  * in turn for several rounds, prints medians, and stops everything it started, on failure and
- * Ctrl-C too. Results: bench-results/latest.json (+ a timestamped copy), smoke.json for --smoke.
+ * Ctrl-C too. Results: bench-results/latest.json, .txt and .svg (+ timestamped copies), smoke.* for --smoke.
+ *
+ * Contenders: the kit's routes (path, storage, files), and the peers a user would pick instead:
+ * `send` and nginx static (own processes), and, served by the kit's own production server, Next's
+ * `public/` folder (the test files are linked into public/_bench/ at run time, which `next start`
+ * serves without a rebuild) and a naive route handler (app/api/bench/naive); the constant 4 KiB
+ * route is the framework's floor.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { chartSvg } from './chart';
 import { FULL, GiB, SMOKE, formatSize, type BenchConfig } from './config';
 import { cachedFile, placeFile, readSlice, warm } from './files';
 import { fetchAnswer } from './clients';
@@ -43,10 +51,11 @@ interface Args {
   load?: LoadTool;
   strict: boolean;
   keep: boolean;
+  chart?: string;
 }
 
 function usage(): string {
-  return 'usage: npm run bench [-- --smoke] [--rounds N] [--only a,b] [--contenders a,b] [--cpu-prof] [--node-flag F] [--load wrk|autocannon] [--strict] [--keep]';
+  return 'usage: npm run bench [-- --smoke] [--rounds N] [--only a,b] [--contenders a,b] [--cpu-prof] [--node-flag F] [--load wrk|autocannon] [--strict] [--keep] [--chart FILE]';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -79,6 +88,7 @@ function parseArgs(argv: string[]): Args {
       args.load = tool;
     } else if (arg === '--strict') args.strict = true;
     else if (arg === '--keep') args.keep = true;
+    else if (arg === '--chart') args.chart = value();
     else if (arg === '--help' || arg === '-h') {
       console.log(usage());
       process.exit(0);
@@ -106,12 +116,22 @@ function countFor(bytes: number): number {
 }
 
 let tempDir: string | undefined;
+let publicDir: string | undefined;
 let keepTemp = false;
 let cleaning: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopAll();
+    if (publicDir) {
+      rmSync(publicDir, { recursive: true, force: true });
+      // public/_bench itself goes too once no run uses it (it is not empty while another runs).
+      try {
+        rmdirSync(path.dirname(publicDir));
+      } catch {
+        // Not empty, or gone.
+      }
+    }
     if (tempDir && !keepTemp) rmSync(tempDir, { recursive: true, force: true });
   })();
   return cleaning;
@@ -162,6 +182,10 @@ async function main(): Promise<number> {
     files.push({ role, size, name, path: cached, sha256, head: await readSlice(cached, 0, Math.min(size, 64 * 1024) - 1) });
   }
   const [big, medium, small] = files as [TestFile, TestFile, TestFile];
+  // The same files in Next's public/ folder, served by the kit's server as static files.
+  publicDir = path.join(root, 'public', '_bench', path.basename(tempDir));
+  for (const file of files) placeFile(file.path, path.join(publicDir, `${file.role}.bin`));
+  const publicPath = `/_bench/${path.basename(tempDir)}`;
 
   // Servers, all on 127.0.0.1, all started here.
   const quiet = config.mode === 'smoke';
@@ -217,15 +241,30 @@ async function main(): Promise<number> {
     if (response.status !== 201) throw new Error(`upload of ${file.name} to /api/files answered ${response.status}: ${await response.text()}`);
     ids.set(file, ((await response.json()) as { id: number }).id);
   }
+  // files.zip holds every row: a few larger uploads make it long enough to measure a rate.
+  if (args.only.has('zip')) {
+    const { count, size } = config.zipFiles;
+    const bytes = await readFile(await cachedFile(cacheDir, size));
+    for (let i = 0; i < count; i++) {
+      const form = new FormData();
+      form.append('file', new Blob([bytes]), `zip-${i + 1}.bin`);
+      const response = await fetch(`${kit.base}/api/files`, { method: 'POST', body: form });
+      if (response.status !== 201) throw new Error(`upload of zip-${i + 1}.bin to /api/files answered ${response.status}: ${await response.text()}`);
+    }
+  }
 
   const contenders: Contender[] = [
-    { name: 'path', server: kit, url: (f) => `${kit.base}/api/path/${f.name}` },
-    { name: 'storage', server: kit, url: (f) => `${kit.base}/api/storage/${f.name}` },
-    { name: 'files', server: kit, url: (f) => (ids.has(f) ? `${kit.base}/api/files/${ids.get(f)}` : undefined) },
+    { name: 'path', kit: true, server: kit, url: (f) => `${kit.base}/api/path/${f.name}` },
+    { name: 'storage', kit: true, server: kit, url: (f) => `${kit.base}/api/storage/${f.name}` },
+    { name: 'files', kit: true, server: kit, url: (f) => (ids.has(f) ? `${kit.base}/api/files/${ids.get(f)}` : undefined) },
+    // Next's own static files: Content-Length, a weak ETag, Range; no App Router pipeline per request.
+    { name: 'public', server: kit, workloads: ['medium', 'small', 'range', 'head', '304'], url: (f) => `${kit.base}${publicPath}/${f.role}.bin` },
+    // A hand-written route with no features: no HEAD of its own (Next's runs GET), no validators, no ranges.
+    { name: 'naive', server: kit, workloads: ['medium', 'small'], url: (f) => `${kit.base}/api/bench/naive/${f.role}.bin` },
     { name: 'send', server: send, url: (f) => `${send.base}/${f.name}` },
   ];
   if (nginx) contenders.push({ name: 'nginx', server: nginx, url: (f) => `${nginx!.base}/${f.name}` });
-  if (offload) contenders.push({ name: 'offload', server: offload, url: (f) => `${offload!.base}/api/accel/${f.name}` });
+  if (offload) contenders.push({ name: 'offload', kit: true, server: offload, url: (f) => `${offload!.base}/api/accel/${f.name}` });
   if (args.contenders) {
     const keep = args.contenders;
     contenders.splice(0, contenders.length, ...contenders.filter((c) => keep.has(c.name)));
@@ -236,8 +275,9 @@ async function main(): Promise<number> {
     url: constant,
     check: { kind: 'status', status, bytes },
   });
-  const entrants = (file: TestFile, make: (c: Contender, url: string) => Entrant | undefined) =>
+  const entrants = (id: WorkloadId, file: TestFile, make: (c: Contender, url: string) => Entrant | undefined) =>
     contenders.flatMap((c) => {
+      if (c.workloads && !c.workloads.includes(id)) return [];
       const url = c.url(file);
       const entrant = url === undefined ? undefined : make(c, url);
       return entrant ? [entrant] : [];
@@ -248,13 +288,14 @@ async function main(): Promise<number> {
 
   const rows: Row[] = [];
   const targets: Target[] = [];
-  const ratioTargets = (rs: Row[], names: string[], against: 'send' | 'floor', goal: number, prefix: string, ref: string) => {
+  /** One `>=` target per kit route: its median over the `against` contender's, in the same workload. */
+  const ratioTargets = (rs: Row[], names: string[], against: string, goal: number, prefix: string) => {
+    const reference = rs.find((r) => r.contender === against);
+    if (!reference) return;
     for (const name of names) {
       const row = rs.find((r) => r.contender === name);
       if (!row) continue;
-      const value = against === 'send' ? row.vsSend : row.vsFloor;
-      if (value === undefined) continue;
-      targets.push(target(`${prefix}/${name}`, value, '>=', goal, 'x', `median ${row.workload} ${name} / ${ref}`));
+      targets.push(target(`${prefix}/${name}`, row.median / reference.median, '>=', goal, 'x', `median ${row.workload} ${name} / ${against}`));
     }
   };
   const kitRoutes = ['path', 'storage', 'files'];
@@ -266,11 +307,11 @@ async function main(): Promise<number> {
         await warm(big.path);
         const w: LoadWorkload = {
           id: 'big', title: label(big, 'x1'), unit: 'MB/s', connections: 1, seconds: s.big,
-          entrants: entrants(big, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: big } })),
+          entrants: entrants('big', big, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: big } })),
         };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'send', 1.0, `${formatSize(big.size)}-x1`, 'send');
+        ratioTargets(rs, kitRoutes, 'send', 1.5, `${formatSize(big.size)}-x1-vs-send`);
       },
     ],
     [
@@ -278,11 +319,12 @@ async function main(): Promise<number> {
       async () => {
         const w: LoadWorkload = {
           id: 'medium', title: label(medium, 'x16'), unit: 'req/s', connections: 16, seconds: s.medium,
-          entrants: entrants(medium, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: medium } })),
+          entrants: entrants('medium', medium, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: medium } })),
         };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'send', 0.8, `${formatSize(medium.size)}-x16`, 'send');
+        ratioTargets(rs, kitRoutes, 'send', 0.8, `${formatSize(medium.size)}-x16-vs-send`);
+        ratioTargets(rs, kitRoutes, 'public', 1.0, `${formatSize(medium.size)}-x16-vs-public`);
       },
     ],
     [
@@ -290,11 +332,12 @@ async function main(): Promise<number> {
       async () => {
         const w: LoadWorkload = {
           id: 'small', title: label(small, 'x64'), unit: 'req/s', connections: 64, seconds: s.small,
-          entrants: [floor('constant', 200, 4096), ...entrants(small, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: small } }))],
+          entrants: [floor('constant', 200, 4096), ...entrants('small', small, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: small } }))],
         };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'floor', 0.8, `${formatSize(small.size)}-x64`, 'constant Next route');
+        ratioTargets(rs, kitRoutes, 'constant', 0.9, `${formatSize(small.size)}-x64-vs-constant`);
+        ratioTargets(rs, kitRoutes, 'naive', 1.2, `${formatSize(small.size)}-x64-vs-naive`);
       },
     ],
     [
@@ -303,9 +346,12 @@ async function main(): Promise<number> {
         const w: LoadWorkload = {
           id: 'range', title: `${formatSize(config.rangeSize)} ranges of ${formatSize(big.size)} x16`, unit: 'req/s', connections: 16, seconds: s.range,
           range: { size: config.rangeSize, fileSize: big.size },
-          entrants: entrants(big, (c, url) => ({ contender: c, url, check: { kind: 'range', file: big, readSlice: slice } })),
+          // The constant route ignores the Range header: its request rate is the floor here too.
+          entrants: [floor('constant', 200, 4096), ...entrants('range', big, (c, url) => ({ contender: c, url, check: { kind: 'range', file: big, readSlice: slice } }))],
         };
-        rows.push(...(await runLoadWorkload(ctx, w)));
+        const rs = await runLoadWorkload(ctx, w);
+        rows.push(...rs);
+        ratioTargets(rs, kitRoutes, 'constant', 0.9, `range-${formatSize(config.rangeSize)}-x16-vs-constant`);
       },
     ],
     [
@@ -313,11 +359,11 @@ async function main(): Promise<number> {
       async () => {
         const w: LoadWorkload = {
           id: 'head', title: 'HEAD x64', unit: 'req/s', connections: 64, seconds: s.head, method: 'HEAD',
-          entrants: [floor('constant HEAD'), ...entrants(small, (c, url) => ({ contender: c, url, check: { kind: 'head' } }))],
+          entrants: [floor('constant HEAD'), ...entrants('head', small, (c, url) => ({ contender: c, url, check: { kind: 'head' } }))],
         };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'floor', 0.9, 'HEAD-x64', 'constant Next route HEAD');
+        ratioTargets(rs, kitRoutes, 'constant HEAD', 0.95, 'HEAD-x64-vs-constant');
       },
     ],
     [
@@ -325,7 +371,7 @@ async function main(): Promise<number> {
       async () => {
         // Each server's own validator for the file, from a HEAD.
         const withEtags: Entrant[] = [floor('constant GET', 200, 4096)];
-        for (const e of entrants(small, (c, url) => ({ contender: c, url, check: { kind: 'not-modified' } }))) {
+        for (const e of entrants('304', small, (c, url) => ({ contender: c, url, check: { kind: 'not-modified' } }))) {
           const etag = (await fetchAnswer(e.url, { method: 'HEAD' }).catch(() => undefined))?.headers.etag;
           if (typeof etag === 'string') withEtags.push({ ...e, headers: { 'if-none-match': etag } });
           else ctx.problem(`304 x64 ${e.contender.name}: no ETag on HEAD ${e.url}`);
@@ -333,7 +379,7 @@ async function main(): Promise<number> {
         const w: LoadWorkload = { id: '304', title: '304 x64', unit: 'req/s', connections: 64, seconds: s.notModified, entrants: withEtags };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'floor', 0.9, '304-x64', 'constant Next route GET');
+        ratioTargets(rs, kitRoutes, 'constant GET', 0.95, '304-x64-vs-constant');
       },
     ],
   ];
@@ -348,7 +394,7 @@ async function main(): Promise<number> {
     const kitSlow = await runSlow(ctx, title, 'path', kit, `${kit.base}/api/path/${big.name}`);
     const sendSlow = await runSlow(ctx, title, 'send', send, `${send.base}/${big.name}`);
     slowRows.push(kitSlow.row, sendSlow.row);
-    slowTargets.push(target(`slow-x${config.slow.clients}-rss-growth/path`, kitSlow.rssGrowthMB, '<=', 64, 'MB', 'peak VmRSS during - VmRSS before'));
+    slowTargets.push(target(`slow-x${config.slow.clients}-rss-growth/path`, kitSlow.rssGrowthMB, '<=', 40, 'MB', 'peak VmRSS during - VmRSS before'));
     slowTargets.push(target(`slow-x${config.slow.clients}-fds/path`, kitSlow.fdsAfter - kitSlow.fdsBefore, '<=', 0, 'fds', 'open fds after the clients left - before'));
   }
 
@@ -360,8 +406,8 @@ async function main(): Promise<number> {
     const result = await runExport(ctx, `numbers.txt ${(size / 1e6).toFixed(1)} MB`, kit, `${kit.base}/api/exports/numbers.txt?count=${count}`, size);
     if (result) {
       rows.push(...result.rows);
-      targets.push(target('numbers.txt-first-byte', result.firstByteMs, '<=', 50, 'ms', 'median time to the first body byte'));
-      targets.push(target('numbers.txt-throughput', result.mbPerSecond, '>=', 300, 'MB/s', 'median MB/s of the whole download'));
+      targets.push(target('numbers.txt-first-byte', result.firstByteMs, '<=', 10, 'ms', 'median time to the first body byte'));
+      targets.push(target('numbers.txt-throughput', result.mbPerSecond, '>=', 600, 'MB/s', 'median MB/s of the whole download'));
     }
   }
 
@@ -370,11 +416,15 @@ async function main(): Promise<number> {
       ctx.skip('zip: app/api/exports/files.zip does not exist yet (issue 4)');
     } else {
       const url = `${kit.base}/api/exports/files.zip`;
-      const probe = await fetchAnswer(url, { method: 'HEAD' }).catch((error: Error) => ({ status: 0, error }));
-      if (probe.status === 404 || probe.status === 0) ctx.skip(`zip: ${url} answered ${probe.status} (not in this build?)`);
+      const probe = await fetchAnswer(url, { method: 'HEAD' }).catch(() => undefined);
+      if (!probe || probe.status === 404) ctx.skip(`zip: ${url} answered ${probe?.status ?? 'nothing'} (not in this build?)`);
       else {
-        const result = await runExport(ctx, 'files.zip (seeded files + uploads)', kit, url, undefined);
-        if (result) rows.push(...result.rows);
+        const zipBytes = Number(probe.headers['content-length']);
+        const result = await runExport(ctx, `files.zip ${(zipBytes / 1e6).toFixed(1)} MB`, kit, url, undefined);
+        if (result) {
+          rows.push(...result.rows);
+          targets.push(target('files.zip-throughput', result.mbPerSecond, '>=', 300, 'MB/s', 'median MB/s of the whole download'));
+        }
       }
     }
   }
@@ -427,11 +477,22 @@ async function main(): Promise<number> {
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outputs = config.mode === 'smoke' ? ['smoke'] : [`bench-${stamp}`, 'latest'];
+  const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ').trim();
+  const svg = chartSvg(rows, targets, {
+    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${config.mode === 'smoke' ? ' (smoke: numbers mean nothing)' : ''}`,
+    machine: `${os.cpus().length} x ${cpu}, Node ${process.version}, ${load.version}`,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''} (medians of ${config.rounds} round${config.rounds === 1 ? '' : 's'})`,
+  });
   for (const name of outputs) {
     writeFileSync(path.join(resultsDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
     writeFileSync(path.join(resultsDir, `${name}.txt`), `${text.trimStart()}\n`);
+    writeFileSync(path.join(resultsDir, `${name}.svg`), svg);
   }
-  log(`wrote ${outputs.map((name) => `bench-results/${name}.json`).join(', ')}`);
+  if (args.chart) {
+    mkdirSync(path.dirname(path.resolve(args.chart)), { recursive: true });
+    writeFileSync(path.resolve(args.chart), svg);
+  }
+  log(`wrote ${outputs.map((name) => `bench-results/${name}.{json,txt,svg}`).join(', ')}${args.chart ? ` and ${args.chart}` : ''}`);
 
   if (config.mode === 'smoke' && problems.length > 0) {
     console.error(`bench smoke: ${problems.length} problem(s), see the lines above`);

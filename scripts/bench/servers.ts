@@ -104,6 +104,8 @@ export async function startKit(options: KitOptions): Promise<RunningServer> {
       HOST: '127.0.0.1',
       PORT: String(port),
       NEXT_TELEMETRY_DISABLED: '1',
+      // Turns on the bench's own peer routes (app/api/bench/naive): 404 without it.
+      BENCH_ROUTES: '1',
     },
   });
   const tail = forwardOutput(child, '[kit]', options.quiet);

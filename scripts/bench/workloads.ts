@@ -28,6 +28,10 @@ export interface Contender {
   name: string;
   server: RunningServer;
   url(file: TestFile): string | undefined;
+  /** One of the kit's own routes (highlighted in the chart). */
+  kit?: boolean;
+  /** The workloads it takes part in (all when absent): a peer without HEAD or validators sits HEAD and 304 out. */
+  workloads?: readonly string[];
 }
 
 export type Check =
@@ -201,7 +205,16 @@ export async function runLoadWorkload(ctx: Context, w: LoadWorkload): Promise<Ro
           ? `${median(list.map((s) => s.cpu / (s.bytes / GiB))).toFixed(2)} s/GiB, ${kernel}`
           : `${median(list.map((s) => (s.cpu / s.requests) * 1e6)).toFixed(0)} µs/req, ${kernel}`;
     }
-    return { workload: w.title, contender: e.contender.name, unit: w.unit, values: list.map((s) => s.value), median: median(list.map((s) => s.value)), cpu, note: notes.join('; ') || undefined };
+    return {
+      workload: w.title,
+      contender: e.contender.name,
+      kit: e.contender.kit,
+      unit: w.unit,
+      values: list.map((s) => s.value),
+      median: median(list.map((s) => s.value)),
+      cpu,
+      note: notes.join('; ') || undefined,
+    };
   });
   const send = rows.find((r) => r.contender === 'send');
   const floor = rows.find((r) => r.contender.startsWith('constant'));
@@ -290,7 +303,7 @@ export async function runSlow(ctx: Context, title: string, contender: string, se
   const slowest = Math.min(...result.received);
   if (slowest < bytesPerSecond * seconds * 0.5) ctx.problem(`${title} ${contender}: a client got only ${slowest} bytes in ${seconds} s`);
   return {
-    row: { workload: title, contender, unit: 'MB rss+', values: [growth], median: growth, note: notes.join(', ') },
+    row: { workload: title, contender, kit: contender !== 'send', unit: 'MB rss+', values: [growth], median: growth, note: notes.join(', ') },
     rssGrowthMB: growth,
     fdsBefore,
     fdsAfter,

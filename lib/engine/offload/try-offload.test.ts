@@ -125,6 +125,31 @@ describe('storageDownload with an nginx offload rule', () => {
     expect(response.headers.get('content-length')).toBeNull();
   });
 
+  describe('active content (HTML, SVG, XML)', () => {
+    it('offloads it as an attachment, with the sandbox policy for the web server to copy', async () => {
+      await writeFile(path.join(media, 'drawing.svg'), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+      const response = await get(['drawing.svg'], { attachment: false });
+      expect(response.headers.get('x-accel-redirect')).toBe('/_protected/drawing.svg');
+      expect(response.headers.get('content-disposition')).toMatch(/^attachment;/);
+      expect(response.headers.get('content-security-policy')).toMatch(/^sandbox/);
+    });
+
+    it("streams it itself when the route shows it inline (activeContent: 'sandbox'): the policy must reach the browser", async () => {
+      await writeFile(path.join(media, 'page.html'), '<script>alert(1)</script>');
+      const response = await get(['page.html'], { attachment: false, activeContent: 'sandbox' });
+      expect(response.headers.get('x-accel-redirect')).toBeNull();
+      expect(response.headers.get('content-disposition')).toMatch(/^inline;/);
+      expect(response.headers.get('content-security-policy')).toMatch(/^sandbox/);
+      expect(await response.text()).toBe('<script>alert(1)</script>');
+    });
+
+    it("offloads it when the route allows it (activeContent: 'allow')", async () => {
+      const response = await get(['page.html'], { attachment: false, activeContent: 'allow' });
+      expect(response.headers.get('x-accel-redirect')).toBe('/_protected/page.html');
+      expect(response.headers.get('content-security-policy')).toBeNull();
+    });
+  });
+
   describe('names nginx must find (it decodes the URI once)', () => {
     const cases: [string[], string, string][] = [
       [['résumé été.txt'], '/_protected/r%C3%A9sum%C3%A9%20%C3%A9t%C3%A9.txt', 'résumé été.txt'],

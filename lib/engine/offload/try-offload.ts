@@ -1,6 +1,7 @@
 import { decide } from '../decide';
 import type { ResolvedOptions } from '../options';
 import type { Source } from '../source';
+import { isActiveContentType } from '../../http/content-type';
 import { LENGTH_HEADER, signedLength } from '../length-handoff';
 import { offloadHeaders } from './backends';
 import { configuredOffload } from './configure-offload';
@@ -41,6 +42,15 @@ export async function tryOffload(request: Request, source: Source, options: Reso
   const whole = new Headers(request.headers);
   for (const name of LEFT_TO_THE_SERVER) whole.delete(name);
   const { headers } = decide(new Request(request.url, { method: request.method, headers: whole }), source, options);
+  // Active content shown inline depends on its Content-Security-Policy reaching the browser, and a
+  // web server passes on only the headers its configuration copies: the app streams it itself.
+  if (
+    options.activeContent === 'sandbox' &&
+    isActiveContentType(headers.get('content-type')) &&
+    !/^\s*attachment/i.test(headers.get('content-disposition') ?? '')
+  ) {
+    return undefined;
+  }
   for (const name of FRAMING) headers.delete(name);
   for (const [name, value] of Object.entries(offload)) headers.set(name, value);
   // Under the kit's server the empty body goes out with `Content-Length: 0` rather than chunked:

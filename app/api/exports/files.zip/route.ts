@@ -1,8 +1,7 @@
-import { makeZip } from 'client-zip';
 import { virtualDownload } from 'next-downloadview';
 import { media } from '@/app/_lib/demo';
 import { iterateFiles } from '@/app/_lib/files';
-import { openEach, zipEntries, zipEtag, zipLastModified, zipLength } from '@/app/_lib/zip';
+import { makeArchive, zipEntries, zipEtag, zipLastModified, zipLength } from '@/app/_lib/zip';
 
 /**
  * Every stored file as one ZIP, built as it is sent: files are opened one at a time, so the
@@ -19,7 +18,7 @@ export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload(
       size: zipLength(entries),
       lastModified: zipLastModified(entries),
       etag: zipEtag(entries),
-      content: () => makeZip(openEach(entries, media)),
+      content: () => makeArchive(entries, media),
     };
   },
 });

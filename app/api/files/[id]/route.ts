@@ -5,7 +5,11 @@ import { files } from '@/db/schema';
 import { media } from '@/app/_lib/demo';
 import { deleteFile, parseId } from '@/app/_lib/files';
 
-/** The file of a row of `files`; `?inline` shows it in the browser, still with its name. */
+/**
+ * The file of a row of `files`; `?inline` shows it in the browser, still with its name. Uploads
+ * are anyone's content: an SVG, HTML or XML upload stays an attachment even with `?inline`
+ * (the kit's default `activeContent: 'attachment'`), so its script never runs on this origin.
+ */
 export const { GET, HEAD } = drizzleObjectDownload({
   storage: media,
   // Opened on the first request, not when the build imports the route.

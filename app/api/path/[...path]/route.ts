@@ -1,8 +1,13 @@
 import { pathDownload } from 'next-downloadview';
 import { mediaRoot } from '@/db/config';
 
-/** Any file under MEDIA_ROOT, by its path: /api/path/docs/guide.md */
+/**
+ * Any file under MEDIA_ROOT, by its path: /api/path/docs/guide.md. `?inline` shows it in the
+ * browser; an SVG or HTML file is then shown in a sandbox (no script, an opaque origin). The
+ * kit's default for such active content is stricter: always an attachment.
+ */
 export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = pathDownload({
   root: mediaRoot(),
   attachment: (request) => !new URL(request.url).searchParams.has('inline'),
+  activeContent: 'sandbox',
 });

@@ -1,0 +1,268 @@
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKitServer, type KitServer, type RequestHandler } from './kit-server';
+
+let kit: KitServer | undefined;
+const lines: string[] = [];
+
+afterEach(async () => {
+  if (kit) {
+    kit.abort();
+    await kit.shutdown();
+  }
+  kit = undefined;
+  lines.length = 0;
+});
+
+async function listen(handler: RequestHandler, options: { gracePeriodMs?: number; cleanupMs?: number } = {}): Promise<number> {
+  kit = createKitServer(handler, { log: (line) => lines.push(line), ...options });
+  await new Promise<void>((resolve) => kit!.server.listen(0, '127.0.0.1', resolve));
+  return (kit.server.address() as AddressInfo).port;
+}
+
+/** A handler that answers 200 "ok" and records the targets it saw. */
+function recording(seen: string[]): RequestHandler {
+  return async (req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.end('ok');
+  };
+}
+
+interface RawAnswer {
+  status: number;
+  head: string;
+  /** The server closed the connection (end or reset) within the wait. */
+  closed: boolean;
+}
+
+/**
+ * Sends raw bytes on a new connection; resolves with the first answer's head, and whether the
+ * server closed the connection within `waitMs` after it.
+ */
+function raw(port: number, text: string | Buffer, waitMs = 500): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      const head = data.split('\r\n\r\n')[0]!;
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, closed });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      if (data.includes('\r\n\r\n') && !timer) timer = setTimeout(finish, waitMs);
+    });
+    socket.on('error', () => (closed = true));
+    socket.on('close', () => {
+      closed = true;
+      finish();
+    });
+    socket.write(text);
+  });
+}
+
+describe('createKitServer', () => {
+  describe('request targets and methods', () => {
+    it.each([
+      ['GET /api/storage/%zz', 400],
+      ['GET /api/storage/%C0%AF', 400],
+      ['GET /api/storage/%E4%B8', 400],
+      ['GET /%', 400],
+      ['HEAD /api/storage/%', 400],
+      ['GET *', 400],
+      ['TRACE /', 501],
+      ['PROPFIND /', 501],
+      ['M-SEARCH *', 501],
+    ])('answers %s with %d without calling the app', async (line, status) => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      const answer = await raw(port, `${line} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(answer.status).toBe(status);
+      expect(answer.head).toMatch(/\r\ncontent-length: \d+/i);
+      expect(seen).toEqual([]);
+    });
+
+    it('answers OPTIONS * with 200 and the methods the app can serve (RFC 9110 §9.3.7)', async () => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      const answer = await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(answer.status).toBe(200);
+      expect(answer.head).toMatch(/\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/i);
+      expect(seen).toEqual([]);
+    });
+
+    it('answers CONNECT with 501 and closes, instead of dropping the connection', async () => {
+      const port = await listen(recording([]));
+      const answer = await raw(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+      expect(answer.status).toBe(501);
+      expect(answer.closed).toBe(true);
+    });
+
+    it('hands an absolute-form target to the app as its path and query only (RFC 9112 §3.2.2)', async () => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      const answer = await raw(port, 'GET http://other-host/a/b?c=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(answer.status).toBe(200);
+      expect(seen).toEqual(['GET /a/b?c=1']);
+    });
+
+    it('passes well-formed targets through unchanged', async () => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      await raw(port, 'GET /api/storage/caf%C3%A9.txt?x=%zz HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(seen).toEqual(['GET /api/storage/caf%C3%A9.txt?x=%zz']);
+    });
+
+    it('turns an error thrown by the app into a plain 500', async () => {
+      const port = await listen(async () => {
+        throw new Error('boom');
+      });
+      const original = console.error;
+      console.error = () => undefined;
+      try {
+        expect((await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')).status).toBe(500);
+      } finally {
+        console.error = original;
+      }
+    });
+  });
+
+  describe('a response that leaves the request body unread', () => {
+    it('carries Connection: close and the server stops reading', async () => {
+      const port = await listen(async (_req, res) => {
+        res.statusCode = 413;
+        res.end('too large\n');
+      });
+      const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
+      const answer = await raw(port, Buffer.concat([Buffer.from(`POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length + 1}\r\n\r\n`), body]));
+      expect(answer.status).toBe(413);
+      expect(answer.head).toMatch(/\r\nconnection: close\r\n/i);
+      expect(answer.closed).toBe(true);
+    });
+
+    it('keeps the connection alive when the body was read', async () => {
+      const port = await listen(async (req, res) => {
+        for await (const _chunk of req) void _chunk;
+        res.end('ok');
+      });
+      const answer = await raw(port, 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc');
+      expect(answer.status).toBe(200);
+      expect(answer.head).toMatch(/\r\nconnection: keep-alive\r\n/i);
+      expect(answer.closed).toBe(false);
+    });
+  });
+
+  describe('shutdown', () => {
+    it('closes an idle kept-alive connection at once and refuses new ones', async () => {
+      const port = await listen(recording([]), { gracePeriodMs: 10_000 });
+      const idle = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => {
+        idle.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        idle.once('data', () => resolve());
+      });
+      const closed = new Promise<number>((resolve) => idle.once('close', () => resolve(Date.now())));
+      const started = Date.now();
+      const done = kit!.shutdown();
+      expect((await closed) - started).toBeLessThan(500);
+      await done;
+      expect(Date.now() - started).toBeLessThan(1_000);
+      const refused = await new Promise<string>((resolve) => {
+        const probe = net.connect(port, '127.0.0.1');
+        probe.once('connect', () => resolve('accepted'));
+        probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      });
+      expect(refused).toBe('ECONNREFUSED');
+    });
+
+    it('lets a running request finish with Connection: close, and resolves as soon as it is done', async () => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const port = await listen(
+        async (_req, res) => {
+          await released;
+          res.end('done');
+        },
+        { gracePeriodMs: 10_000 },
+      );
+      const answer = new Promise<{ status: number; connection: string | undefined }>((resolve) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false, headers: { connection: 'keep-alive' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        });
+        req.end();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      const done = kit!.shutdown();
+      setTimeout(release, 300);
+      expect(await answer).toEqual({ status: 200, connection: 'close' });
+      await done;
+      // Right after the response, not after the 10 s grace period.
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('after the grace period cuts the connection and waits for the request to clean up', async () => {
+      let cleanedUp = false;
+      const port = await listen(
+        (req: IncomingMessage, res: ServerResponse) =>
+          new Promise<void>((resolve) => {
+            // A save in progress: it learns the client is gone, then removes its temporary file.
+            req.resume();
+            req.once('close', () =>
+              setTimeout(() => {
+                cleanedUp = true;
+                if (!res.headersSent) res.destroy();
+                resolve();
+              }, 300),
+            );
+          }),
+        { gracePeriodMs: 200, cleanupMs: 5_000 },
+      );
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'content-length': '1000000' } });
+      req.on('error', () => undefined);
+      req.write(Buffer.alloc(1000, 0x61));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await kit!.shutdown();
+      expect(cleanedUp).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(lines.join('\n')).toMatch(/Grace period over/);
+    });
+
+    it('gives up on a request that never settles once the cleanup time is over', async () => {
+      const port = await listen(() => new Promise<void>(() => undefined), { gracePeriodMs: 100, cleanupMs: 300 });
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false });
+      req.on('error', () => undefined);
+      req.end();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await kit!.shutdown();
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(lines.join('\n')).toMatch(/1 requests did not finish cleaning up/);
+    });
+
+    it('abort() ends the grace period at once', async () => {
+      const port = await listen(
+        (req) =>
+          new Promise<void>((resolve) => {
+            req.once('close', () => resolve());
+          }),
+        { gracePeriodMs: 60_000 },
+      );
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'content-length': '10' } });
+      req.on('error', () => undefined);
+      req.write('abc');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      const done = kit!.shutdown();
+      kit!.abort();
+      await done;
+      expect(Date.now() - started).toBeLessThan(1_000);
+    });
+  });
+});

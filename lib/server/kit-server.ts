@@ -1,0 +1,161 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { restoreContentLength } from './content-length';
+import { checkRequestTarget, SERVED_METHODS } from './request-target';
+
+/** Answers one request; settles once the response and all of its cleanup are done. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
+
+export interface KitServerOptions {
+  /** How long running requests may take to finish once shutdown starts. Default 10 s. */
+  gracePeriodMs?: number;
+  /**
+   * After the grace period the remaining connections are cut; how long the requests then get to
+   * clean up (a save removing its temporary file) before shutdown gives up on them. Default 5 s.
+   */
+  cleanupMs?: number;
+  /** Where shutdown progress is reported. Default `console.log`. */
+  log?: (line: string) => void;
+}
+
+export interface KitServer {
+  server: Server;
+  /**
+   * Stops gracefully: no new connections, `Connection: close` on every response from now on,
+   * idle kept-alive connections closed at once, running requests allowed to finish within the
+   * grace period, then cut, and their cleanup awaited (bounded). Resolves as soon as the last
+   * request has settled. Calling it again returns the same promise.
+   */
+  shutdown(): Promise<void>;
+  /** Ends the grace period now (a second SIGINT): cuts the connections, still awaits cleanup. */
+  abort(): void;
+}
+
+const ALLOW = SERVED_METHODS.join(', ');
+
+/** A short plain-text answer written by the server itself, never by the app. */
+function answer(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = message === '' ? '' : `${message}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * A response that starts while its request body is still unread (a 413, a refused target, an
+ * early error) must close the connection: the unread rest would otherwise be parsed as the next
+ * request (RFC 9112 §9.6 lets a server close; §6.3 is why it must). Node then ends the socket
+ * after the response instead of reading the rest.
+ */
+function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+    return writeHead(...args);
+  }) as typeof res.writeHead;
+}
+
+/** CONNECT asks us to be a tunnel; we are not one (RFC 9110 §9.3.6). */
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  const body = 'CONNECT is not supported\n';
+  socket.on('error', () => undefined);
+  socket.end(
+    `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function delay(ms: number): { promise: Promise<'expired'>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * A Node HTTP server around a request handler (Next's, in `startServer`) that puts the exact
+ * `Content-Length` back on downloads, answers bad request targets and unsupported methods
+ * itself (4xx or 501, never the app's 500), and shuts down without losing work.
+ *
+ * @example
+ * const { server, shutdown } = createKitServer((req, res) => handle(req, res));
+ * server.listen(3000, '127.0.0.1');
+ * process.once('SIGTERM', () => void shutdown().then(() => process.exit(0)));
+ */
+export function createKitServer(handle: RequestHandler, options: KitServerOptions = {}): KitServer {
+  const grace = options.gracePeriodMs ?? 10_000;
+  const cleanup = options.cleanupMs ?? 5_000;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const inFlight = new Set<Promise<unknown>>();
+  const open = new Set<ServerResponse>();
+  let stopping: Promise<void> | undefined;
+  let abortNow: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => (abortNow = () => resolve('aborted')));
+
+  const server = createServer((req, res) => {
+    if (stopping) res.setHeader('connection', 'close');
+    closeWhenBodyUnread(req, res);
+    const check = checkRequestTarget(req.method ?? '', req.url ?? '');
+    if (check.kind === 'refuse') return answer(req, res, check.status, check.message);
+    // RFC 9110 §9.3.7: OPTIONS * asks what the server supports as a whole.
+    if (check.kind === 'server-options') return answer(req, res, 200, '', { allow: ALLOW });
+    req.url = check.target;
+
+    restoreContentLength(req, res);
+    open.add(res);
+    res.once('close', () => {
+      open.delete(res);
+      // A response that was already under way when shutdown began leaves an idle connection.
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
+    const work = handle(req, res)
+      .catch((error: unknown) => {
+        console.error(error);
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end('Internal Server Error\n');
+        } else {
+          res.destroy();
+        }
+      })
+      .finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  });
+  server.on('connect', refuseConnect);
+
+  /** Resolves once no request is running, including those that start while waiting. */
+  async function allSettled(): Promise<void> {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  }
+
+  async function stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() stops accepting and closes idle connections; the busy ones learn it from here on.
+    server.closeIdleConnections();
+    for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+    log(`Shutting down: no longer accepting; waiting up to ${grace} ms for ${inFlight.size} running requests`);
+
+    const timer = delay(grace);
+    const outcome = await Promise.race([Promise.all([closed, allSettled()]).then(() => 'done' as const), timer.promise, aborted]);
+    timer.cancel();
+    if (outcome === 'done') return;
+
+    log(`Grace period over: closing ${open.size} connections and waiting up to ${cleanup} ms for their requests to clean up`);
+    server.closeAllConnections();
+    const cleanupTimer = delay(cleanup);
+    const cleaned = await Promise.race([allSettled().then(() => 'done' as const), cleanupTimer.promise]);
+    cleanupTimer.cancel();
+    if (cleaned !== 'done') log(`${inFlight.size} requests did not finish cleaning up`);
+  }
+
+  return {
+    server,
+    shutdown: () => (stopping ??= stop()),
+    abort: () => abortNow?.(),
+  };
+}
