@@ -10,21 +10,33 @@ import path from 'node:path';
 import { mediaRoot, databasePath } from '../db/config';
 import { withMigratedDatabase } from '../db/index';
 import { seedFileRows, seedMedia } from '../db/seed';
-import { FileSystemStorage } from 'next-downloadview/storage';
-import { startServer } from 'next-downloadview/server';
 
 const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
 
 const SOURCES = ['app', 'lib', 'db', 'public', 'next.config.ts', 'tsconfig.json', 'package-lock.json'];
 
-function newestMtime(entry: string): number {
-  if (!existsSync(entry)) return 0;
+function newestMtime(entry: string, skip: readonly string[] = []): number {
+  if (!existsSync(entry) || skip.includes(path.basename(entry))) return 0;
   const stats = statSync(entry);
   if (!stats.isDirectory()) return stats.mtimeMs;
   let newest = stats.mtimeMs;
-  for (const child of readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
+  for (const child of readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child), skip));
   return newest;
+}
+
+/**
+ * The demo imports the package by name, from its build in lib/dist: rebuild it first when
+ * lib/ changed since (tests and build output are not sources of it).
+ */
+function buildPackageIfStale(): void {
+  if (process.env.SKIP_BUILD === '1') return;
+  const built = newestMtime(path.join(root, 'lib', 'dist'));
+  const changed = newestMtime(path.join(root, 'lib'), ['dist', 'node_modules']);
+  if (built >= changed) return;
+  console.log('The package changed since its last build: building lib/.');
+  const result = spawnSync(process.execPath, [path.join(root, 'lib', 'build.mjs')], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
 function buildIfStale(): void {
@@ -44,7 +56,11 @@ async function main(): Promise<void> {
   Object.assign(process.env, { NODE_ENV: 'production' });
   process.env.MEDIA_ROOT = mediaRoot();
   process.env.DATABASE_URL = databasePath();
+  buildPackageIfStale();
   buildIfStale();
+  // Loaded after the build above, so the server runs the package as it was just built.
+  const { FileSystemStorage } = await import('next-downloadview/storage');
+  const { startServer } = await import('next-downloadview/server');
 
   const media = process.env.MEDIA_ROOT;
   const stale = await new FileSystemStorage(media).removeStaleTemporaryFiles();
