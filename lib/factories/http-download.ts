@@ -48,7 +48,7 @@ const HAS_SCHEME = /^[a-z][a-z\d+.-]*:/i;
  * @example
  * // app/api/remote/[...path]/route.ts: /api/remote/2024/report.pdf
  * //   -> https://files.example.com/exports/2024/report.pdf
- * import { httpDownload } from '@/lib';
+ * import { httpDownload } from 'next-downloadview';
  * export const { GET, HEAD } = httpDownload({ base: 'https://files.example.com/exports/' });
  *
  * @example

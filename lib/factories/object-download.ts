@@ -49,7 +49,7 @@ const FIELD_NAMES = ['file', 'basename', 'contentType', 'charset', 'encoding', '
  * // app/documents/[id]/route.ts
  * import { objectDownload } from 'next-downloadview';
  * import { FileSystemStorage } from 'next-downloadview/storage';
- * import { findDocument } from '@/lib/documents';   // your own lookup
+ * import { findDocument } from '@/app/documents';    // your own lookup
  * export const { GET, HEAD } = objectDownload({
  *   storage: new FileSystemStorage('var/media'),
  *   getObject: (_request, { id }) => findDocument(String(id)),

@@ -27,7 +27,7 @@ export interface PathDownloadOptions extends DownloadOptions, PathSourceOptions 
  *
  * @example
  * // app/media/[...path]/route.ts
- * import { pathDownload } from '@/lib';
+ * import { pathDownload } from 'next-downloadview';
  * export const { GET, HEAD } = pathDownload({ root: process.env.MEDIA_ROOT ?? 'var/media' });
  *
  * @example

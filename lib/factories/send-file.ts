@@ -16,6 +16,8 @@ export interface SendFileOptions extends DownloadOptions, PathSourceOptions {
  * `file` is trusted (it is your code's choice); pass `root` to confine it anyway.
  *
  * @example
+ * // app/invoices/[id]/route.ts
+ * import { sendFile } from 'next-downloadview';
  * export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }) {
  *   const invoice = await findInvoice((await params).id);
  *   if (!invoice) return new Response('Not Found', { status: 404 });

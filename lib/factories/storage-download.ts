@@ -23,7 +23,8 @@ export interface StorageDownloadOptions extends DownloadOptions {
  *
  * @example
  * // app/media/[...path]/route.ts
- * import { FileSystemStorage, storageDownload } from '@/lib';
+ * import { storageDownload } from 'next-downloadview';
+ * import { FileSystemStorage } from 'next-downloadview/storage';
  * const media = new FileSystemStorage(process.env.MEDIA_ROOT ?? 'var/media');
  * export const { GET, HEAD } = storageDownload({ storage: media });
  */

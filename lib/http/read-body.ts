@@ -3,6 +3,7 @@ import { HttpError } from './http-error';
 /** What a small JSON or form endpoint takes by default: a few KB. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 
+/** Options of `readBody`, `readText` and `readJson`. */
 export interface ReadBodyOptions {
   /** Larger bodies are refused with 413. Default 16 KiB. */
   maxBytes?: number;

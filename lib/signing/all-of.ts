@@ -7,9 +7,11 @@ import type { AuthorizeHook } from './signed';
  * signature before a database lookup.
  *
  * @example
+ * import { storageDownload } from 'next-downloadview';
+ * import { allOf, signed } from 'next-downloadview/signing';
  * export const { GET, HEAD } = storageDownload({
  *   storage,
- *   getPath: (_request, params) => String(params.name),
+ *   path: (_request, params) => String(params.name),
  *   authorize: allOf(signed({ secret: process.env.DOWNLOAD_SECRET! }), async (request) => isLoggedIn(request)),
  * });
  */

@@ -43,6 +43,7 @@ export interface SignUrlOptions {
  *
  * @example
  * // app/files/page.tsx (server side)
+ * import { signUrl } from 'next-downloadview/signing';
  * const href = signUrl(`/api/signed/${encodeURIComponent(name)}`, {
  *   secret: process.env.DOWNLOAD_SECRET!,
  *   expiresIn: 15 * 60,

@@ -37,6 +37,8 @@ const MESSAGES: Record<SignatureFailure, string> = {
  *
  * @example
  * // app/api/signed/[...path]/route.ts
+ * import { pathDownload } from 'next-downloadview';
+ * import { signed } from 'next-downloadview/signing';
  * export const { GET, HEAD } = pathDownload({
  *   root: process.env.MEDIA_ROOT!,
  *   authorize: signed({ secret: process.env.DOWNLOAD_SECRET! }),

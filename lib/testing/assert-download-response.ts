@@ -37,7 +37,7 @@ const ENTITY_TAG = /^(W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
  * only when `body` or `bodySha256` is asked for, and from a clone: the response stays readable.
  *
  * @example
- * import { assertDownloadResponse } from '@/lib';
+ * import { assertDownloadResponse } from 'next-downloadview/testing';
  *
  * it('downloads the report', async () => {
  *   const response = await GET(new Request('http://x/api/files/7'), { params: Promise.resolve({ id: '7' }) });

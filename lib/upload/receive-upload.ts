@@ -62,6 +62,10 @@ function tooLarge(message: string): HttpError {
  * can be sent (the kit's server closes the connection after the answer instead).
  *
  * @example
+ * // app/uploads/route.ts
+ * import { receiveUpload } from 'next-downloadview/upload';
+ * import { FileSystemStorage } from 'next-downloadview/storage';
+ * const media = new FileSystemStorage(process.env.MEDIA_ROOT!);
  * export async function POST(request: Request) {
  *   const upload = await receiveUpload(request, media, { maxBytes: 100 * 2 ** 20, name: () => `uploads/${crypto.randomUUID()}` });
  *   return Response.json({ name: upload.clientName, size: upload.size, sha256: upload.sha256 }, { status: 201 });

@@ -16,7 +16,7 @@ type GlobalWithSetting = typeof globalThis & { [SETTING]?: ResolvedOffloadRules 
  *
  * @example
  * // instrumentation.ts
- * import { configureOffload } from '@/lib';
+ * import { configureOffload } from 'next-downloadview/offload';
  * export function register() {
  *   configureOffload([
  *     { backend: 'nginx', source: '/srv/media/private', destination: '/_private/', options: { buffering: false } },
