@@ -4,8 +4,9 @@
 // its default tsconfig) in a temporary folder outside this repository, builds it with
 // `output: 'standalone'`, copies the standalone output to a folder of its own, serves it with
 // `next-downloadview start` and checks real downloads (Content-Length, Range, 304, a non-ASCII
-// name); then serves the app with plain `next start` and checks it still answers (chunked,
-// without a length). npm installs from its cache when it can (--prefer-offline).
+// name), also as the README's Dockerfile lays it out; then serves the app with plain
+// `next start` and checks it still answers (chunked, without a length); last, a route with
+// `runtime = 'edge'` must fail the build with the kit's one-line message. npm installs from its cache when it can (--prefer-offline).
 //
 //   node scripts/consumer-test.mjs [--keep]     (--keep leaves the temporary folder)
 
@@ -184,6 +185,25 @@ async function main() {
   });
   await checkKitServer(port);
   await stop(kit.child);
+
+  // The Docker recipe of the README: the package folder copied into the standalone output (no
+  // route imports the server, so tracing leaves it out), run with node, flags instead of env.
+  cpSync(path.join(app, 'node_modules', 'next-downloadview'), path.join(standalone, 'node_modules', 'next-downloadview'), {
+    recursive: true,
+    dereference: true,
+  });
+  const dockerPort = await freePort();
+  step(`node node_modules/next-downloadview/dist/cli/main.js start . -p ${dockerPort} -H 127.0.0.1 (in the standalone folder)`);
+  const docker = await serve(
+    process.execPath,
+    ['node_modules/next-downloadview/dist/cli/main.js', 'start', '.', '-p', String(dockerPort), '-H', '127.0.0.1'],
+    standalone,
+    dockerPort,
+    { PORT: '1', HOSTNAME: '0.0.0.0' },
+  );
+  const inDocker = await get(dockerPort, '/files/big.bin', { method: 'HEAD' });
+  expect(inDocker.status === 200 && inDocker.headers['content-length'] === String(BIG.length), 'the Docker layout serves with Content-Length', inDocker.headers);
+  await stop(docker.child);
 
   const plainPort = await freePort();
   step(`next start -p ${plainPort} (in the app folder)`);
