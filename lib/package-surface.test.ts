@@ -27,7 +27,9 @@ function reachable(file: string, seen = new Set<string>(), external = new Set<st
   if (seen.has(file)) return external;
   seen.add(file);
   const code = readFileSync(file, 'utf8');
-  for (const match of code.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm)) {
+  // Emitted statements start at column 0; a declaration (`export function`, `export const x =`)
+  // stops the match at its first `(`, `=`, `;` or quote, so a comment further on is never read.
+  for (const match of code.matchAll(/^(?:import|export)\s[^'";(=]*?\bfrom\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]/gm)) {
     const specifier = (match[1] ?? match[2])!;
     if (specifier.startsWith('.')) reachable(path.resolve(path.dirname(file), specifier), seen, external);
     else external.add(specifier);
@@ -77,6 +79,28 @@ describe('the package next-downloadview', () => {
       const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
       const builtins = JSON.parse(run.stdout) as string[];
       expect(builtins.filter((name) => /\bassert\b/.test(name) && name.startsWith('NativeModule assert'))).toEqual([]);
+    });
+  });
+
+  describe('its shipped files', () => {
+    it('import only node: builtins, declared dependencies and peers', () => {
+      const allowed = [...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)];
+      const undeclared = new Set<string>();
+      const seen = new Set<string>();
+      for (const subpath of Object.keys(manifest.exports).filter((name) => name !== './package.json')) {
+        for (const name of reachable(entryFile(subpath), seen)) {
+          const base = name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0]!;
+          if (!name.startsWith('node:') && !allowed.includes(base)) undeclared.add(name);
+        }
+      }
+      expect([...undeclared]).toEqual([]);
+    });
+
+    it('hold no tests and no test-only helpers', () => {
+      const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: here, encoding: 'utf8' });
+      const files = (JSON.parse(run.stdout) as { files: { path: string }[] }[])[0]!.files.map((file) => file.path);
+      expect(files.filter((file) => /\.test\.|\.typetest\.|rfc9110-|fixtures/.test(file))).toEqual([]);
+      expect(files).toContain('dist/index.js');
     });
   });
 
