@@ -178,12 +178,15 @@ async function main() {
   expect(!readdirSync(standalone).some((name) => name.startsWith('next.config')), 'the standalone folder has no next.config to load');
 
   const port = await freePort();
-  step(`next-downloadview start ${standalone} (PORT=${port}, HOSTNAME=127.0.0.1)`);
+  step(`next-downloadview start ${standalone} (PORT=${port}, HOSTNAME=127.0.0.1, KEEP_ALIVE_TIMEOUT=6000)`);
   const kit = await serve(path.join(app, 'node_modules', '.bin', 'next-downloadview'), ['start', standalone], work, port, {
     PORT: String(port),
     HOSTNAME: '127.0.0.1',
+    KEEP_ALIVE_TIMEOUT: '6000',
   });
   await checkKitServer(port);
+  const alive = await get(port, '/files/hello.txt', { method: 'HEAD' });
+  expect(alive.headers['keep-alive'] === 'timeout=6', 'KEEP_ALIVE_TIMEOUT is honoured', alive.headers);
   await stop(kit.child);
 
   // The Docker recipe of the README: the package folder copied into the standalone output (no
@@ -193,16 +196,17 @@ async function main() {
     dereference: true,
   });
   const dockerPort = await freePort();
-  step(`node node_modules/next-downloadview/dist/cli/main.js start . -p ${dockerPort} -H 127.0.0.1 (in the standalone folder)`);
+  step(`node node_modules/next-downloadview/dist/cli/main.js start . -p ${dockerPort} -H 127.0.0.1 --keepAliveTimeout 7000 (in the standalone folder)`);
   const docker = await serve(
     process.execPath,
-    ['node_modules/next-downloadview/dist/cli/main.js', 'start', '.', '-p', String(dockerPort), '-H', '127.0.0.1'],
+    ['node_modules/next-downloadview/dist/cli/main.js', 'start', '.', '-p', String(dockerPort), '-H', '127.0.0.1', '--keepAliveTimeout', '7000'],
     standalone,
     dockerPort,
-    { PORT: '1', HOSTNAME: '0.0.0.0' },
+    { PORT: '1', HOSTNAME: '0.0.0.0', KEEP_ALIVE_TIMEOUT: '6000' },
   );
   const inDocker = await get(dockerPort, '/files/big.bin', { method: 'HEAD' });
   expect(inDocker.status === 200 && inDocker.headers['content-length'] === String(BIG.length), 'the Docker layout serves with Content-Length', inDocker.headers);
+  expect(inDocker.headers['keep-alive'] === 'timeout=7', '--keepAliveTimeout wins over KEEP_ALIVE_TIMEOUT', inDocker.headers);
   await stop(docker.child);
 
   const plainPort = await freePort();
