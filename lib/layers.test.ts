@@ -6,9 +6,13 @@ import { describe, expect, it } from 'vitest';
 
 const eslint = new ESLint({ cwd: new URL('..', import.meta.url).pathname });
 
-async function restricted(filePath: string, code: string): Promise<string[]> {
+async function messages(filePath: string, code: string, rules: string[]): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath });
-  return (result?.messages ?? []).filter((m) => m.ruleId === 'import-x/no-restricted-paths' || m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  return (result?.messages ?? []).filter((m) => rules.includes(m.ruleId ?? '')).map((m) => m.message);
+}
+
+function restricted(filePath: string, code: string): Promise<string[]> {
+  return messages(filePath, code, ['import-x/no-restricted-paths', 'no-restricted-imports']);
 }
 
 describe('the layer rule', () => {
@@ -42,5 +46,11 @@ describe('the layer rule', () => {
     expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from '@/lib';\n")).toHaveLength(1);
     expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from '../../lib/index';\n")).toHaveLength(1);
     expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from 'next-downloadview';\n")).toEqual([]);
+  });
+
+  it('refuses a cycle, even inside one layer', async () => {
+    // serve.ts imports decide.ts; decide.ts importing serve.ts back closes a loop.
+    const cycle = await messages('lib/engine/decide.ts', "import { serve } from './serve';\nexport const again = serve;\n", ['import-x/no-cycle']);
+    expect(cycle).toHaveLength(1);
   });
 });
