@@ -42,6 +42,8 @@ const layerZones = [
   // Within a layer: storages do not know the sources built on them, and integrations stay apart.
   { target: './lib/storage', from: './lib/sources', message: 'sources use storages, not the reverse' },
   { target: './lib/http', from: ['./lib/fs', './lib/streams'], message: 'HTTP helpers are pure: no file system, no streams' },
+  { target: './lib/fs', from: './lib/streams', message: 'path confinement and streams stay apart (no folder cycle at the bottom)' },
+  { target: './lib/streams', from: './lib/fs', message: 'path confinement and streams stay apart (no folder cycle at the bottom)' },
   ...LIB_LAYERS.integrations.map((target) => ({
     target,
     from: LIB_LAYERS.integrations.filter((other) => other !== target),
