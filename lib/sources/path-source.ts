@@ -36,8 +36,12 @@ export function checkRequestedPath(requested: string | readonly string[], option
   return segments;
 }
 
-/** File system errors that mean "there is no such file here". */
-const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR']);
+/**
+ * File system errors that mean "there is no such file here" for this server. EACCES and EPERM
+ * (a file or folder the server may not read) answer as missing too: the client asked for
+ * nothing it could have, and a 500 would tell it the path exists.
+ */
+const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR', 'EACCES', 'EPERM']);
 
 function notFoundOr(error: unknown): never {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -33,11 +33,24 @@ export interface FileSystemStorageOptions {
 /** `.<name>.<12 hex>.part`: what `save` writes before the rename. */
 const TEMPORARY_FILE = /^\..+\.[0-9a-f]{12}\.part$/;
 
-const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR']);
+/**
+ * File system errors that mean "there is no such file here" for this server. EACCES and EPERM
+ * (a file or folder the server may not read) answer as missing too: the client asked for
+ * nothing it could have, and a 500 would tell it the path exists.
+ */
+const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR']);
+const NOT_FOUND_CODES = new Set([...MISSING_CODES, 'EACCES', 'EPERM']);
 
+/** Whether a failed read means "no such file" to the caller (missing or not readable). */
 function isNotFound(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code !== undefined && NOT_FOUND_CODES.has(code);
+}
+
+/** Whether the file is really gone (a delete that may not remove a file must say so). */
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && MISSING_CODES.has(code);
 }
 
 /**
@@ -267,7 +280,7 @@ export class FileSystemStorage implements Storage {
       await syncFolder(path.dirname(file));
       return true;
     } catch (error) {
-      if (isNotFound(error)) return false;
+      if (isMissing(error)) return false;
       throw error;
     }
   }
