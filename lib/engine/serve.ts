@@ -1,5 +1,6 @@
 import { errorResponse, HttpError } from '../http/http-error';
 import { LENGTH_HEADER, signedLength } from '../server/content-length';
+import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
 import { tryOffload } from '../offload/try-offload';
@@ -101,6 +102,9 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
  * on a destroyed response): without this, its open file stays open until garbage collection.
  */
 function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers): Response {
+  // A body already in memory holds nothing open: sent as bytes, it skips the stream machinery.
+  const bytes = bytesOf(body);
+  if (bytes) return new Response(bytes, { status, headers });
   const response = new Response(body, { status, headers });
   const release = () => {
     if (!body.locked) body.cancel(request.signal.reason).catch(() => undefined);
