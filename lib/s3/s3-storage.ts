@@ -27,7 +27,7 @@ export interface S3StorageOptions {
   timeoutMs?: number;
   /**
    * Bodies up to this size are sent in one PUT; larger ones in parts of this size (multipart
-   * upload), so a save holds at most one part in memory. Default 8 MiB; S3's minimum is 5 MiB.
+   * upload), so a save holds at most two parts in memory. Default 8 MiB; S3's minimum is 5 MiB.
    * The SHA-256 is stored with the object (`x-amz-meta-sha256`) for a single PUT only: a
    * multipart upload fixes its metadata before the first byte. `save` returns it either way.
    */
@@ -290,7 +290,8 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * A multipart upload: parts are sent one at a time as they fill, so memory stays at one part.
+   * A multipart upload: parts are sent one at a time as they fill, so memory stays at two parts
+   * (the one being sent, the next one filling).
    * The object appears only at CompleteMultipartUpload; any failure aborts the upload, which
    * frees the parts already stored.
    */
