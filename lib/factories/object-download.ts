@@ -3,6 +3,7 @@ import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
 import { createHandlers, type DownloadHandlers } from '../handlers';
+import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
 
@@ -33,7 +34,7 @@ interface SelectableDatabase {
   select(): { from(table: Table): { where(condition: unknown): { limit(count: number): PromiseLike<unknown[]> } } };
 }
 
-export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>> extends DownloadOptions {
+export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>> extends DownloadOptions, DeliveryOptions {
   /** Where the file field's names point. */
   storage: Storage;
   /** Finds the row for a request; `undefined`/`null` is 404. */
@@ -94,11 +95,17 @@ export function objectDownload<Row extends object = Record<string, unknown>>(
   }
 
   const getObject = options.getObject ?? drizzleLookup(options, columns);
-  return createHandlers(async (request, params) => {
-    const row = await getObject(request, params);
-    if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
-    return objectSource(row as Record<string, unknown>, fields, storage);
-  }, resolved);
+  const delivery = withDelivery(
+    async (request, params) => {
+      const row = await getObject(request, params);
+      if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
+      return objectSource(row as Record<string, unknown>, fields, storage);
+    },
+    resolved,
+    storage,
+    checkDeliveryOptions(options, 'objectDownload'),
+  );
+  return createHandlers(delivery.load, delivery.options);
 }
 
 function drizzleLookup<Row extends object>(
@@ -135,9 +142,28 @@ function drizzleLookup<Row extends object>(
       value = column.dataType === 'bigint' ? BigInt(raw) : Number(raw);
       if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined;
     }
+    if (!holds(column, value)) return undefined;
     const rows = await database().select().from(table!).where(eq(column, value)).limit(1);
     return rows[0] as Row | undefined;
   };
+}
+
+/** Postgres's integer column types narrower than 64 bits, and the bound of their magnitude. */
+const PG_INTEGER_BOUNDS: Record<string, number> = { PgSmallInt: 2 ** 15, PgSmallSerial: 2 ** 15, PgInteger: 2 ** 31, PgSerial: 2 ** 31 };
+/** The forms of a uuid Postgres takes as input: 32 hex digits, a hyphen allowed after any group of four, braces. */
+const PG_UUID = /^\{?[0-9a-f]{4}(?:-?[0-9a-f]{4}){7}\}?$/i;
+
+/**
+ * Whether the column can hold the value at all. SQLite finds no row for a value out of a
+ * column's type; Postgres fails the whole query (an integer out of range, a malformed uuid, a NUL
+ * in text), which would be a 500 for what is only a URL naming no row: it is 404 without a query.
+ */
+function holds(column: Column, value: string | number | bigint): boolean {
+  const bound = PG_INTEGER_BOUNDS[column.columnType];
+  if (bound !== undefined) return typeof value === 'number' && value >= -bound && value < bound;
+  if (column.columnType === 'PgUUID') return typeof value === 'string' && PG_UUID.test(value);
+  if (column.columnType.startsWith('Pg') && typeof value === 'string') return !value.includes('\u0000');
+  return true;
 }
 
 function text(row: Record<string, unknown>, field: string | undefined): string | undefined {
@@ -184,11 +210,11 @@ export async function objectSource(
     // The bytes in the storage are not the ones the row describes (changed outside the app):
     // the length sent is the real one, and the row's checksum and date no longer apply to them.
     console.warn(`objectDownload: "${name}" is ${source.size} bytes, the row says ${recordedSize}`);
-    return described;
+    return rememberStorageName(described, name);
   }
-  return {
+  return rememberStorageName({
     ...described,
     lastModified: date(row, fields.lastModified) ?? source.lastModified,
     etag: text(row, fields.checksum) ?? source.etag,
-  };
+  }, name);
 }
