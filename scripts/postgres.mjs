@@ -64,8 +64,8 @@ export async function startPostgres({ port, log = () => {} } = {}) {
   const found = ensurePostgres({ log });
   if (!found.ok) throw new Error(found.message);
   const bin = found.bin;
-  port ??= process.env.POSTGRES_PORT ? Number(process.env.POSTGRES_PORT) : await findFreePort();
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`postgres: bad port ${port}`);
+  const fixed = port ?? (process.env.POSTGRES_PORT ? Number(process.env.POSTGRES_PORT) : undefined);
+  if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > 65535)) throw new Error(`postgres: bad port ${fixed}`);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'next-downloadview-pg-'));
   const data = path.join(dir, 'data');
@@ -78,17 +78,28 @@ export async function startPostgres({ port, log = () => {} } = {}) {
   try {
     // --no-sync and the settings below trade crash safety for speed: the cluster is thrown away.
     runAsOwner(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    const settings = ['-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
-    try {
-      runAsOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-o', settings.join(' '), '-l', logFile, '-w', '-t', '60', 'start']);
-    } catch (error) {
-      let serverLog = '';
+    // A port seen free can be taken before the server binds it (test runs starting at once):
+    // without a fixed port, the next free one is tried, a few times.
+    for (let attempt = 1, from = DEFAULT_PORTS.from; ; attempt++) {
+      port = fixed ?? (await findFreePort({ from, to: DEFAULT_PORTS.to }));
+      const settings = ['-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
       try {
-        serverLog = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
-      } catch {
-        // No log written.
+        runAsOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-o', settings.join(' '), '-l', logFile, '-w', '-t', '60', 'start']);
+        break;
+      } catch (error) {
+        let serverLog = '';
+        try {
+          serverLog = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
+        } catch {
+          // No log written.
+        }
+        if (fixed === undefined && attempt < 5) {
+          log(`postgres: could not start on port ${port}, trying another (${serverLog})`);
+          from = port + 1;
+          continue;
+        }
+        throw new Error(`${error.message.split('\n')[0]}${serverLog ? `: ${serverLog}` : ''}`, { cause: error });
       }
-      throw new Error(`${error.message}${serverLog ? `\n${serverLog}` : ''}`, { cause: error });
     }
   } catch (error) {
     remove();
