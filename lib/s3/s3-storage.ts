@@ -45,6 +45,7 @@ export interface PresignOptions {
   contentDisposition?: string;
   contentType?: string;
   cacheControl?: string;
+  contentEncoding?: string;
 }
 
 /** What `stat` and `save` tell about an object, with its SHA-256 where the store keeps it. */
@@ -405,6 +406,7 @@ export class S3Storage implements Storage {
     if (options.cacheControl !== undefined) query['response-cache-control'] = options.cacheControl;
     if (options.contentDisposition !== undefined) query['response-content-disposition'] = options.contentDisposition;
     if (options.contentType !== undefined) query['response-content-type'] = options.contentType;
+    if (options.contentEncoding !== undefined) query['response-content-encoding'] = options.contentEncoding;
     return presignUrl({
       method: 'GET',
       url: this.#url(this.#key(name), query),
