@@ -10,6 +10,7 @@ export { virtualDownload, type VirtualDownloadOptions } from './factories/virtua
 export { storageDownload, type StorageDownloadOptions } from './factories/storage-download';
 export { objectDownload, objectSource, type ObjectDownloadOptions, type ObjectFields } from './factories/object-download';
 export { sendFile, type SendFileOptions } from './factories/send-file';
+export { DEFAULT_REDIRECT_EXPIRES_IN, type Delivery, type DeliveryOptions, type RedirectingStorage, type RedirectUrlOptions } from './factories/delivery';
 export { httpDownload, type HttpDownloadOptions } from './factories/http-download';
 
 // Storage

@@ -1,0 +1,7 @@
+/**
+ * next-downloadview/s3: files in S3 or any server that speaks its API (MinIO, R2, Wasabi, ...).
+ * No S3 client library: requests are signed with AWS Signature Version 4 on node:crypto and
+ * sent with fetch.
+ */
+export { S3Storage, type PresignOptions, type S3Credentials, type S3StorageOptions, type S3StoredFile } from './s3-storage';
+export { presignUrl, signHeaders, type SignInput } from './sigv4';
