@@ -1,16 +1,23 @@
 import { errorResponse, HttpError, objectDownload } from '@/lib';
 import { getDb } from '@/db';
 import { files } from '@/db/schema';
-import { media } from '@/app/_lib/demo';
+import { filesDelivery, filesStorage, filesStorageReady } from '@/app/_lib/demo';
 import { deleteFile, parseId } from '@/app/_lib/files';
 
 /**
  * The file of a row of `files`; `?inline` shows it in the browser, still with its name. Uploads
  * are anyone's content: an SVG, HTML or XML upload stays an attachment even with `?inline`
  * (the kit's default `activeContent: 'attachment'`), so its script never runs on this origin.
+ * The bytes are in FILES_STORAGE (the media folder, or S3).
  */
 export const { GET, HEAD } = objectDownload({
-  storage: media,
+  storage: filesStorage,
+  // FILES_DELIVERY=redirect on S3: a 307 to a 60-second presigned URL with the same name.
+  delivery: filesDelivery,
+  authorize: async () => {
+    await filesStorageReady();
+    return true;
+  },
   // Opened on the first request, not when the build imports the route.
   db: getDb,
   table: files,
