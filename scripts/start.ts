@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { databaseTarget, describeDatabase, mediaRoot } from '../db/config';
+import { downloadSecretFromEnvironment } from '../db/download-secret';
 import { withMigratedDatabase } from '../db/index';
 import { seedFileRows, seedMedia } from '../db/seed';
 import { FileSystemStorage } from '../lib/storage/file-system-storage';
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
   console.log(`Database: ${describeDatabase(database)}`);
   const rows = await withMigratedDatabase(database, (db) => seedFileRows(db, media));
   if (rows > 0) console.log(`Recorded ${rows} sample files in the database`);
+  // A short DOWNLOAD_SECRET stops the start here rather than failing each signed link; a secret
+  // generated on this machine is said so now, not at the first link.
+  downloadSecretFromEnvironment();
 
   const hostname = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 3000);
