@@ -67,10 +67,14 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
   }
   switch (body.kind) {
     case 'whole': {
+      const bytes = await source.readSmall?.();
+      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return new Response(bytes, { status, headers });
       const stream = await source.open();
       return answer(request, counted(source, stream, source.size), status, headers);
     }
     case 'range': {
+      const bytes = await source.readSmall?.(body.range);
+      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return new Response(bytes, { status, headers });
       const stream = await source.open(body.range);
       return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers);
     }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileEntityTag, formatEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import type { Source } from '../engine/source';
-import { identityOf, openFileRanges, openFileStream } from '../streams/file-stream';
+import { identityOf, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
 import { canonicalRoot, insideRoot, isHidden } from './confine';
 
 export interface PathSourceOptions {
@@ -108,6 +108,15 @@ export async function pathSource(
         return notFoundOr(error);
       }
     },
+    readSmall: sync
+      ? (range) => {
+          try {
+            return readSmallSync(canonical, { start: range?.start, end: range?.end, chunkSize: options.chunkSize, expect: identity });
+          } catch (error) {
+            return notFoundOr(error);
+          }
+        }
+      : undefined,
     async openRanges(ranges) {
       try {
         return await openFileRanges(canonical, ranges, { chunkSize: options.chunkSize, expect: identity });

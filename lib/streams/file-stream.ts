@@ -113,7 +113,7 @@ export async function openFileRanges(
  * them). The file is closed before this returns. A file that ends early was changed after its
  * stat: `FileChangedError`, before any header is sent, so the request can look it up again.
  */
-function readSmallSync(path: string, options: FileStreamOptions): Uint8Array<ArrayBuffer> | undefined {
+export function readSmallSync(path: string, options: Omit<FileStreamOptions, 'sync'>): Uint8Array<ArrayBuffer> | undefined {
   const limit = Math.min(SMALL_BODY_SIZE, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const start = options.start ?? 0;
   // The size that decided the headers is known: a large body skips the synchronous open.
@@ -138,7 +138,7 @@ function readSmallSync(path: string, options: FileStreamOptions): Uint8Array<Arr
   }
 }
 
-function checkStats(path: string, stats: Stats, options: FileStreamOptions): void {
+function checkStats(path: string, stats: Stats, options: Omit<FileStreamOptions, 'sync'>): void {
   if (
     !stats.isFile() ||
     (options.expect && !sameFile(identityOf(stats), options.expect)) ||
