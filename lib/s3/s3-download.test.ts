@@ -64,6 +64,12 @@ describe('storageDownload on S3Storage', () => {
     });
   });
 
+  it('is refused by the store when signed with another secret (502 to the client)', async () => {
+    const storage = s3.storage({ credentials: { ...TEST_CREDENTIALS, secretAccessKey: 'not-the-secret' } });
+    const response = await storageDownload({ storage }).GET(new Request('http://app/x'), ctx('a.txt'));
+    expect(response.status).toBe(502);
+  });
+
   describe('with delivery: redirect', () => {
     it('answers 307 to a presigned URL that downloads the same bytes', async () => {
       const storage = s3.storage();
@@ -78,6 +84,10 @@ describe('storageDownload on S3Storage', () => {
       const followed = await fetch(location);
       expect(followed.status).toBe(200);
       expect(await followed.text()).toBe(BODY);
+      // The store answers with the kit's headers (the gate applies response-* as S3 does).
+      expect(followed.headers.get('content-disposition')).toBe(streamed.headers.get('content-disposition'));
+      expect(followed.headers.get('content-type')).toBe(streamed.headers.get('content-type'));
+      expect(followed.headers.get('cache-control')).toBe(streamed.headers.get('cache-control'));
       const ranged = await fetch(location, { headers: { range: 'bytes=4-8' } });
       expect(ranged.status).toBe(206);
       expect(await ranged.text()).toBe('quick');

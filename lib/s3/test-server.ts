@@ -6,8 +6,8 @@ export const TEST_BUCKET = 'contract';
 export const TEST_CREDENTIALS = { accessKeyId: 'test-key', secretAccessKey: 'test-secret' };
 
 /**
- * A real S3-compatible server (fauxqs, see scripts/s3.mjs) for the tests of one file, on a
- * port of its own in 4700-4789; `storage()` gives an S3Storage under a new, empty prefix.
+ * A real S3-compatible server (fauxqs behind the signature gate, see scripts/s3.mjs) for the
+ * tests of one file, on ports of its own in 4700-4789; `storage()` gives an S3Storage under a new, empty prefix.
  */
 export function useS3Server(): { endpoint: () => string; storage: (options?: Partial<S3StorageOptions>) => S3Storage } {
   let server: Awaited<ReturnType<typeof startS3>> | undefined;
@@ -15,7 +15,8 @@ export function useS3Server(): { endpoint: () => string; storage: (options?: Par
   beforeAll(async () => {
     for (let attempt = 0; !server; attempt++) {
       try {
-        server = await startS3({ port: 4700 + Math.floor(Math.random() * 90), buckets: [TEST_BUCKET] });
+        // Behind the signature gate: a request we sign wrongly is refused as S3 would refuse it.
+        server = await startS3({ port: 4700 + Math.floor(Math.random() * 44) * 2, buckets: [TEST_BUCKET], gate: true, credentials: TEST_CREDENTIALS });
       } catch (error) {
         if (attempt >= 3) throw error;
       }
