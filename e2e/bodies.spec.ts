@@ -51,7 +51,11 @@ async function startDemo(port: number, env: Record<string, string> = {}): Promis
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const started = Date.now();
   while (!output.includes('Ready on')) {
-    if (child.exitCode !== null || Date.now() - started > 60_000) throw new Error(`the server did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() - started > 60_000) {
+      child.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`the server did not start:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
