@@ -6,7 +6,7 @@
  * 10000) is how long running requests get after SIGTERM/SIGINT.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { databaseTarget, describeDatabase, mediaRoot } from '../db/config';
 import { downloadSecretFromEnvironment } from '../db/download-secret';
@@ -20,9 +20,10 @@ process.chdir(root);
 
 const SOURCES = ['app', 'lib', 'db', 'public', 'next.config.ts', 'tsconfig.json', 'package-lock.json'];
 
+/** Newest modification under `entry`; symlinks count as themselves and are never followed (a loop costs nothing). */
 function newestMtime(entry: string): number {
   if (!existsSync(entry)) return 0;
-  const stats = statSync(entry);
+  const stats = lstatSync(entry);
   if (!stats.isDirectory()) return stats.mtimeMs;
   let newest = stats.mtimeMs;
   for (const child of readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
