@@ -35,7 +35,10 @@ interface Connection {
   close(): Promise<void>;
 }
 
-const connections = new WeakMap<object, Connection>();
+/** How to migrate and close each database opened here; on globalThis, like getDb's, for every copy of this module. */
+const CONNECTIONS = Symbol.for('next-downloadview.demo.connections');
+type Registry = typeof globalThis & { [CONNECTIONS]?: WeakMap<object, Connection> };
+const connections = ((globalThis as Registry)[CONNECTIONS] ??= new WeakMap<object, Connection>());
 
 function toTarget(where: string | DatabaseTarget): DatabaseTarget {
   return typeof where === 'string' ? databaseTarget(where) : where;
@@ -150,10 +153,19 @@ export async function withMigratedDatabase<T>(where: string | DatabaseTarget, th
   }
 }
 
-let shared: DemoDatabase | undefined;
+const SHARED = Symbol.for('next-downloadview.demo.databases');
 
-/** The server's one connection (a pool on Postgres), opened on first use. */
+/**
+ * The server's one connection to DATABASE_URL's database (a pool on Postgres), opened on first
+ * use. Kept on globalThis, by URL: should the bundler give two routes two copies of this module,
+ * the process still holds one pool, not one per copy.
+ */
 export function getDb(): DemoDatabase {
-  shared ??= openDatabase();
-  return shared;
+  const target = databaseTarget();
+  const key = target.dialect === 'postgres' ? target.url : target.file;
+  const holder = globalThis as typeof globalThis & { [SHARED]?: Map<string, DemoDatabase> };
+  const shared = (holder[SHARED] ??= new Map());
+  let db = shared.get(key);
+  if (!db) shared.set(key, (db = openDatabase(target)));
+  return db;
 }
