@@ -1,5 +1,6 @@
 import { errorResponse, HttpError } from '../http/http-error';
 import { LENGTH_HEADER, signedLength } from '../server/content-length';
+import { sendFileBody } from '../server/file-body';
 import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
@@ -109,6 +110,8 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
   // A body already in memory holds nothing open: sent as bytes, it skips the stream machinery.
   const bytes = bytesOf(body);
   if (bytes) return new Response(bytes, { status, headers });
+  // Under the kit's server, an open file is sent by the server itself, with Node streams.
+  if (sendFileBody(body)) return new Response(null, { status, headers });
   const response = new Response(body, { status, headers });
   const release = () => {
     if (!body.locked) body.cancel(request.signal.reason).catch(() => undefined);

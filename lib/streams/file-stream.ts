@@ -80,7 +80,7 @@ export async function openFileStream(
   const { handle, stats } = await openChecked(path, options);
   const start = options.start ?? 0;
   const end = options.end ?? stats.size - 1;
-  return fileHandleStream(handle, start, end, options.chunkSize ?? DEFAULT_CHUNK_SIZE, () => handle.close());
+  return fileHandleStream(handle, start, end, options.chunkSize ?? DEFAULT_CHUNK_SIZE, () => handle.close(), true);
 }
 
 /**
@@ -104,7 +104,7 @@ export async function openFileRanges(
   };
   if (open === 0) await handle.close();
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  return ranges.map(({ start, end }) => fileHandleStream(handle, start, end, chunkSize, release));
+  return ranges.map(({ start, end }) => fileHandleStream(handle, start, end, chunkSize, release, false));
 }
 
 /**
@@ -162,25 +162,55 @@ async function openChecked(path: string, options: FileStreamOptions): Promise<{ 
   }
 }
 
-/** Bytes `start..end` of an open file; `release` is called exactly once, when the stream is done. */
+/** An open file handed over by a stream nobody has read: see `takeFile`. */
+export interface TakenFile {
+  handle: FileHandle;
+  /** First and last byte (inclusive) the stream would have sent. */
+  start: number;
+  end: number;
+  /** Releases the file (closes it); call exactly once, when done with it. */
+  close(): Promise<void>;
+}
+
+const FILE = Symbol('next-downloadview.file');
+
+type FileStream = ReadableStream<Uint8Array> & { [FILE]?: () => TakenFile | undefined };
+
+/**
+ * The open file behind a stream from `openFileStream` that nobody has read or locked yet: the
+ * stream gives it up (reading or cancelling it afterwards touches the file no more) and the
+ * caller owns it, bytes `start..end`, and must `close()` it. `undefined` for any other stream,
+ * or once it was read or taken. The kit's server uses this to send a file with Node streams.
+ */
+export function takeFile(stream: ReadableStream<Uint8Array>): TakenFile | undefined {
+  return stream.locked ? undefined : (stream as FileStream)[FILE]?.();
+}
+
+/**
+ * Bytes `start..end` of an open file; `release` is called exactly once, when the stream is done.
+ * With `transferable` (a file of its own, not shared with other parts), `takeFile` can take it.
+ */
 function fileHandleStream(
   handle: FileHandle,
   start: number,
   end: number,
   chunkSize: number,
   release: () => Promise<void>,
+  transferable: boolean,
 ): ReadableStream<Uint8Array> {
   let position = start;
   let closed = false;
+  let taken = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await release();
   };
 
-  return new ReadableStream<Uint8Array>(
+  const stream: FileStream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (taken) throw new Error('the file of this stream was taken by another reader');
         const remaining = end - position + 1;
         if (remaining <= 0) {
           await close();
@@ -207,9 +237,17 @@ function fileHandleStream(
         }
       },
       async cancel() {
-        await close();
+        if (!taken) await close();
       },
     },
     { highWaterMark: 0 },
   );
+  if (transferable) {
+    stream[FILE] = () => {
+      if (taken || closed || position !== start) return undefined;
+      taken = true;
+      return { handle, start, end, close };
+    };
+  }
+  return stream;
 }
