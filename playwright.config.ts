@@ -1,6 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import { databaseUrl, e2eBaseURL, e2ePort, maxUploadBytes, mediaRoot } from './e2e/helpers';
 import { nginxBaseURL, nginxPort } from './e2e/offload-helpers';
+import { s3Bucket, s3Credentials, s3DemoBaseURL, s3DemoPort, s3DemoVarDir, s3Endpoint, s3Port } from './e2e/s3-helpers';
 
 // E2E suite: a real Chromium (Debian's /usr/bin/chromium or $CHROMIUM_PATH; Playwright's
 // own browser download is never used) against the production build of the demo,
@@ -75,6 +76,41 @@ export default defineConfig({
       },
       reuseExistingServer: false,
       timeout: 120_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    },
+    {
+      // An S3-compatible server for e2e/s3.spec.ts: fauxqs (installed on demand under var/tools)
+      // behind a gate that checks SigV4 signatures and applies response-* overrides as S3 does.
+      command: `node scripts/s3.mjs start --gate --port ${s3Port} --bucket ${s3Bucket}`,
+      url: `${s3Endpoint}/`,
+      env: { S3_GATE_KEY_ID: s3Credentials.accessKeyId, S3_GATE_SECRET: s3Credentials.secretAccessKey },
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    },
+    {
+      // The same build, its files table on S3 and /api/files/{id} redirecting (FILES_DELIVERY).
+      command: `rm -rf ${s3DemoVarDir} && mkdir -p ${s3DemoVarDir} && node_modules/.bin/tsx scripts/start.ts`,
+      url: `${s3DemoBaseURL}/api/exports/hello-world.txt`,
+      env: {
+        PORT: String(s3DemoPort),
+        HOST: '127.0.0.1',
+        MEDIA_ROOT: `${s3DemoVarDir}/media`,
+        DATABASE_URL: `${s3DemoVarDir}/demo.db`,
+        FILES_STORAGE: `s3://${s3Bucket}/files`,
+        FILES_DELIVERY: 'redirect',
+        AWS_ACCESS_KEY_ID: s3Credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3Credentials.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_S3: s3Endpoint,
+        NEXT_TELEMETRY_DISABLED: '1',
+      },
+      reuseExistingServer: false,
+      timeout: 180_000,
       stdout: 'pipe',
       stderr: 'pipe',
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },

@@ -10,5 +10,6 @@ export default defineConfig({
     environment: 'node',
     include: ['lib/**/*.test.ts', 'db/**/*.test.ts', 'app/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 20_000,
+    globalSetup: ['db/testing/postgres-setup.ts'],
   },
 });

@@ -8,7 +8,46 @@ export function mediaRoot(): string {
   return path.resolve(/* turbopackIgnore: true */ process.cwd(), process.env.MEDIA_ROOT || 'var/media');
 }
 
+/** True for a URL Postgres's client takes (`postgres://` or `postgresql://`, any case). */
+export function isPostgresUrl(url: string | undefined): url is string {
+  return url !== undefined && /^postgres(?:ql)?:\/\//i.test(url);
+}
+
+/** The database DATABASE_URL names: a Postgres URL, or else an SQLite file (`file:` optional). */
+export type DatabaseTarget = { dialect: 'postgres'; url: string } | { dialect: 'sqlite'; file: string };
+
+export function databaseTarget(url: string | undefined = process.env.DATABASE_URL): DatabaseTarget {
+  if (isPostgresUrl(url)) return { dialect: 'postgres', url };
+  return { dialect: 'sqlite', file: path.resolve(/* turbopackIgnore: true */ process.cwd(), (url || 'var/demo.db').replace(/^file:/, '')) };
+}
+
+/**
+ * The SQLite database file. Under Postgres there is none: this is then a file name in the local
+ * data folder (`var/`), so that what is kept next to the database (see `localDataDirectory`) still
+ * has a place.
+ */
 export function databasePath(): string {
-  const url = process.env.DATABASE_URL || 'var/demo.db';
-  return path.resolve(/* turbopackIgnore: true */ process.cwd(), url.replace(/^file:/, ''));
+  const target = databaseTarget();
+  return target.dialect === 'sqlite' ? target.file : path.join(localDataDirectory(), 'demo.db');
+}
+
+/**
+ * This machine's folder for the demo's own files: the SQLite file's folder, or `var/` under
+ * Postgres. Nothing kept here is shared with other instances.
+ */
+export function localDataDirectory(): string {
+  const target = databaseTarget();
+  return target.dialect === 'sqlite' ? path.dirname(target.file) : path.resolve(/* turbopackIgnore: true */ process.cwd(), 'var');
+}
+
+/** The URL with its password hidden, for logs. */
+export function describeDatabase(target: DatabaseTarget = databaseTarget()): string {
+  if (target.dialect === 'sqlite') return `SQLite ${target.file}`;
+  try {
+    const url = new URL(target.url);
+    if (url.password) url.password = '***';
+    return `Postgres ${url.toString()}`;
+  } catch {
+    return 'Postgres (DATABASE_URL is not a valid URL)';
+  }
 }

@@ -1,50 +1,171 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { databasePath } from './config';
-import * as schema from './schema';
-
-export type DemoDatabase = BetterSQLite3Database<typeof schema>;
-
-/** Folder of the SQL migrations drizzle-kit generates from schema.ts. */
-export const MIGRATIONS_FOLDER = path.resolve(/* turbopackIgnore: true */ process.cwd(), 'db/migrations');
-
-/** Opens (creating it and its folder if missing) the SQLite database at `file`. */
-export function openDatabase(file: string = databasePath()): DemoDatabase {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('foreign_keys = ON');
-  return drizzle(sqlite, { schema });
-}
-
-/** Brings the database schema up to date; safe to run on every start. */
-export function migrateDatabase(db: DemoDatabase): void {
-  migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
-}
+import { is } from 'drizzle-orm';
+import { drizzle as drizzleSqlite, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { PgDatabase } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import { databaseTarget, type DatabaseTarget } from './config';
+import * as pgSchema from './schema-pg';
+import * as sqliteSchema from './schema-sqlite';
 
 /**
- * Opens the database file, migrates it, runs `then` on it (seeding), and closes it again: the
- * start script's connection is not the server's.
+ * The demo's database, on SQLite or Postgres. It is typed as the SQLite one; db/schema.ts says
+ * why that holds for the builders the demo uses.
  */
-export async function withMigratedDatabase<T>(file: string, then: (db: DemoDatabase) => Promise<T>): Promise<T> {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new Database(file);
+export type DemoDatabase = BetterSQLite3Database<typeof sqliteSchema>;
+export type Dialect = DatabaseTarget['dialect'];
+
+/** Folders of the SQL migrations drizzle-kit generates from schema-sqlite.ts and schema-pg.ts. */
+export const MIGRATIONS_FOLDER = path.resolve(/* turbopackIgnore: true */ process.cwd(), 'db/migrations');
+export const PG_MIGRATIONS_FOLDER = path.resolve(/* turbopackIgnore: true */ process.cwd(), 'db/migrations-pg');
+
+/**
+ * Key of the Postgres advisory lock held while migrating and seeding: instances that start
+ * together against one database take turns, so the schema is created and the samples recorded
+ * once.
+ */
+const MIGRATION_LOCK = 4_607_212_013;
+
+interface Connection {
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How to migrate and close each database opened here; on globalThis, like getDb's, for every copy of this module. */
+const CONNECTIONS = Symbol.for('next-downloadview.demo.connections');
+type Registry = typeof globalThis & { [CONNECTIONS]?: WeakMap<object, Connection> };
+const connections = ((globalThis as Registry)[CONNECTIONS] ??= new WeakMap<object, Connection>());
+
+function toTarget(where: string | DatabaseTarget): DatabaseTarget {
+  return typeof where === 'string' ? databaseTarget(where) : where;
+}
+
+function pgPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection the server drops emits 'error' on the pool; unhandled, it ends the process.
+  pool.on('error', (error) => console.error(`Postgres: idle connection lost: ${error.message}`));
+  return pool;
+}
+
+/** Runs `then` on one connection that holds the migration lock. */
+async function withMigrationLock<T>(client: pg.ClientBase, then: () => Promise<T>): Promise<T> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
-    const db = drizzle(sqlite, { schema });
-    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
-    return await then(db);
+    return await then();
   } finally {
-    sqlite.close();
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
   }
 }
 
-let shared: DemoDatabase | undefined;
+/**
+ * Opens the database DATABASE_URL names, or `where`: a Postgres URL (a pool of connections) or
+ * an SQLite file (created with its folder if missing).
+ */
+export function openDatabase(where: string | DatabaseTarget = databaseTarget()): DemoDatabase {
+  const target = toTarget(where);
+  if (target.dialect === 'postgres') {
+    const pool = pgPool(target.url);
+    const db = drizzlePg(pool, { schema: pgSchema });
+    connections.set(db, {
+      migrate: async () => {
+        const client = await pool.connect();
+        try {
+          await withMigrationLock(client, () => migratePg(drizzlePg(client), { migrationsFolder: PG_MIGRATIONS_FOLDER }));
+        } finally {
+          client.release();
+        }
+      },
+      close: () => pool.end(),
+    });
+    return db as unknown as DemoDatabase;
+  }
+  mkdirSync(path.dirname(target.file), { recursive: true });
+  const sqlite = new Database(target.file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  const db = drizzleSqlite(sqlite, { schema: sqliteSchema });
+  connections.set(db, {
+    migrate: async () => {
+      migrateSqlite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    },
+    close: async () => {
+      sqlite.close();
+    },
+  });
+  return db;
+}
 
-/** The server's one connection, opened on first use. */
+function connectionOf(db: DemoDatabase): Connection {
+  const connection = connections.get(db);
+  if (!connection) throw new Error('not a database openDatabase opened');
+  return connection;
+}
+
+/** Which database `db` is on (any Drizzle database of the two dialects). */
+export function dialectOf(db: DemoDatabase): Dialect {
+  return is(db as unknown, PgDatabase) ? 'postgres' : 'sqlite';
+}
+
+/** The tables of `db`'s dialect, typed as db/schema.ts types them. */
+export function tablesOf(db: DemoDatabase): typeof sqliteSchema {
+  return dialectOf(db) === 'postgres' ? (pgSchema as unknown as typeof sqliteSchema) : sqliteSchema;
+}
+
+/** Brings the database schema up to date; safe to run on every start, and from several at once. */
+export function migrateDatabase(db: DemoDatabase): Promise<void> {
+  return connectionOf(db).migrate();
+}
+
+export function closeDatabase(db: DemoDatabase): Promise<void> {
+  return connectionOf(db).close();
+}
+
+/**
+ * Opens the database, migrates it, runs `then` on it (seeding), and closes it again: the start
+ * script's connection is not the server's. On Postgres, `then` runs under the migration lock too,
+ * so instances started together seed once.
+ */
+export async function withMigratedDatabase<T>(where: string | DatabaseTarget, then: (db: DemoDatabase) => Promise<T>): Promise<T> {
+  const target = toTarget(where);
+  if (target.dialect === 'postgres') {
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    try {
+      return await withMigrationLock(client, async () => {
+        const db = drizzlePg(client, { schema: pgSchema });
+        await migratePg(db, { migrationsFolder: PG_MIGRATIONS_FOLDER });
+        return then(db as unknown as DemoDatabase);
+      });
+    } finally {
+      await client.end();
+    }
+  }
+  const db = openDatabase(target);
+  try {
+    await migrateDatabase(db);
+    return await then(db);
+  } finally {
+    await closeDatabase(db);
+  }
+}
+
+const SHARED = Symbol.for('next-downloadview.demo.databases');
+
+/**
+ * The server's one connection to DATABASE_URL's database (a pool on Postgres), opened on first
+ * use. Kept on globalThis, by URL: should the bundler give two routes two copies of this module,
+ * the process still holds one pool, not one per copy.
+ */
 export function getDb(): DemoDatabase {
-  shared ??= openDatabase();
-  return shared;
+  const target = databaseTarget();
+  const key = target.dialect === 'postgres' ? target.url : target.file;
+  const holder = globalThis as typeof globalThis & { [SHARED]?: Map<string, DemoDatabase> };
+  const shared = (holder[SHARED] ??= new Map());
+  let db = shared.get(key);
+  if (!db) shared.set(key, (db = openDatabase(target)));
+  return db;
 }

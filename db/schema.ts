@@ -1,16 +1,19 @@
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { isPostgresUrl } from './config';
+import * as pg from './schema-pg';
+import * as sqlite from './schema-sqlite';
 
-/** Files uploaded to the demo: the bytes live in the media storage under `storagePath`. */
-export const files = sqliteTable('files', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  storagePath: text('storage_path').notNull().unique(),
-  size: integer('size').notNull(),
-  contentType: text('content_type').notNull(),
-  sha256: text('sha256').notNull(),
-  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
-  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
-});
+/**
+ * The demo's tables for the database DATABASE_URL names, chosen when this module is first
+ * loaded: Postgres's for a `postgres://` or `postgresql://` URL, SQLite's otherwise.
+ *
+ * Both dialects' tables have the same columns and give the same row types (db/schema.test.ts
+ * checks both), and the demo only uses the query builders the two share, awaited (select,
+ * insert/delete with `returning`, where, orderBy, limit). So the tables are typed as SQLite's,
+ * and the tests of the code that uses them run on both databases.
+ */
+const postgres = isPostgresUrl(process.env.DATABASE_URL);
 
-export type FileRow = typeof files.$inferSelect;
-export type NewFileRow = typeof files.$inferInsert;
+export const files: typeof sqlite.files = postgres ? (pg.files as unknown as typeof sqlite.files) : sqlite.files;
+
+export type FileRow = typeof sqlite.files.$inferSelect;
+export type NewFileRow = typeof sqlite.files.$inferInsert;

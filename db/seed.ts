@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { lookup } from 'mime-types';
-import type { DemoDatabase } from './index';
-import { files, type NewFileRow } from './schema';
+import { tablesOf, type DemoDatabase } from './index';
+import type { NewFileRow } from './schema';
 
 /** Sample files that show off names a download has to get right. */
 export const SAMPLE_FILES: ReadonlyArray<{ name: string; content: () => Uint8Array | string }> = [
@@ -51,6 +51,7 @@ export async function seedMedia(root: string): Promise<string[]> {
  * object downloads have rows to serve. A table that has rows is left alone.
  */
 export async function seedFileRows(db: DemoDatabase, root: string): Promise<number> {
+  const { files } = tablesOf(db);
   const [existing] = await db.select({ id: files.id }).from(files).limit(1);
   if (existing) return 0;
   const rows: NewFileRow[] = [];
@@ -75,9 +76,8 @@ export async function seedFileRows(db: DemoDatabase, root: string): Promise<numb
       updatedAt: modified,
     });
   }
-  // All rows or none: a seed cut short would leave a table that is never seeded again.
-  db.transaction((tx) => {
-    for (const row of rows) tx.insert(files).values(row).run();
-  });
+  // One statement, so all rows or none on either database: a seed cut short would leave a table
+  // that is never seeded again.
+  if (rows.length > 0) await db.insert(files).values(rows);
   return rows.length;
 }

@@ -35,6 +35,11 @@ export const virtualDownload = nodeOnly;
 // /storage
 export const FileSystemStorage = nodeOnly;
 export const NotFoundError = nodeOnly;
+export const DEFAULT_REDIRECT_EXPIRES_IN = 0;
+// /s3
+export const S3Storage = nodeOnly;
+export const presignUrl = nodeOnly;
+export const signHeaders = nodeOnly;
 // /sources
 export const DEFAULT_CHUNK_SIZE = 0;
 export const FileChangedError = nodeOnly;

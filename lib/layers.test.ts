@@ -42,6 +42,11 @@ describe('the layer rule', () => {
     expect(await restricted('lib/server/content-length.ts', "export { LENGTH_HEADER } from '../engine/length-handoff';\n")).toEqual([]);
   });
 
+  it('refuses a module of the package importing an entry point instead of the module itself', async () => {
+    expect(await restricted('lib/engine/decide.ts', "export { pathDownload } from '../index';\n")).toHaveLength(1);
+    expect(await restricted('lib/factories/send-file.ts', "export { FileSystemStorage } from '../storage/index';\n")).toHaveLength(1);
+  });
+
   it('refuses the demo reaching into lib/ instead of importing the package by name', async () => {
     expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from '@/lib';\n")).toHaveLength(1);
     expect(await restricted('app/_lib/demo.ts', "export { pathDownload } from '../../lib/index';\n")).toHaveLength(1);

@@ -1,13 +1,15 @@
 /**
  * `npm start`: builds the app if the build is missing or older than the sources, brings the
- * database schema up to date, seeds an empty media folder, and serves on HOST:PORT
+ * database schema up to date (SQLite, or Postgres for a postgres:// DATABASE_URL), seeds an empty
+ * media folder, and serves on HOST:PORT
  * (default 127.0.0.1:3000). SKIP_BUILD=1 serves the build as it is; SHUTDOWN_GRACE_MS (default
  * 10000) is how long running requests get after SIGTERM/SIGINT.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { mediaRoot, databasePath } from '../db/config';
+import { databaseTarget, describeDatabase, mediaRoot } from '../db/config';
+import { downloadSecretFromEnvironment } from '../db/download-secret';
 import { withMigratedDatabase } from '../db/index';
 import { seedFileRows, seedMedia } from '../db/seed';
 
@@ -16,9 +18,10 @@ process.chdir(root);
 
 const SOURCES = ['app', 'lib', 'db', 'public', 'next.config.ts', 'tsconfig.json', 'package-lock.json'];
 
+/** Newest modification under `entry`; symlinks count as themselves and are never followed (a loop costs nothing). */
 function newestMtime(entry: string, skip: readonly string[] = []): number {
   if (!existsSync(entry) || skip.includes(path.basename(entry))) return 0;
-  const stats = statSync(entry);
+  const stats = lstatSync(entry);
   if (!stats.isDirectory()) return stats.mtimeMs;
   let newest = stats.mtimeMs;
   for (const child of readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child), skip));
@@ -55,7 +58,10 @@ async function main(): Promise<void> {
   // Next reads NODE_ENV to pick its production behaviour; `next build` inherits it too.
   Object.assign(process.env, { NODE_ENV: 'production' });
   process.env.MEDIA_ROOT = mediaRoot();
-  process.env.DATABASE_URL = databasePath();
+  // DATABASE_URL: a postgres:// URL is used as it is; anything else is an SQLite file, made
+  // absolute so the server finds it whatever its working directory.
+  const database = databaseTarget();
+  process.env.DATABASE_URL = database.dialect === 'sqlite' ? database.file : database.url;
   buildPackageIfStale();
   buildIfStale();
   // Loaded after the build above, so the server runs the package as it was just built.
@@ -67,8 +73,12 @@ async function main(): Promise<void> {
   if (stale.length > 0) console.log(`Removed ${stale.length} temporary files left by interrupted uploads`);
   const created = await seedMedia(media);
   if (created.length > 0) console.log(`Seeded ${created.length} sample files into ${media}`);
-  const rows = await withMigratedDatabase(process.env.DATABASE_URL, (db) => seedFileRows(db, media));
+  console.log(`Database: ${describeDatabase(database)}`);
+  const rows = await withMigratedDatabase(database, (db) => seedFileRows(db, media));
   if (rows > 0) console.log(`Recorded ${rows} sample files in the database`);
+  // A short DOWNLOAD_SECRET stops the start here rather than failing each signed link; a secret
+  // generated on this machine is said so now, not at the first link.
+  downloadSecretFromEnvironment();
 
   const hostname = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 3000);

@@ -4,6 +4,7 @@ import type { Snippet } from './snippets';
 const KEYWORDS = new Set(['export', 'const', 'async', 'await', 'return', 'function', 'import', 'from', 'new']);
 const FACTORIES = new Set([
   'objectDownload',
+  'drizzleObjectDownload',
   'virtualDownload',
   'pathDownload',
   'storageDownload',

@@ -1,4 +1,5 @@
 import type { FileRow } from '@/db/schema';
+import { storageDescription } from '@/app/_lib/demo';
 import { CodeSample } from './code-sample';
 import { DeleteButton } from './delete-button';
 import { formatBytes, formatTime } from './format';
@@ -6,13 +7,14 @@ import { Section } from './section';
 import { SNIPPETS } from './snippets';
 import { UploadForm } from './upload-form';
 
-/** objectDownload: the rows of the `files` table, each served from its stored bytes. */
+/** drizzleObjectDownload (objectDownload over a Drizzle table): the rows of the `files` table, each served from its stored bytes. */
 export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: number }) {
+  const storage = storageDescription();
   return (
     <Section
       id="files"
       title="Files"
-      factory="objectDownload"
+      factory="drizzleObjectDownload"
       intro={
         <>
           Rows of the <code>files</code> table (Drizzle + SQLite). The route reads a row by id and serves the bytes at
@@ -22,6 +24,35 @@ export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: nu
         </>
       }
     >
+      <p className="storage-in-use" data-testid="files-storage">
+        Bytes stored in{' '}
+        {storage.kind === 's3' ? (
+          <>
+            S3 at <code>{storage.location}</code>
+            {storage.endpoint ? (
+              <>
+                {' '}
+                on <code>{storage.endpoint}</code>
+              </>
+            ) : null}
+          </>
+        ) : (
+          <>
+            the media folder (<code>{storage.location}</code>)
+          </>
+        )}
+        {' · '}downloads{' '}
+        {storage.delivery === 'redirect' ? (
+          <>
+            <strong>redirected</strong>: a 307 to a presigned URL valid 60 s, carrying the same file name
+          </>
+        ) : (
+          <>
+            <strong>streamed</strong> through the app
+          </>
+        )}{' '}
+        (<code>FILES_STORAGE</code>, <code>FILES_DELIVERY</code>).
+      </p>
       <UploadForm maxBytes={maxBytes} />
       {rows.length === 0 ? (
         <div className="empty">
@@ -29,7 +60,7 @@ export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: nu
             <strong>No files yet.</strong>
           </p>
           <p>
-            Choose a file above and press <em>Upload</em>: its bytes go to the media folder, a row goes to the{' '}
+            Choose a file above and press <em>Upload</em>: its bytes go to the storage named above, a row goes to the{' '}
             <code>files</code> table, and it can be downloaded from <code>/api/files/&lt;id&gt;</code> right away. Sample
             files are recorded again when the demo starts with an empty table.
           </p>

@@ -106,7 +106,7 @@ export function UploadForm({ maxBytes }: { maxBytes: number }) {
           onChange={(event) => chosen(event.currentTarget.files?.[0])}
         />
         <p id="upload-limit" className="hint">
-          Up to {limit} per file (<code>MAX_UPLOAD_BYTES</code>). Stored under <code>uploads/</code> in the media folder.
+          Up to {limit} per file (<code>MAX_UPLOAD_BYTES</code>). Stored under <code>uploads/</code> in the files storage.
         </p>
         <noscript>
           <p className="hint">

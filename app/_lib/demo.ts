@@ -1,11 +1,57 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { FileSystemStorage } from 'next-downloadview/storage';
+import { HttpError } from 'next-downloadview';
+import { S3Storage } from 'next-downloadview/s3';
+import { FileSystemStorage, type Storage } from 'next-downloadview/storage';
 import { databasePath, mediaRoot } from '@/db/config';
 
-/** The demo's one storage: MEDIA_ROOT on disk. */
+/** The media folder: MEDIA_ROOT on disk (the path, storage, signed and accel routes serve it). */
 export const media = new FileSystemStorage(mediaRoot());
+
+/**
+ * Where the files table keeps its bytes: `FILES_STORAGE=s3://BUCKET/PREFIX` puts them in S3 (or
+ * any S3-compatible server: AWS_ENDPOINT_URL_S3), with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+ * and AWS_REGION; otherwise the media folder.
+ */
+export const filesStorage: Storage = process.env.FILES_STORAGE ? S3Storage.fromUrl(process.env.FILES_STORAGE) : media;
+
+/** How `/api/files/{id}` sends a file: FILES_DELIVERY=redirect redirects to S3; default streamed. */
+export const filesDelivery: 'stream' | 'redirect' = process.env.FILES_DELIVERY === 'redirect' ? 'redirect' : 'stream';
+
+/** What the admin shows of the storage and the delivery in use; never the credentials. */
+export function storageDescription(): { kind: 'disk' | 's3'; location: string; endpoint?: string; delivery: 'stream' | 'redirect' } {
+  if (filesStorage instanceof S3Storage) {
+    const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    // Redirects need a URL of the storage's own; a storage without one streams.
+    return { kind: 's3', location: `s3://${filesStorage.bucket}/${filesStorage.prefix}`, endpoint, delivery: filesDelivery };
+  }
+  return { kind: 'disk', location: process.env.MEDIA_ROOT || 'var/media', delivery: 'stream' };
+}
+
+let seeded: Promise<void> | undefined;
+
+/**
+ * On S3, the sample files the start script seeded into the media folder (and recorded in the
+ * files table) are copied to the bucket once, so the seeded rows can be downloaded there too.
+ * Files already in the bucket are left alone. Awaited before the files table is used.
+ */
+export function filesStorageReady(): Promise<void> {
+  if (filesStorage === media) return Promise.resolve();
+  seeded ??= (async () => {
+    for await (const file of media.list()) {
+      if (await filesStorage.exists(file.name)) continue;
+      await filesStorage.save(file.name, await media.open(file.name)).catch((error: unknown) => {
+        // Another instance copied it meanwhile.
+        if (!(error instanceof HttpError && error.status === 409)) throw error;
+      });
+    }
+  })().catch((error: unknown) => {
+    seeded = undefined;
+    console.error('demo: could not copy the sample files to S3', error);
+  });
+  return seeded;
+}
 
 /** Largest upload accepted, from MAX_UPLOAD_BYTES; default 100 MiB. */
 export function maxUploadBytes(): number {

@@ -5,7 +5,7 @@ import { HttpError } from 'next-downloadview';
 import { receiveUpload } from 'next-downloadview/upload';
 import { getDb, type DemoDatabase } from '@/db';
 import { files, type FileRow } from '@/db/schema';
-import { maxUploadBytes, media } from './demo';
+import { filesStorage, filesStorageReady, maxUploadBytes } from './demo';
 
 /** What the API shows of a file. */
 export interface FileJson {
@@ -41,7 +41,8 @@ export function storageNameFor(clientName: string): string {
  * the storage; if writing the row fails, the bytes are removed again.
  */
 export async function createFile(request: Request, db: DemoDatabase = getDb()): Promise<FileRow> {
-  const upload = await receiveUpload(request, media, { maxBytes: maxUploadBytes(), name: storageNameFor });
+  await filesStorageReady();
+  const upload = await receiveUpload(request, filesStorage, { maxBytes: maxUploadBytes(), name: storageNameFor });
   const name = upload.clientName || 'upload';
   const now = new Date();
   try {
@@ -60,7 +61,7 @@ export async function createFile(request: Request, db: DemoDatabase = getDb()): 
     if (!row) throw new Error('insert returned no row');
     return row;
   } catch (error) {
-    await media.delete(upload.stored.name);
+    await filesStorage.delete(upload.stored.name);
     throw error;
   }
 }
@@ -77,9 +78,10 @@ export function parseId(value: string | undefined): number {
  * that points at nothing.
  */
 export async function deleteFile(id: number, db: DemoDatabase = getDb()): Promise<boolean> {
+  await filesStorageReady();
   const [row] = await db.delete(files).where(eq(files.id, id)).returning();
   if (!row) return false;
-  await media.delete(row.storagePath);
+  await filesStorage.delete(row.storagePath);
   return true;
 }
 

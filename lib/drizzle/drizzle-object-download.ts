@@ -71,6 +71,7 @@ export function drizzleGetObject<Row extends object = Record<string, unknown>>(
       value = column.dataType === 'bigint' ? BigInt(raw) : Number(raw);
       if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined;
     }
+    if (!holds(column, value)) return undefined;
     const rows = await database().select().from(table).where(eq(column, value)).limit(1);
     return rows[0] as Row | undefined;
   };
@@ -108,6 +109,24 @@ export function drizzleObjectDownload<Row extends object = Record<string, unknow
     }
   }
   return objectDownload<Row>({ ...rest, getObject: drizzleGetObject<Row>({ db, table, lookup }) });
+}
+
+/** Postgres's integer column types narrower than 64 bits, and the bound of their magnitude. */
+const PG_INTEGER_BOUNDS: Record<string, number> = { PgSmallInt: 2 ** 15, PgSmallSerial: 2 ** 15, PgInteger: 2 ** 31, PgSerial: 2 ** 31 };
+/** The forms of a uuid Postgres takes as input: 32 hex digits, a hyphen allowed after any group of four, braces. */
+const PG_UUID = /^\{?[0-9a-f]{4}(?:-?[0-9a-f]{4}){7}\}?$/i;
+
+/**
+ * Whether the column can hold the value at all. SQLite finds no row for a value out of a
+ * column's type; Postgres fails the whole query (an integer out of range, a malformed uuid, a NUL
+ * in text), which would be a 500 for what is only a URL naming no row: it is 404 without a query.
+ */
+function holds(column: Column, value: string | number | bigint): boolean {
+  const bound = PG_INTEGER_BOUNDS[column.columnType];
+  if (bound !== undefined) return typeof value === 'number' && value >= -bound && value < bound;
+  if (column.columnType === 'PgUUID') return typeof value === 'string' && PG_UUID.test(value);
+  if (column.columnType.startsWith('Pg') && typeof value === 'string') return !value.includes('\u0000');
+  return true;
 }
 
 function tableColumns(table: Table, factory: string): Record<string, Column> {

@@ -1,5 +1,7 @@
 import { errorResponse, HttpError } from '../http/http-error';
 import { LENGTH_HEADER, signedLength } from './length-handoff';
+import { sendFileBody } from './file-handoff';
+import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
 import { tryOffload } from './offload/try-offload';
@@ -83,10 +85,14 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
   }
   switch (body.kind) {
     case 'whole': {
+      const bytes = await source.readSmall?.();
+      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return new Response(bytes, { status, headers });
       const stream = await source.open();
       return answer(request, counted(source, stream, source.size), status, headers);
     }
     case 'range': {
+      const bytes = await source.readSmall?.(body.range);
+      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return new Response(bytes, { status, headers });
       const stream = await source.open(body.range);
       return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers);
     }
@@ -118,6 +124,11 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
  * on a destroyed response): without this, its open file stays open until garbage collection.
  */
 function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers): Response {
+  // A body already in memory holds nothing open: sent as bytes, it skips the stream machinery.
+  const bytes = bytesOf(body);
+  if (bytes) return new Response(bytes, { status, headers });
+  // Under the kit's server, an open file is sent by the server itself, with Node streams.
+  if (sendFileBody(body)) return new Response(null, { status, headers });
   const response = new Response(body, { status, headers });
   const release = () => {
     if (!body.locked) body.cancel(request.signal.reason).catch(() => undefined);

@@ -41,6 +41,14 @@ export interface Source extends SourceMeta {
    */
   openRanges?(ranges: readonly ByteRange[]): Promise<ReadableStream<Uint8Array>[]>;
   /**
+   * The bytes `range.start..range.end` (or all of them) read at once, when the source can do
+   * that cheaply (a small file from the page cache): the engine sends them as they are, the
+   * cheapest body a route handler can give. `undefined` means "too large, stream them": the
+   * engine then calls `open`. Checked like `open`: a changed or missing file is an error, before
+   * any header is sent.
+   */
+  readSmall?(range?: ByteRange): Promise<Uint8Array<ArrayBuffer> | undefined> | Uint8Array<ArrayBuffer> | undefined;
+  /**
    * The bytes can only be read forward, once per opening (generated content): `openRanges`
    * then gets the ranges in ascending order, and the parts are sent in that order, which
    * RFC 9110 §15.3.7.2 allows (a client reads each part's Content-Range).

@@ -2,6 +2,7 @@ import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
 import { createHandlers, type DownloadHandlers } from './handlers';
+import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
 
@@ -27,7 +28,7 @@ export interface ObjectFields {
   checksum?: string;
 }
 
-export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>> extends DownloadOptions {
+export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>> extends DownloadOptions, DeliveryOptions {
   /** Where the file field's names point. */
   storage: Storage;
   /**
@@ -69,11 +70,17 @@ export function objectDownload<Row extends object = Record<string, unknown>>(
     throw new ConfigurationError('objectDownload: getObject must be a function (for a Drizzle table, see next-downloadview/drizzle)');
   }
   const fields = resolveFields(options.fields);
-  return createHandlers(async (request, params) => {
-    const row = await getObject(request, params);
-    if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
-    return objectSource(row as Record<string, unknown>, fields, storage);
-  }, resolved);
+  const delivery = withDelivery(
+    async (request, params) => {
+      const row = await getObject(request, params);
+      if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
+      return objectSource(row as Record<string, unknown>, fields, storage);
+    },
+    resolved,
+    storage,
+    checkDeliveryOptions(options, 'objectDownload'),
+  );
+  return createHandlers(delivery.load, delivery.options);
 }
 
 /**
@@ -135,11 +142,11 @@ export async function objectSource(
     // The bytes in the storage are not the ones the row describes (changed outside the app):
     // the length sent is the real one, and the row's checksum and date no longer apply to them.
     console.warn(`objectDownload: "${name}" is ${source.size} bytes, the row says ${recordedSize}`);
-    return described;
+    return rememberStorageName(described, name);
   }
-  return {
+  return rememberStorageName({
     ...described,
     lastModified: date(row, fields.lastModified) ?? source.lastModified,
     etag: text(row, fields.checksum) ?? source.etag,
-  };
+  }, name);
 }

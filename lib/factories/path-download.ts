@@ -36,7 +36,7 @@ export interface PathDownloadOptions extends DownloadOptions, PathSourceOptions 
  */
 export function pathDownload(options: PathDownloadOptions): DownloadHandlers {
   const resolved = resolveOptions(options, 'pathDownload');
-  const { path: which, param = 'path', dotfiles = false, chunkSize } = options;
+  const { path: which, param = 'path', dotfiles = false, chunkSize, syncFs = true } = options;
   if (options.root !== undefined && (typeof options.root !== 'string' || options.root === '')) {
     throw new ConfigurationError('pathDownload: root must be a non-empty path');
   }
@@ -46,8 +46,9 @@ export function pathDownload(options: PathDownloadOptions): DownloadHandlers {
   if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
     throw new ConfigurationError('pathDownload: chunkSize must be a whole number of bytes');
   }
+  if (typeof syncFs !== 'boolean') throw new ConfigurationError('pathDownload: syncFs must be true or false');
   const root = options.root === undefined ? undefined : path.resolve(/* turbopackIgnore: true */ options.root);
-  const sourceOptions = { dotfiles, chunkSize };
+  const sourceOptions = { dotfiles, chunkSize, syncFs };
 
   // A fixed path is the configuration's own: it is resolved once and not re-checked per request.
   if (typeof which === 'string') {

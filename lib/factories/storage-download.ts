@@ -4,8 +4,9 @@ import { createHandlers, type DownloadHandlers } from './handlers';
 import { checkRequestedPath } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
+import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
 
-export interface StorageDownloadOptions extends DownloadOptions {
+export interface StorageDownloadOptions extends DownloadOptions, DeliveryOptions {
   /** Where the files live, e.g. `new FileSystemStorage(process.env.MEDIA_ROOT!)`. */
   storage: Storage;
   /**
@@ -27,6 +28,9 @@ export interface StorageDownloadOptions extends DownloadOptions {
  * import { FileSystemStorage } from 'next-downloadview/storage';
  * const media = new FileSystemStorage(process.env.MEDIA_ROOT ?? 'var/media');
  * export const { GET, HEAD } = storageDownload({ storage: media });
+ *
+ * // With an S3Storage: a 307 to a presigned URL that downloads under the same name.
+ * export const { GET, HEAD } = storageDownload({ storage: bucket, delivery: 'redirect' });
  */
 export function storageDownload(options: StorageDownloadOptions): DownloadHandlers {
   const resolved = resolveOptions(options, 'storageDownload');
@@ -37,11 +41,17 @@ export function storageDownload(options: StorageDownloadOptions): DownloadHandle
   if (which !== undefined && typeof which !== 'string' && typeof which !== 'function') {
     throw new ConfigurationError('storageDownload: path must be a name or a function');
   }
-  return createHandlers(async (request, params) => {
-    const requested = typeof which === 'string' ? which : which ? await which(request, params) : params[param];
-    if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
-    // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
-    const name = typeof requested === 'string' ? requested : checkRequestedPath(requested, { dotfiles: true }).join('/');
-    return storageSource(storage, name);
-  }, resolved);
+  const delivery = withDelivery(
+    async (request, params) => {
+      const requested = typeof which === 'string' ? which : which ? await which(request, params) : params[param];
+      if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
+      // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
+      const name = typeof requested === 'string' ? requested : checkRequestedPath(requested, { dotfiles: true }).join('/');
+      return rememberStorageName(await storageSource(storage, name), name);
+    },
+    resolved,
+    storage,
+    checkDeliveryOptions(options, 'storageDownload'),
+  );
+  return createHandlers(delivery.load, delivery.options);
 }

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ afterEach(async () => {
   lines.length = 0;
 });
 
-async function listen(handler: RequestHandler, options: { gracePeriodMs?: number; cleanupMs?: number } = {}): Promise<number> {
+async function listen(handler: RequestHandler, options: { gracePeriodMs?: number; cleanupMs?: number; lingerMs?: number } = {}): Promise<number> {
   kit = createKitServer(handler, { log: (line) => lines.push(line), ...options });
   await new Promise<void>((resolve) => kit!.server.listen(0, '127.0.0.1', resolve));
   return (kit.server.address() as AddressInfo).port;
@@ -132,16 +133,52 @@ describe('createKitServer', () => {
   });
 
   describe('a response that leaves the request body unread', () => {
-    it('carries Connection: close and the server stops reading', async () => {
-      const port = await listen(async (_req, res) => {
-        res.statusCode = 413;
-        res.end('too large\n');
-      });
+    it('carries Connection: close, and the connection is closed once the linger time is over', async () => {
+      const port = await listen(
+        async (_req, res) => {
+          res.statusCode = 413;
+          res.end('too large\n');
+        },
+        { lingerMs: 100 },
+      );
       const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
       const answer = await raw(port, Buffer.concat([Buffer.from(`POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length + 1}\r\n\r\n`), body]));
       expect(answer.status).toBe(413);
       expect(answer.head).toMatch(/\r\nconnection: close\r\n/i);
       expect(answer.closed).toBe(true);
+    });
+
+    it('reaches a client that is still sending, instead of resetting the connection under it (RFC 9112 §9.6)', async () => {
+      const port = await listen(async (req, res) => {
+        // As a route under Next sees it: a web Request over the socket; a little is read, the
+        // rest left (so the socket stops and the client's data waits in the buffers), then a 413.
+        const request = new Request('http://x/x', { method: 'POST', body: req as unknown as ReadableStream, duplex: 'half' } as RequestInit);
+        const reader = request.body!.getReader();
+        await reader.read();
+        reader.releaseLock();
+        res.statusCode = 413;
+        res.end('too large\n');
+      });
+      // Node's client in a process of its own (in this one, its reads and the server's writes
+      // take turns and the race never shows), writing small chunks as fast as the server reads,
+      // and letting its event loop turn between bursts as a browser's would.
+      const client = `
+        const http = require('node:http');
+        const send = () => new Promise((resolve) => {
+          let writing = true;
+          const chunk = Buffer.alloc(64, 0x61);
+          const req = http.request({ host: '127.0.0.1', port: ${port}, method: 'POST', path: '/x', agent: false, headers: { 'content-length': String(1024 ** 3) } });
+          req.on('response', (res) => { writing = false; req.destroy(); resolve(String(res.statusCode)); });
+          req.on('error', (error) => { writing = false; resolve('error ' + error.code); });
+          const pump = () => { while (writing && req.write(chunk)); if (writing) req.once('drain', () => setImmediate(pump)); };
+          pump();
+        });
+        (async () => { const outcomes = []; for (let i = 0; i < 10; i++) outcomes.push(await send()); console.log(JSON.stringify(outcomes)); })();
+      `;
+      const output = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['-e', client], { timeout: 20_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+      });
+      expect(JSON.parse(output)).toEqual(Array(10).fill('413'));
     });
 
     it('keeps the connection alive when the body was read', async () => {
@@ -153,6 +190,40 @@ describe('createKitServer', () => {
       expect(answer.status).toBe(200);
       expect(answer.head).toMatch(/\r\nconnection: keep-alive\r\n/i);
       expect(answer.closed).toBe(false);
+    });
+  });
+
+  describe('Expect: 100-continue (RFC 9110 §10.1.1)', () => {
+    it('answers a request refused from its headers without inviting the body', async () => {
+      const port = await listen(async (_req, res) => {
+        res.statusCode = 413;
+        res.end('too large\n');
+      });
+      const answer = await raw(port, 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\nExpect: 100-continue\r\n\r\n');
+      expect(answer.head).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.head).toMatch(/\r\nconnection: close\r\n/i);
+    });
+
+    it('invites the body once the app reads it', async () => {
+      const port = await listen(async (req, res) => {
+        let body = '';
+        for await (const chunk of req) body += String(chunk);
+        res.end(`got ${body}`);
+      });
+      const reply = await new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let data = '';
+        socket.on('data', (chunk: Buffer) => {
+          data += chunk.toString('latin1');
+          if (data.startsWith('HTTP/1.1 100') && !data.includes('abc') && data.endsWith('\r\n\r\n') && !data.includes('200')) socket.write('abc');
+          if (data.includes('got abc')) {
+            socket.destroy();
+            resolve(data);
+          }
+        });
+        socket.write('POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n');
+      });
+      expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     });
   });
 

@@ -14,6 +14,12 @@ export interface KitServerOptions {
    * clean up (a save removing its temporary file) before shutdown gives up on them. Default 5 s.
    */
   cleanupMs?: number;
+  /**
+   * A connection closed on an unread request body (a 413) keeps reading and dropping what the
+   * client still sends for at most this long, so the client can read the answer (RFC 9112 §9.6).
+   * Default 2 s.
+   */
+  lingerMs?: number;
   /** Where shutdown progress is reported. Default `console.log`. */
   log?: (line: string) => void;
 }
@@ -49,15 +55,44 @@ function answer(req: IncomingMessage, res: ServerResponse, status: number, messa
 /**
  * A response that starts while its request body is still unread (a 413, a refused target, an
  * early error) must close the connection: the unread rest would otherwise be parsed as the next
- * request (RFC 9112 §9.6 lets a server close; §6.3 is why it must). Node then ends the socket
- * after the response instead of reading the rest.
+ * request (RFC 9112 §9.6 lets a server close; §6.3 is why it must).
  */
-function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse, lingerMs: number): void {
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   res.writeHead = ((...args: unknown[]) => {
-    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+    if (!req.complete && !res.headersSent) {
+      res.setHeader('connection', 'close');
+      closeInStages(req, lingerMs);
+    }
     return writeHead(...args);
   }) as typeof res.writeHead;
+}
+
+/**
+ * RFC 9112 §9.6: closing at once while the client is still sending makes TCP reset the
+ * connection, and the reset can destroy our answer in the client's buffers before it is read
+ * (the client then sees a reset instead of the 413). So the close is staged: once the response is
+ * out (Node calls `destroySoon` then), the write side is closed, what the client still sends is
+ * read and dropped, never kept, and the connection is closed when its body ends, when the client
+ * closes, or after `lingerMs` at most.
+ */
+function closeInStages(req: IncomingMessage, lingerMs: number): void {
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+    const close = (): void => {
+      socket.destroy();
+    };
+    const timer = setTimeout(close, lingerMs);
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('end', close);
+    // Whoever was reading the body has stopped: drop the rest instead of leaving it buffered.
+    req.removeAllListeners('readable');
+    req.removeAllListeners('data');
+    req.on('data', () => undefined);
+    req.once('end', close);
+    req.resume();
+  };
 }
 
 /** CONNECT asks us to be a tunnel; we are not one (RFC 9110 §9.3.6). */
@@ -90,6 +125,7 @@ function delay(ms: number): { promise: Promise<'expired'>; cancel: () => void } 
 export function createKitServer(handle: RequestHandler, options: KitServerOptions = {}): KitServer {
   const grace = options.gracePeriodMs ?? 10_000;
   const cleanup = options.cleanupMs ?? 5_000;
+  const linger = options.lingerMs ?? 2_000;
   const log = options.log ?? ((line: string) => console.log(line));
   const inFlight = new Set<Promise<unknown>>();
   const open = new Set<ServerResponse>();
@@ -97,9 +133,9 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
   let abortNow: (() => void) | undefined;
   const aborted = new Promise<'aborted'>((resolve) => (abortNow = () => resolve('aborted')));
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (stopping) res.setHeader('connection', 'close');
-    closeWhenBodyUnread(req, res);
+    closeWhenBodyUnread(req, res, linger);
     const check = checkRequestTarget(req.method ?? '', req.url ?? '');
     if (check.kind === 'refuse') return answer(req, res, check.status, check.message);
     // RFC 9110 §9.3.7: OPTIONS * asks what the server supports as a whole.
@@ -125,6 +161,19 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
       })
       .finally(() => inFlight.delete(work));
     inFlight.add(work);
+  };
+  const server = createServer(onRequest);
+  server.on('checkContinue', (req, res) => {
+    // RFC 9110 §10.1.1: a server may send its final answer without the body. Node would invite
+    // the body (100 Continue) before the app looked at the request; here the invitation goes out
+    // only when the app starts reading, so a 413 decided from Content-Length costs no upload.
+    const invite = (event: string | symbol): void => {
+      if (event !== 'data' && event !== 'readable') return;
+      req.off('newListener', invite);
+      if (!res.headersSent) res.writeContinue();
+    };
+    req.on('newListener', invite);
+    onRequest(req, res);
   });
   server.on('connect', refuseConnect);
 

@@ -135,12 +135,18 @@ async function loadNext(dir: string): Promise<NextFactory> {
 }
 
 function stopOnSignals(kit: KitServer): void {
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // Once shutdown has begun, another signal cuts the grace period short.
+      console.log(`${signal} again: closing running requests now`);
+      kit.abort();
+      return;
+    }
+    stopping = true;
     console.log(`${signal} received`);
-    // Once shutdown has begun, another signal cuts the grace period short.
-    process.on(signal, () => kit.abort());
     void kit.shutdown().then(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { expect, test, type APIRequestContext } from '@playwright/test';
+import { S3Storage } from '../lib/s3';
+import { sha256 } from './helpers';
+import { s3Bucket, s3Credentials, s3DemoBaseURL, s3Endpoint } from './s3-helpers';
+
+// The demo with FILES_STORAGE=s3://e2e-files/files and FILES_DELIVERY=redirect (see
+// playwright.config.ts): the files table's bytes live in an S3-compatible server, and
+// /api/files/{id} answers with a 307 to a presigned URL of it.
+
+const bucket = new S3Storage({ bucket: s3Bucket, prefix: 'files', endpoint: s3Endpoint, credentials: s3Credentials });
+
+async function upload(request: APIRequestContext, name: string, buffer: Buffer): Promise<number> {
+  const response = await request.post(`${s3DemoBaseURL}/api/files`, { multipart: { file: { name, mimeType: 'application/octet-stream', buffer } } });
+  expect(response.status(), await response.text()).toBe(201);
+  return ((await response.json()) as { id: number }).id;
+}
+
+test.describe('the demo on S3', () => {
+  test('says which storage and delivery it uses', async ({ page }) => {
+    await page.goto(`${s3DemoBaseURL}/`);
+    const note = page.getByTestId('files-storage');
+    await expect(note).toContainText(`s3://${s3Bucket}/files/`);
+    await expect(note).toContainText('redirected');
+  });
+
+  test('an upload goes to the bucket, and Chromium saves it through the redirect under its non-ASCII name', async ({ page, request }, testInfo) => {
+    const name = 'Übersicht — 報告 (final).bin';
+    const content = randomBytes(300 * 1024 + 7);
+    const id = await upload(request, name, content);
+
+    const redirect = await request.get(`${s3DemoBaseURL}/api/files/${id}`, { maxRedirects: 0 });
+    expect(redirect.status()).toBe(307);
+    expect(redirect.headers()['cache-control']).toBe('private, no-store');
+    const location = redirect.headers()['location']!;
+    expect(location.startsWith(`${s3Endpoint}/${s3Bucket}/files/uploads/`)).toBe(true);
+    expect(new URL(location).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+
+    await page.goto(`${s3DemoBaseURL}/`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: `Download ${name}`, exact: true }).click()]);
+    expect(await download.failure()).toBeNull();
+    expect(download.suggestedFilename()).toBe(name);
+    // The bytes came from the store: Chromium followed the 307 and kept the store's headers.
+    expect(download.url().startsWith(`${s3Endpoint}/${s3Bucket}/files/uploads/`)).toBe(true);
+    const saved = testInfo.outputPath('redirected.bin');
+    await download.saveAs(saved);
+    expect(sha256(await readFile(saved))).toBe(sha256(content));
+  });
+
+  test('a seeded sample file was copied to the bucket and downloads under its name', async ({ page }, testInfo) => {
+    await page.goto(`${s3DemoBaseURL}/`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download résumé été.txt', exact: true }).click()]);
+    expect(download.suggestedFilename()).toBe('résumé été.txt');
+    const saved = testInfo.outputPath('seeded.txt');
+    await download.saveAs(saved);
+    expect(sha256(await readFile(saved))).toBe(sha256(await new Response(await bucket.open('résumé été.txt')).arrayBuffer().then((b) => Buffer.from(b))));
+  });
+
+  test('a download interrupted half way resumes through the streamed route with the missing bytes only', async ({ request }) => {
+    const content = randomBytes(2 * 1024 * 1024 + 11);
+    const url = `${s3DemoBaseURL}/api/files/${await upload(request, 'resume me.bin', content)}?stream`;
+    const head = await request.head(url);
+    expect(head.status()).toBe(200);
+    const etag = head.headers()['etag']!;
+    expect(etag).toMatch(/^"[0-9a-f]{64}"$/);
+    const size = content.length;
+    const half = Math.floor(size / 2);
+    const first = await request.get(url, { headers: { Range: `bytes=0-${half - 1}` } });
+    expect(first.status()).toBe(206);
+    const rest = await request.get(url, { headers: { Range: `bytes=${half}-`, 'If-Range': etag } });
+    expect(rest.status()).toBe(206);
+    expect(rest.headers()['content-range']).toBe(`bytes ${half}-${size - 1}/${size}`);
+    const restBody = await rest.body();
+    expect(restBody.length).toBe(size - half);
+    expect(sha256(Buffer.concat([await first.body(), restBody]))).toBe(sha256(content));
+  });
+
+  test('a row whose object is gone from the bucket is 404, streamed or redirected, never 500', async ({ request }) => {
+    const id = await upload(request, 'vanishing.txt', Buffer.from('soon gone'));
+    const [row] = ((await (await request.get(`${s3DemoBaseURL}/api/files`)).json()) as { id: number; name: string }[]).filter((file) => file.id === id);
+    expect(row?.name).toBe('vanishing.txt');
+    let removed = 0;
+    for await (const file of bucket.list('uploads/')) {
+      const bytes = Buffer.from(await new Response(await bucket.open(file.name)).arrayBuffer());
+      if (bytes.toString() === 'soon gone') removed += Number(await bucket.delete(file.name));
+    }
+    expect(removed).toBe(1);
+    expect((await request.get(`${s3DemoBaseURL}/api/files/${id}`, { maxRedirects: 0 })).status()).toBe(404);
+    expect((await request.get(`${s3DemoBaseURL}/api/files/${id}?stream`)).status()).toBe(404);
+  });
+});

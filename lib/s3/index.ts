@@ -1,0 +1,15 @@
+/**
+ * next-downloadview/s3: files in S3 or any server that speaks its API (MinIO, R2, Wasabi, ...).
+ * No S3 client library: requests are signed with AWS Signature Version 4 on node:crypto and
+ * sent with fetch.
+ *
+ * @example
+ * import { storageDownload } from 'next-downloadview';
+ * import { S3Storage } from 'next-downloadview/s3';
+ * const bucket = S3Storage.fromUrl('s3://my-bucket/files/');   // AWS_* variables for the rest
+ * export const { GET, HEAD } = storageDownload({ storage: bucket, delivery: 'redirect' });
+ *
+ * @module
+ */
+export { S3Storage, type PresignOptions, type S3Credentials, type S3StorageOptions, type S3StoredFile } from './s3-storage';
+export { presignUrl, signHeaders, type SignInput } from './sigv4';

@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpError } from '../http/http-error';
+import { NotFoundError } from '../storage/storage';
+import { S3Storage } from './s3-storage';
+import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './test-server';
+
+const s3 = useS3Server();
+const MiB = 1024 * 1024;
+
+async function rejection(promise: Promise<unknown>): Promise<HttpError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as HttpError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function names(storage: S3Storage, prefix?: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const file of storage.list(prefix)) found.push(file.name);
+  return found.sort();
+}
+
+/** A fetch that records every request it passes on. */
+function recording(): { fetch: typeof fetch; calls: { method: string; url: URL; status?: number }[] } {
+  const calls: { method: string; url: URL; status?: number }[] = [];
+  return {
+    calls,
+    fetch: async (input, init) => {
+      const call: { method: string; url: URL; status?: number } = { method: init?.method ?? 'GET', url: new URL(String(input)) };
+      calls.push(call);
+      const response = await fetch(input, init);
+      call.status = response.status;
+      return response;
+    },
+  };
+}
+
+function pattern(size: number): Uint8Array {
+  return new Uint8Array(size).map((_, i) => (i * 31 + (i >> 12)) % 256);
+}
+
+async function* inChunks(bytes: Uint8Array, chunk: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += chunk) yield bytes.subarray(at, at + chunk);
+}
+
+let servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  servers = [];
+});
+
+/** A local HTTP server with the given behaviour, as an S3 endpoint. */
+async function fakeStore(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.closeAllConnections?.();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function storageAt(endpoint: string, options: Partial<ConstructorParameters<typeof S3Storage>[0]> = {}): S3Storage {
+  return new S3Storage({ bucket: TEST_BUCKET, endpoint, credentials: TEST_CREDENTIALS, ...options });
+}
+
+describe('S3Storage', () => {
+  describe('with a prefix', () => {
+    it('keeps its files under the prefix, out of reach of another prefix', async () => {
+      const one = s3.storage({ prefix: 'tenant-one/' });
+      const two = s3.storage({ prefix: 'tenant-two' });
+      await one.delete('secret.txt');
+      await one.save('secret.txt', 'one', { overwrite: true });
+      expect(await two.exists('secret.txt')).toBe(false);
+      expect((await rejection(two.stat('../tenant-one/secret.txt'))).status).toBe(400);
+      expect(await names(two)).not.toContain('secret.txt');
+      expect(await names(one)).toContain('secret.txt');
+      // The whole bucket, seen without a prefix, has it under the prefix.
+      expect(await s3.storage({ prefix: '' }).exists('tenant-one/secret.txt')).toBe(true);
+    });
+
+    it('refuses a prefix that climbs out of the bucket', () => {
+      expect(() => s3.storage({ prefix: '../other/' })).toThrow();
+      expect(() => s3.storage({ prefix: 'a/../../b' })).toThrow();
+    });
+  });
+
+  describe('save of a body larger than one part', () => {
+    it('uploads it in parts, byte for byte, with its SHA-256', async () => {
+      const { fetch, calls } = recording();
+      const storage = s3.storage({ partSize: 5 * MiB, fetch });
+      const body = pattern(11 * MiB + 123);
+      const saved = await storage.save('big.bin', inChunks(body, 256 * 1024));
+      expect(saved.size).toBe(body.length);
+      expect(saved.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+      expect(calls.filter((call) => call.url.searchParams.has('partNumber')).map((call) => call.url.searchParams.get('partNumber'))).toEqual(['1', '2', '3']);
+      const back = new Uint8Array(await new Response(await storage.open('big.bin')).arrayBuffer());
+      expect(Buffer.compare(back, body)).toBe(0);
+      const middle = await new Response(await storage.open('big.bin', { range: { start: 5 * MiB - 2, end: 5 * MiB + 1 } })).arrayBuffer();
+      expect([...new Uint8Array(middle)]).toEqual([...body.subarray(5 * MiB - 2, 5 * MiB + 2)]);
+    });
+
+    it('aborts its multipart upload and keeps nothing when the content fails after a part was sent', async () => {
+      const { fetch, calls } = recording();
+      const storage = s3.storage({ partSize: 5 * MiB, fetch });
+      async function* failing() {
+        // Two whole parts are sent, the third fails while it fills.
+        yield* inChunks(pattern(11 * MiB), MiB);
+        throw new Error('client went away');
+      }
+      await expect(storage.save('broken.bin', failing())).rejects.toThrow('client went away');
+      const aborted = calls.find((call) => call.method === 'DELETE' && call.url.searchParams.has('uploadId'));
+      expect(aborted?.status).toBe(204);
+      expect(calls.filter((call) => call.method === 'PUT' && call.url.searchParams.has('partNumber')).map((call) => call.status)).toEqual([200, 200]);
+      expect(await storage.exists('broken.bin')).toBe(false);
+    });
+
+    it('keeps nothing and starts no upload when the content fails before a second part is full', async () => {
+      const { fetch, calls } = recording();
+      const storage = s3.storage({ partSize: 5 * MiB, fetch });
+      async function* failing() {
+        yield* inChunks(pattern(6 * MiB), MiB);
+        throw new Error('client went away');
+      }
+      await expect(storage.save('short.bin', failing())).rejects.toThrow('client went away');
+      expect(calls.filter((call) => call.method !== 'HEAD')).toEqual([]);
+      expect(await storage.exists('short.bin')).toBe(false);
+    });
+
+    it('stops at maxBytes with 413 while streaming, and aborts the upload', async () => {
+      const { fetch, calls } = recording();
+      const storage = s3.storage({ partSize: 5 * MiB, fetch });
+      let produced = 0;
+      async function* endless() {
+        for (;;) {
+          produced += MiB;
+          yield new Uint8Array(MiB);
+        }
+      }
+      const error = await rejection(storage.save('huge.bin', endless(), { maxBytes: 12 * MiB }));
+      expect(error.status).toBe(413);
+      // Read no further than the byte past the limit.
+      expect(produced).toBe(13 * MiB);
+      expect(calls.filter((call) => call.url.searchParams.has('partNumber'))).toHaveLength(2);
+      expect(calls.some((call) => call.method === 'DELETE' && call.url.searchParams.has('uploadId'))).toBe(true);
+      expect(await storage.exists('huge.bin')).toBe(false);
+    });
+  });
+
+  describe('stat', () => {
+    it('gives the SHA-256 stored with a single-PUT save', async () => {
+      const storage = s3.storage();
+      await storage.save('a.txt', 'abc');
+      expect((await storage.stat('a.txt')).sha256).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    });
+  });
+
+  describe('list', () => {
+    it('follows continuation tokens across pages and skips keys that are not valid names', async () => {
+      const pages: Record<string, string> = {
+        '': '<ListBucketResult><Contents><Key>p/a.txt</Key><Size>1</Size><ETag>&quot;x&quot;</ETag><LastModified>2026-01-02T03:04:05.000Z</LastModified></Contents>' +
+          '<Contents><Key>p/folder/</Key><Size>0</Size></Contents><IsTruncated>true</IsTruncated><NextContinuationToken>next+1</NextContinuationToken></ListBucketResult>',
+        'next+1': '<ListBucketResult><Contents><Key>p/b &amp; c.txt</Key><Size>2</Size></Contents><Contents><Key>p/../x</Key><Size>2</Size></Contents><IsTruncated>false</IsTruncated></ListBucketResult>',
+      };
+      const tokens: string[] = [];
+      const endpoint = await fakeStore((request, response) => {
+        const url = new URL(request.url!, 'http://x');
+        tokens.push(url.searchParams.get('continuation-token') ?? '');
+        expect(url.searchParams.get('prefix')).toBe('p/');
+        response.end(pages[url.searchParams.get('continuation-token') ?? '']);
+      });
+      const files = [];
+      for await (const file of storageAt(endpoint, { prefix: 'p' }).list()) files.push(file);
+      expect(files.map((file) => file.name)).toEqual(['a.txt', 'b & c.txt']);
+      expect(files[0]).toMatchObject({ size: 1, etag: '"x"', lastModified: new Date('2026-01-02T03:04:05.000Z') });
+      expect(tokens).toEqual(['', 'next+1']);
+    });
+  });
+
+  describe('when the store fails', () => {
+    it('answers 502 for a store nobody listens on', async () => {
+      const endpoint = await fakeStore(() => undefined);
+      await new Promise((resolve) => servers.pop()!.close(resolve));
+      const storage = storageAt(endpoint);
+      for (const attempt of [storage.stat('a.txt'), storage.open('a.txt'), storage.save('a.txt', 'x'), storage.delete('a.txt')]) {
+        const error = await rejection(attempt);
+        expect(error).toBeInstanceOf(HttpError);
+        expect(error.status).toBe(502);
+      }
+    });
+
+    it('answers 504 for a store that does not answer in time', async () => {
+      const endpoint = await fakeStore(() => undefined);
+      const started = Date.now();
+      const error = await rejection(storageAt(endpoint, { timeoutMs: 200 }).stat('a.txt'));
+      expect(error.status).toBe(504);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('answers 502 for a store error, and never says more to the client', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        response.writeHead(500, { 'content-type': 'application/xml' });
+        response.end('<Error><Code>InternalError</Code></Error>');
+      });
+      const error = await rejection(storageAt(endpoint).open('a.txt'));
+      expect(error.status).toBe(502);
+      expect(error.expose).toBe(false);
+    });
+
+    it('answers 502 for refused credentials (403) rather than a client error', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        response.writeHead(403);
+        response.end('<Error><Code>SignatureDoesNotMatch</Code></Error>');
+      });
+      expect((await rejection(storageAt(endpoint).stat('a.txt'))).status).toBe(502);
+    });
+
+    it('answers 502 when the store sends another range than asked', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        response.writeHead(206, { 'content-range': 'bytes 0-4/10', 'content-length': '5' });
+        response.end('hello');
+      });
+      expect((await rejection(storageAt(endpoint).open('a.txt', { range: { start: 5, end: 9 } }))).status).toBe(502);
+    });
+
+    it('is NotFoundError for a missing object', async () => {
+      expect(await rejection(s3.storage().open('nothing-here.txt'))).toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe('url and presignedUrl', () => {
+    it('sign a GET of the key, with the response-* overrides and lifetime asked for', async () => {
+      const storage = s3.storage({ prefix: 'signed/', urlExpiresIn: 30 });
+      await storage.save('été 1.txt', 'summer', { overwrite: true });
+      const url = new URL(storage.presignedUrl('été 1.txt', { contentDisposition: "attachment; filename*=UTF-8''%C3%A9t%C3%A9", contentType: 'text/plain', cacheControl: 'private, max-age=60', expiresIn: 45 }));
+      expect(url.pathname).toBe(`/${TEST_BUCKET}/signed/%C3%A9t%C3%A9%201.txt`);
+      expect(url.searchParams.get('X-Amz-Expires')).toBe('45');
+      expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+      expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+      expect(url.searchParams.get('response-content-disposition')).toBe("attachment; filename*=UTF-8''%C3%A9t%C3%A9");
+      expect(url.searchParams.get('response-content-type')).toBe('text/plain');
+      expect(url.searchParams.get('response-cache-control')).toBe('private, max-age=60');
+      expect(new URL(storage.url('été 1.txt')).searchParams.get('X-Amz-Expires')).toBe('30');
+      const response = await fetch(url);
+      expect(await response.text()).toBe('summer');
+    });
+
+    it('refuse a name that leaves the storage', () => {
+      expect(() => s3.storage().url('../x')).toThrow(HttpError);
+    });
+  });
+
+  describe('fromUrl', () => {
+    it('reads s3://bucket/prefix and the standard AWS variables', () => {
+      const storage = S3Storage.fromUrl('s3://my-bucket/uploads/2026', {
+        AWS_ACCESS_KEY_ID: 'id',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_REGION: 'eu-west-3',
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4790',
+      });
+      expect(storage).toMatchObject({ bucket: 'my-bucket', prefix: 'uploads/2026/', region: 'eu-west-3' });
+      expect(storage.url('a b.txt')).toMatch(/^http:\/\/127\.0\.0\.1:4790\/my-bucket\/uploads\/2026\/a%20b\.txt\?/);
+    });
+
+    it('uses the bucket host name on AWS itself', () => {
+      const storage = S3Storage.fromUrl('s3://my-bucket', { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' });
+      expect(storage.url('a.txt')).toMatch(/^https:\/\/my-bucket\.s3\.us-east-1\.amazonaws\.com\/a\.txt\?/);
+    });
+
+    it('refuses a location or credentials that are not there', () => {
+      expect(() => S3Storage.fromUrl('https://x/y', { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })).toThrow(TypeError);
+      expect(() => S3Storage.fromUrl('s3://bucket', {})).toThrow(/AWS_ACCESS_KEY_ID/);
+      expect(() => S3Storage.fromUrl('s3://B_ad', { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })).toThrow(/bucket/);
+    });
+  });
+});

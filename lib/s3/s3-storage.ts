@@ -1,0 +1,489 @@
+import { createHash, type Hash } from 'node:crypto';
+import { formatEntityTag, toEntityTag } from '../http/etag';
+import { HttpError } from '../http/http-error';
+import { checkRequestedPath } from '../fs/confine';
+import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
+import { FileChangedError } from '../streams/file-stream';
+import { presignUrl, sha256Hex, signHeaders, uriEncode, type S3Credentials } from './sigv4';
+import { elements, escapeXmlText, text } from './xml';
+
+export type { S3Credentials } from './sigv4';
+
+/** Where the bucket is and how to sign for it. */
+export interface S3StorageOptions {
+  bucket: string;
+  /** Folder of the bucket the storage lives in, e.g. `uploads/`; its names cannot leave it. */
+  prefix?: string;
+  /** Default `us-east-1`. */
+  region?: string;
+  /**
+   * Base URL of an S3-compatible server (MinIO, R2, a local test server). Default: AWS's
+   * `https://s3.<region>.amazonaws.com`, with the bucket in the host name.
+   */
+  endpoint?: string;
+  /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`. Default: `true` when `endpoint` is given. */
+  forcePathStyle?: boolean;
+  credentials: S3Credentials;
+  /** A store that has not answered with headers within this many ms is 504. Default 10 000. */
+  timeoutMs?: number;
+  /**
+   * Bodies up to this size are sent in one PUT; larger ones in parts of this size (multipart
+   * upload), so a save holds at most two parts in memory. Default 8 MiB; S3's minimum is 5 MiB.
+   * The SHA-256 is stored with the object (`x-amz-meta-sha256`) for a single PUT only: a
+   * multipart upload fixes its metadata before the first byte. `save` returns it either way.
+   */
+  partSize?: number;
+  /** Lifetime of the URLs `url()` gives, in seconds. Default 60. */
+  urlExpiresIn?: number;
+  /** The fetch to use (tests, a proxy agent). Default: the global one. */
+  fetch?: typeof fetch;
+}
+
+/** What a presigned GET can make the store answer with (S3's `response-*` query parameters). */
+export interface PresignOptions {
+  /** Seconds the URL is valid; default the storage's `urlExpiresIn`. */
+  expiresIn?: number;
+  contentDisposition?: string;
+  contentType?: string;
+  cacheControl?: string;
+  contentEncoding?: string;
+}
+
+/** What `stat` and `save` tell about an object, with its SHA-256 where the store keeps it. */
+export interface S3StoredFile extends StoredFile {
+  /** Hex SHA-256 of the content (computed by `save`, kept as `x-amz-meta-sha256`). */
+  sha256?: string;
+}
+
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/** S3 numbers parts 1..10 000. */
+const MAX_PARTS = 10_000;
+/** S3 keys are at most 1024 bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+const SHA256_META = 'x-amz-meta-sha256';
+
+/**
+ * Files in an S3 bucket (or any server that speaks its API), signed with AWS Signature Version 4.
+ *
+ * - `stat` is a HEAD; `open` a GET, with `Range` for a range and `If-Match` on the ETag that
+ *   decided the headers, so a replaced object is `FileChangedError` instead of mixed bytes.
+ * - A missing object is `NotFoundError` (404); a store that fails, refuses our credentials or
+ *   answers nonsense is 502, one that does not answer in time 504: never a 500.
+ * - `save` streams: bodies up to `partSize` in one PUT, larger ones as a multipart upload, with
+ *   the size limit checked as bytes come and the SHA-256 computed on the way. Nothing is visible
+ *   under the name before the upload completes; a failed save aborts its upload.
+ * - `url()` is a presigned GET (`presignedUrl` takes response-* overrides and a lifetime).
+ *
+ * Names are checked like paths (no `..`, no empty, `.` or control-character segment, no
+ * backslash) and always live under `prefix`.
+ *
+ * @example
+ * const files = new S3Storage({
+ *   bucket: 'uploads', region: 'eu-west-1',
+ *   credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID!, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY! },
+ * });
+ */
+export class S3Storage implements Storage {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly region: string;
+  /** Bytes are counted by the engine: a store's body is not checked here. */
+  readonly exactReads = false;
+  readonly #base: string;
+  readonly #pathStyle: boolean;
+  readonly #credentials: S3Credentials;
+  readonly #timeoutMs: number;
+  readonly #partSize: number;
+  readonly #urlExpiresIn: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: S3StorageOptions) {
+    const { bucket, credentials } = options ?? ({} as S3StorageOptions);
+    // Bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens.
+    if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      throw new TypeError(`S3Storage: invalid bucket name ${JSON.stringify(bucket)}`);
+    }
+    if (!credentials || typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') {
+      throw new TypeError('S3Storage: credentials need accessKeyId and secretAccessKey');
+    }
+    this.bucket = bucket;
+    this.region = options.region ?? 'us-east-1';
+    if (!/^[a-z0-9-]+$/.test(this.region)) throw new TypeError(`S3Storage: invalid region ${JSON.stringify(this.region)}`);
+    const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.prefix = prefix === '' ? '' : `${checkName(prefix).join('/')}/`;
+    const endpoint = options.endpoint ?? `https://s3.${this.region}.amazonaws.com`;
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new TypeError(`S3Storage: endpoint is not a URL: ${JSON.stringify(endpoint)}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('S3Storage: endpoint must be http(s)');
+    this.#pathStyle = options.forcePathStyle ?? options.endpoint !== undefined;
+    this.#base = this.#pathStyle
+      ? `${url.origin}${url.pathname.replace(/\/+$/, '')}/${bucket}`
+      : `${url.protocol}//${bucket}.${url.host}${url.pathname.replace(/\/+$/, '')}`;
+    this.#credentials = credentials;
+    this.#timeoutMs = positive(options.timeoutMs ?? 10_000, 'timeoutMs');
+    this.#partSize = positive(options.partSize ?? DEFAULT_PART_SIZE, 'partSize');
+    if (this.#partSize < MIN_PART_SIZE) throw new TypeError(`S3Storage: partSize must be at least ${MIN_PART_SIZE} (S3's minimum part)`);
+    this.#urlExpiresIn = positive(options.urlExpiresIn ?? 60, 'urlExpiresIn');
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** The object key of a name, after the same checks as a path under a root. */
+  #key(name: string): string {
+    const key = this.prefix + checkName(name).join('/');
+    if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new HttpError(400, 'Name too long');
+    return key;
+  }
+
+  #url(key: string, query?: Record<string, string>): URL {
+    const url = new URL(`${this.#base}/${uriEncode(key, true)}`);
+    for (const [name, value] of Object.entries(query ?? {})) url.searchParams.set(name, value);
+    return url;
+  }
+
+  /**
+   * One signed request. Failures of the store become HttpErrors here: unreachable 502, no
+   * headers within the timeout 504. The timeout stops once headers come: a large body may
+   * take as long as the client reading it.
+   */
+  async #request(
+    method: string,
+    url: URL,
+    init: { headers?: Record<string, string>; body?: Uint8Array | string; payloadHash?: string } = {},
+  ): Promise<Response> {
+    const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
+    const payloadHash = init.payloadHash ?? (body ? sha256Hex(body) : undefined);
+    const headers = signHeaders({ method, url, headers: init.headers, payloadHash, region: this.region, credentials: this.#credentials });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new StoreTimeout()), this.#timeoutMs);
+    try {
+      return await this.#fetch(url, { method, headers, body: body as BodyInit | undefined, signal: controller.signal, cache: 'no-store', redirect: 'manual' });
+    } catch (error) {
+      if (controller.signal.reason instanceof StoreTimeout) {
+        throw new HttpError(504, `S3 ${method} ${url.pathname}: no answer within ${this.#timeoutMs} ms`);
+      }
+      throw new HttpError(502, `S3 ${method} ${url.pathname}: ${describe(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An answer the store should not have given, as a 502 (its body is read for the log only). */
+  async #unexpected(method: string, url: URL, response: Response): Promise<HttpError> {
+    const detail = await response.text().then((body) => text(body, 'Code') ?? '', () => '');
+    return new HttpError(502, `S3 ${method} ${url.pathname}: ${response.status} ${detail}`.trim());
+  }
+
+  async #head(name: string): Promise<{ key: string; response: Response } | undefined> {
+    const key = this.#key(name);
+    const url = this.#url(key);
+    const response = await this.#request('HEAD', url);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw await this.#unexpected('HEAD', url, response);
+    return { key, response };
+  }
+
+  #describe(name: string, headers: Headers): S3StoredFile {
+    const size = Number(headers.get('content-length'));
+    if (!Number.isSafeInteger(size) || size < 0) throw new HttpError(502, 'S3: object without a valid Content-Length');
+    const modified = headers.get('last-modified');
+    const lastModified = modified === null ? undefined : new Date(modified);
+    const sha256 = headers.get(SHA256_META) ?? undefined;
+    return {
+      name,
+      size,
+      lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : undefined,
+      etag: headers.get('etag') ?? undefined,
+      contentType: headers.get('content-type') ?? undefined,
+      sha256: sha256 && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined,
+    };
+  }
+
+  async stat(name: string): Promise<S3StoredFile> {
+    const found = await this.#head(name);
+    if (!found) throw new NotFoundError(name);
+    return this.#describe(name, found.response.headers);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      return (await this.#head(name)) !== undefined;
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 400) return false;
+      throw error;
+    }
+  }
+
+  async open(name: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const url = this.#url(this.#key(name));
+    const headers: Record<string, string> = {};
+    const { range, ifMatch } = options;
+    if (range) headers.range = `bytes=${range.start}-${range.end}`;
+    // RFC 9110 §13.1.1: the store compares strongly and answers 412 for any other version.
+    if (ifMatch !== undefined) headers['if-match'] = formatEntityTag(toEntityTag(ifMatch));
+    const response = await this.#request('GET', url, { headers });
+    if (response.status === 404) throw new NotFoundError(name);
+    if (response.status === 412) {
+      await response.body?.cancel();
+      throw new FileChangedError(name);
+    }
+    const expected = range ? 206 : 200;
+    if (response.status !== expected || !response.body) throw await this.#unexpected('GET', url, response);
+    if (range) {
+      // The part must be the one asked for: a store that ignored the Range would send the start.
+      const contentRange = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
+      if (!contentRange || Number(contentRange[1]) !== range.start || Number(contentRange[2]) !== range.end) {
+        await response.body.cancel();
+        throw new HttpError(502, `S3 GET ${url.pathname}: answered another range than bytes=${range.start}-${range.end}`);
+      }
+    }
+    return response.body;
+  }
+
+  async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<S3StoredFile> {
+    const key = this.#key(name);
+    // Refused before a byte is read; `If-None-Match: *` on the final write closes the race on
+    // stores that support conditional writes.
+    if (!options.overwrite && (await this.#head(name))) throw new HttpError(409, 'A file of that name exists');
+    const hash = createHash('sha256');
+    const parts = chunksOf(content, this.#partSize, options.maxBytes, hash);
+    const first = await parts.next();
+    const firstPart = first.done ? new Uint8Array(0) : first.value;
+    const second = first.done ? first : await parts.next();
+    let sha256: string;
+    if (second.done) {
+      // One part only: a single PUT, its payload signed with its own SHA-256.
+      sha256 = hash.digest('hex');
+      await this.#put(key, firstPart, sha256, options.overwrite === true);
+    } else {
+      sha256 = await this.#multipart(key, [firstPart, second.value], parts, hash, options.overwrite === true);
+    }
+    return { ...(await this.stat(name)), sha256 };
+  }
+
+  #writeHeaders(overwrite: boolean, sha256?: string): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (sha256) headers[SHA256_META] = sha256;
+    if (!overwrite) headers['if-none-match'] = '*';
+    return headers;
+  }
+
+  async #put(key: string, body: Uint8Array, sha256: string, overwrite: boolean): Promise<void> {
+    const url = this.#url(key);
+    const response = await this.#request('PUT', url, { headers: this.#writeHeaders(overwrite, sha256), body, payloadHash: sha256 });
+    await this.#written('PUT', url, response);
+  }
+
+  async #written(method: string, url: URL, response: Response): Promise<string> {
+    // 412 to If-None-Match: * (another save got there first); 409 for a concurrent conditional write.
+    if (response.status === 412 || response.status === 409) {
+      await response.body?.cancel();
+      throw new HttpError(409, 'A file of that name exists');
+    }
+    if (response.status !== 200) throw await this.#unexpected(method, url, response);
+    // CompleteMultipartUpload can fail with 200 and an <Error> body.
+    const body = await response.text();
+    if (/<Error>/.test(body)) throw new HttpError(502, `S3 ${method} ${url.pathname}: ${text(body, 'Code') ?? 'error'}`);
+    return body;
+  }
+
+  /**
+   * A multipart upload: parts are sent one at a time as they fill, so memory stays at two parts
+   * (the one being sent, the next one filling).
+   * The object appears only at CompleteMultipartUpload; any failure aborts the upload, which
+   * frees the parts already stored.
+   */
+  async #multipart(
+    key: string,
+    firstParts: Uint8Array[],
+    rest: AsyncGenerator<Uint8Array>,
+    hash: Hash,
+    overwrite: boolean,
+  ): Promise<string> {
+    const createUrl = this.#url(key, { uploads: '' });
+    const created = await this.#request('POST', createUrl, { headers: { 'content-type': 'application/octet-stream' } });
+    if (created.status !== 200) throw await this.#unexpected('POST', createUrl, created);
+    const uploadId = text(await created.text(), 'UploadId');
+    if (!uploadId) throw new HttpError(502, 'S3: CreateMultipartUpload gave no UploadId');
+    const etags: string[] = [];
+    try {
+      const send = async (part: Uint8Array) => {
+        if (etags.length >= MAX_PARTS) throw new HttpError(413, 'File has too many parts for the store');
+        const url = this.#url(key, { partNumber: String(etags.length + 1), uploadId });
+        const response = await this.#request('PUT', url, { body: part });
+        if (response.status !== 200) throw await this.#unexpected('PUT', url, response);
+        await response.body?.cancel();
+        const etag = response.headers.get('etag');
+        if (!etag) throw new HttpError(502, 'S3: UploadPart gave no ETag');
+        etags.push(etag);
+      };
+      for (const part of firstParts) await send(part);
+      for await (const part of rest) await send(part);
+      const sha256 = hash.digest('hex');
+      const list = etags.map((etag, index) => `<Part><PartNumber>${index + 1}</PartNumber><ETag>${escapeXmlText(etag)}</ETag></Part>`);
+      const completeUrl = this.#url(key, { uploadId });
+      const headers: Record<string, string> = { 'content-type': 'application/xml' };
+      if (!overwrite) headers['if-none-match'] = '*';
+      const response = await this.#request('POST', completeUrl, {
+        headers,
+        body: `<CompleteMultipartUpload>${list.join('')}</CompleteMultipartUpload>`,
+      });
+      await this.#written('POST', completeUrl, response);
+      return sha256;
+    } catch (error) {
+      await rest.return(undefined).catch(() => undefined);
+      const abortUrl = this.#url(key, { uploadId });
+      await this.#request('DELETE', abortUrl)
+        .then((response) => response.body?.cancel())
+        .catch((abortError: unknown) => console.warn(`S3Storage: could not abort upload ${uploadId}: ${describe(abortError)}`));
+      throw error;
+    }
+  }
+
+  async delete(name: string): Promise<boolean> {
+    // S3 answers 204 whether or not there was an object: the HEAD says which.
+    const found = await this.#head(name);
+    if (!found) return false;
+    const url = this.#url(found.key);
+    const response = await this.#request('DELETE', url);
+    if (response.status !== 204 && response.status !== 200) throw await this.#unexpected('DELETE', url, response);
+    await response.body?.cancel();
+    return true;
+  }
+
+  /**
+   * Objects whose name starts with `prefix`, a page of ListObjectsV2 at a time. Keys this
+   * storage would refuse as names (a folder marker ending in `/`, `a//b`, `..`) are skipped.
+   */
+  async *list(prefix = ''): AsyncIterable<StoredFile> {
+    // eslint-disable-next-line no-control-regex -- a NUL or backslash can name nothing here
+    if (/[\\\u0000]/.test(prefix)) return;
+    let token: string | undefined;
+    do {
+      const query: Record<string, string> = { 'list-type': '2', prefix: this.prefix + prefix };
+      if (token) query['continuation-token'] = token;
+      const url = new URL(`${this.#base}/`);
+      for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+      const response = await this.#request('GET', url);
+      if (response.status !== 200) throw await this.#unexpected('GET', url, response);
+      const body = await response.text();
+      for (const entry of elements(body, 'Contents')) {
+        const key = text(entry, 'Key');
+        if (key === undefined || !key.startsWith(this.prefix)) continue;
+        const name = key.slice(this.prefix.length);
+        try {
+          checkName(name);
+        } catch {
+          continue;
+        }
+        const modified = text(entry, 'LastModified');
+        const lastModified = modified === undefined ? undefined : new Date(modified);
+        yield {
+          name,
+          size: Number(text(entry, 'Size') ?? 0),
+          lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : undefined,
+          etag: text(entry, 'ETag'),
+        };
+      }
+      token = text(body, 'IsTruncated') === 'true' ? text(body, 'NextContinuationToken') : undefined;
+    } while (token);
+  }
+
+  /** A presigned GET of the file, valid `urlExpiresIn` seconds. */
+  url(name: string): string {
+    return this.presignedUrl(name);
+  }
+
+  /**
+   * A presigned GET (SigV4 query signing) whose answer carries the given Content-Disposition,
+   * Content-Type and Cache-Control instead of the object's own (S3's response-* parameters).
+   */
+  presignedUrl(name: string, options: PresignOptions = {}): string {
+    const query: Record<string, string> = {};
+    if (options.cacheControl !== undefined) query['response-cache-control'] = options.cacheControl;
+    if (options.contentDisposition !== undefined) query['response-content-disposition'] = options.contentDisposition;
+    if (options.contentType !== undefined) query['response-content-type'] = options.contentType;
+    if (options.contentEncoding !== undefined) query['response-content-encoding'] = options.contentEncoding;
+    return presignUrl({
+      method: 'GET',
+      url: this.#url(this.#key(name), query),
+      region: this.region,
+      credentials: this.#credentials,
+      expiresIn: options.expiresIn ?? this.#urlExpiresIn,
+    });
+  }
+
+  /**
+   * An S3Storage from `s3://bucket/prefix` and the standard AWS variables: AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (or AWS_DEFAULT_REGION) and
+   * AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), which also selects path-style addressing.
+   */
+  static fromUrl(location: string, env: Record<string, string | undefined> = process.env, options: Partial<S3StorageOptions> = {}): S3Storage {
+    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+    if (!match) throw new TypeError(`S3Storage: expected s3://bucket/prefix, got ${JSON.stringify(location)}`);
+    const accessKeyId = env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) throw new TypeError('S3Storage: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set');
+    return new S3Storage({
+      bucket: match[1]!,
+      prefix: match[2],
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+      endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? undefined,
+      credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined },
+      ...options,
+    });
+  }
+}
+
+class StoreTimeout extends Error {}
+
+/** Segments of a name, checked like a path under a root (400 for `..`, `\`, controls, empty segments). */
+function checkName(name: string): string[] {
+  if (typeof name !== 'string' || name === '') throw new HttpError(400, 'Invalid name');
+  return checkRequestedPath(name, { dotfiles: true });
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`S3Storage: ${name} must be a whole number >= 1, got ${String(value)}`);
+  return value;
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * The content in parts of exactly `partSize` bytes (the last one shorter), counted against
+ * `maxBytes` as it comes (413 past it) and fed to `hash`. Only one part is held at a time.
+ */
+async function* chunksOf(content: SaveContent, partSize: number, maxBytes: number | undefined, hash: Hash): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  let buffered: Uint8Array[] = [];
+  let bufferedBytes = 0;
+  const pieces: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> =
+    typeof content === 'string' || content instanceof Uint8Array ? [content] : (content as AsyncIterable<Uint8Array | string>);
+  for await (const piece of pieces) {
+    let bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('S3Storage.save: content must be bytes or text');
+    received += bytes.length;
+    if (maxBytes !== undefined && received > maxBytes) throw new HttpError(413, `File is larger than the limit of ${maxBytes} bytes`);
+    hash.update(bytes);
+    while (bytes.length > 0) {
+      const take = Math.min(bytes.length, partSize - bufferedBytes);
+      buffered.push(bytes.subarray(0, take));
+      bufferedBytes += take;
+      bytes = bytes.subarray(take);
+      if (bufferedBytes === partSize) {
+        yield Buffer.concat(buffered);
+        buffered = [];
+        bufferedBytes = 0;
+      }
+    }
+  }
+  if (bufferedBytes > 0 || received === 0) yield Buffer.concat(buffered);
+}

@@ -1,0 +1,180 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { truncate } from 'node:fs/promises';
+import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pathDownload } from '../factories/path-download';
+import { enableLengthHeader, restoreContentLength } from './content-length';
+import { withFileBodies } from './file-body';
+
+let root: string;
+let server: Server;
+let base: string;
+/** Whether the app's Response had a body (false: the server sent the file itself). */
+let bodies: boolean[];
+/** What the app writes instead of its Response, to stand for an error page. */
+let replaceBody: string | undefined;
+let hosted = true;
+
+const SIZE = 3 * 1024 * 1024 + 123;
+const content = Buffer.alloc(SIZE);
+for (let i = 0; i < SIZE; i++) content[i] = (i * 7) % 253;
+
+/** Writes a route handler's Response to a Node response the way Next's sendResponse does. */
+async function sendLikeNext(response: Response, res: ServerResponse): Promise<void> {
+  bodies.push(response.body !== null);
+  if (replaceBody !== undefined) {
+    await response.body?.cancel();
+    res.statusCode = 500;
+    res.end(replaceBody);
+    return;
+  }
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => {
+    if (name !== 'content-length') res.appendHeader(name, value);
+  });
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  for await (const chunk of response.body) {
+    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+  }
+  res.end();
+}
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+function fetchRaw(url: string, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; body: Buffer; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ res, body: Buffer.concat(chunks), complete: res.complete }));
+      res.on('error', () => resolve({ res, body: Buffer.concat(chunks), complete: false }));
+      res.on('aborted', () => resolve({ res, body: Buffer.concat(chunks), complete: false }));
+    }).on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  enableLengthHeader();
+  root = mkdtempSync(path.join(os.tmpdir(), 'file-body-test-'));
+  const download = pathDownload({ root });
+  server = createServer((req, res) => {
+    restoreContentLength(req, res);
+    const run = async () => {
+      const name = decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1));
+      const request = new Request(`http://x${req.url}`, { headers: req.headers as Record<string, string> });
+      await sendLikeNext(await download.GET(request, { params: { path: name.split('/') } }), res);
+    };
+    void (hosted ? withFileBodies(req, res, run) : run()).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(root, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  writeFileSync(path.join(root, 'big.bin'), content);
+  bodies = [];
+  replaceBody = undefined;
+  hosted = true;
+});
+
+afterEach(async () => {
+  await settle();
+});
+
+describe('withFileBodies: the kit server sends a file body itself', () => {
+  it('sends the whole file with its Content-Length, and the app answers with no body', async () => {
+    const { res, body, complete } = await fetchRaw(`${base}/big.bin`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-length']).toBe(String(SIZE));
+    expect(complete).toBe(true);
+    expect(body.equals(content)).toBe(true);
+    expect(bodies).toEqual([false]);
+  });
+
+  it('sends exactly the bytes of a range', async () => {
+    const { res, body } = await fetchRaw(`${base}/big.bin`, { range: 'bytes=1000000-2100000' });
+    expect(res.statusCode).toBe(206);
+    expect(res.headers['content-length']).toBe('1100001');
+    expect(body.equals(content.subarray(1000000, 2100001))).toBe(true);
+  });
+
+  it('leaves the body to the app under a server that does not host it (plain next start)', async () => {
+    hosted = false;
+    const { body } = await fetchRaw(`${base}/big.bin`);
+    expect(body.equals(content)).toBe(true);
+    expect(bodies).toEqual([true]);
+  });
+
+  it('closes the file and sends what the app wrote when it writes another body (an error page)', async () => {
+    const before = openFds();
+    replaceBody = 'something else';
+    const { res, body } = await fetchRaw(`${base}/big.bin`);
+    expect(res.statusCode).toBe(500);
+    expect(body.toString()).toBe('something else');
+    await settle();
+    expect(openFds()).toBe(before);
+  });
+
+  it('breaks the connection when the file is cut short while being sent', async () => {
+    const result = await new Promise<{ received: number; complete: boolean }>((resolve, reject) => {
+      get(`${base}/big.bin`, { agent: false }, (res) => {
+        let received = 0;
+        let cut = false;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (!cut) {
+            cut = true;
+            res.pause();
+            void truncate(path.join(root, 'big.bin'), 1024 * 1024).then(() => res.resume());
+          }
+        });
+        res.on('end', () => resolve({ received, complete: res.complete }));
+        res.on('aborted', () => resolve({ received, complete: false }));
+        res.on('error', () => resolve({ received, complete: false }));
+      }).on('error', reject);
+    });
+    expect(result.complete).toBe(false);
+    expect(result.received).toBeLessThan(SIZE);
+  });
+
+  it('closes the file when the client goes away mid-body: no descriptor left open', async () => {
+    const before = openFds();
+    await new Promise<void>((resolve, reject) => {
+      get(`${base}/big.bin`, { agent: false }, (res) => {
+        res.once('data', () => {
+          res.destroy();
+          resolve();
+        });
+      }).on('error', reject);
+    });
+    await settle();
+    expect(openFds()).toBe(before);
+  });
+
+  it('leaves no descriptor open after many whole and partial answers', async () => {
+    const before = openFds();
+    for (let i = 0; i < 20; i++) {
+      const { body } = await fetchRaw(`${base}/big.bin`, i % 2 ? { range: `bytes=${i}-${i + 70000}` } : {});
+      expect(body.length).toBe(i % 2 ? 70001 : SIZE);
+    }
+    await settle();
+    expect(openFds()).toBe(before);
+  });
+});

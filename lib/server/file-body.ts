@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileBodySlots, type FileBodySlot } from '../engine/file-handoff';
+import type { TakenFile } from '../streams/file-stream';
+
+// The engine's side of the hand-off, for the tests and callers that knew it here.
+export { sendFileBody } from '../engine/file-handoff';
+
+/**
+ * Bytes per read of a file body the server sends itself. Each response holds at most two of
+ * them (one being written to the socket, the next one read), so 20 slow clients hold 20 MiB.
+ */
+export const FILE_BODY_CHUNK = 512 * 1024;
+
+/** Buffers kept for reuse across responses: at most this many (4 MiB), the rest is dropped. */
+const POOL_SIZE = 8;
+const pool: Buffer[] = [];
+
+function borrow(): Buffer {
+  return pool.pop() ?? Buffer.allocUnsafeSlow(FILE_BODY_CHUNK);
+}
+
+function giveBack(buffer: Buffer): void {
+  if (pool.length < POOL_SIZE) pool.push(buffer);
+}
+
+/**
+ * Runs `handle` for one request so that the engine can hand this server a file body
+ * (`sendFileBody`). When the app ends a 200 or 206 response without a body and a file was
+ * handed over, the file's bytes are written here with positional reads into reused buffers:
+ * no web stream, no fresh 1 MiB buffer per chunk for the garbage collector, backpressure from
+ * the socket. Whatever happens (another body written, an error page, the client gone), the
+ * file is closed exactly once.
+ */
+export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, handle: () => T): T {
+  const slot: FileBodySlot = { res };
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  let sent = false;
+  const release = (): void => {
+    const file = slot.file;
+    if (file && !sent) {
+      sent = true;
+      file.close().catch(() => undefined);
+    }
+  };
+  res.end = ((...args: unknown[]) => {
+    const file = slot.file;
+    const empty = args.length === 0 || args[0] === undefined || args[0] === null || typeof args[0] === 'function';
+    if (!file || sent || !empty || res.writableLength > 0 || (res.statusCode !== 200 && res.statusCode !== 206) || req.method !== 'GET') {
+      release();
+      return end(...args);
+    }
+    sent = true;
+    void writeFile(res, file, end);
+    return res;
+  }) as typeof res.end;
+  res.once('close', release);
+  return fileBodySlots().run(slot, handle);
+}
+
+/** Writes `file` to `res`, then ends it; a short file or a failed read destroys the connection. */
+async function writeFile(res: ServerResponse, file: TakenFile, end: (...args: unknown[]) => ServerResponse): Promise<void> {
+  let position = file.start;
+  const read = async (): Promise<{ buffer: Buffer; bytes: number } | undefined> => {
+    if (position > file.end) return undefined;
+    const buffer = borrow();
+    const length = Math.min(buffer.length, file.end - position + 1);
+    try {
+      const { bytesRead } = await file.handle.read(buffer, 0, length, position);
+      if (bytesRead === 0) throw new Error(`file ended ${file.end - position + 1} bytes early`);
+      position += bytesRead;
+      return { buffer, bytes: bytesRead };
+    } catch (error) {
+      giveBack(buffer);
+      throw error;
+    }
+  };
+  try {
+    let next = read();
+    for (;;) {
+      const chunk = await next;
+      if (!chunk) break;
+      if (res.destroyed) {
+        giveBack(chunk.buffer);
+        return;
+      }
+      // The buffer goes back to the pool only once the socket has taken its bytes (the write
+      // callback); until then nothing else can touch it. A write that never calls back leaves
+      // its buffer to the garbage collector.
+      const ok = res.write(chunk.buffer.subarray(0, chunk.bytes), () => giveBack(chunk.buffer));
+      // The next chunk is read while this one is being written.
+      next = read();
+      if (!ok && !(await drained(res))) {
+        await next.then((rest) => rest && giveBack(rest.buffer)).catch(() => undefined);
+        return;
+      }
+    }
+    end();
+  } catch (error) {
+    // RFC 9112 §6.3: a message shorter than its Content-Length is incomplete; closing the
+    // connection is how the client learns it.
+    res.destroy(error as Error);
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
+
+/** Resolves `true` on 'drain', `false` if the response closes first (the client went away). */
+function drained(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      res.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = (): void => {
+      res.off('drain', onDrain);
+      resolve(false);
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}

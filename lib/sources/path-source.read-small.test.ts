@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, symlink, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HttpError } from '../http/http-error';
+import { FileChangedError, SMALL_BODY_SIZE } from '../streams/file-stream';
+import { pathSource } from './path-source';
+
+let root: string;
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'path-source-read-small-test-'));
+  writeFileSync(path.join(root, 'a.txt'), 'alpha');
+  writeFileSync(path.join(root, 'large.bin'), Buffer.alloc(SMALL_BODY_SIZE + 1, 1));
+  writeFileSync(path.join(root, 'other.txt'), 'other');
+});
+
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('pathSource readSmall', () => {
+  it('reads a small file, or a small range of it, at once', async () => {
+    const source = await pathSource(path.join(root, 'a.txt'), root);
+    expect(Buffer.from((await source.readSmall!())!).toString()).toBe('alpha');
+    expect(Buffer.from((await source.readSmall!({ start: 1, end: 3 }))!).toString()).toBe('lph');
+  });
+
+  it('gives undefined for a body over SMALL_BODY_SIZE, which is then streamed', async () => {
+    const source = await pathSource(path.join(root, 'large.bin'), root);
+    expect(await source.readSmall!()).toBeUndefined();
+    expect(await source.readSmall!({ start: 0, end: SMALL_BODY_SIZE - 1 })).toBeDefined();
+  });
+
+  it('refuses a file replaced since its stat (FileChangedError), so the request looks it up again', async () => {
+    const source = await pathSource(path.join(root, 'a.txt'), root);
+    await writeFile(path.join(root, 'new.txt'), 'a new version');
+    await rename(path.join(root, 'new.txt'), path.join(root, 'a.txt'));
+    expect(() => source.readSmall!()).toThrow(FileChangedError);
+  });
+
+  it('never follows a symlink swapped in for the file after its stat: 404', async () => {
+    const source = await pathSource(path.join(root, 'a.txt'), root);
+    await unlink(path.join(root, 'a.txt'));
+    await symlink(path.join(root, 'other.txt'), path.join(root, 'a.txt'));
+    expect(() => source.readSmall!()).toThrow(HttpError);
+    expect(() => source.readSmall!()).toThrow(/Not Found/);
+  });
+
+  it('answers 404 for a file deleted since its stat', async () => {
+    const source = await pathSource(path.join(root, 'a.txt'), root);
+    await unlink(path.join(root, 'a.txt'));
+    expect(() => source.readSmall!()).toThrow(HttpError);
+  });
+
+  it('is absent with syncFs: false: every read goes through the thread pool', async () => {
+    const source = await pathSource(path.join(root, 'a.txt'), root, { syncFs: false });
+    expect(source.readSmall).toBeUndefined();
+  });
+});
