@@ -5,7 +5,8 @@
 // `output: 'standalone'`, copies the standalone output to a folder of its own, serves it with
 // `next-downloadview start` and checks real downloads (Content-Length, Range, 304, a non-ASCII
 // name), also as the README's Dockerfile lays it out; then serves the app with plain
-// `next start` and checks it still answers (chunked, without a length); last, a route with
+// `next start` and checks it still answers (chunked, without a length), and under
+// `next-downloadview dev` (with a length); last, a route with
 // `runtime = 'edge'` must fail the build with the kit's one-line message. npm installs from its cache when it can (--prefer-offline).
 //
 //   node scripts/consumer-test.mjs [--keep]     (--keep leaves the temporary folder)
@@ -214,6 +215,13 @@ async function main() {
   const plain = await serve(path.join(app, 'node_modules', '.bin', 'next'), ['start', '-p', String(plainPort), '-H', '127.0.0.1'], app, plainPort);
   await checkNextStart(plainPort);
   await stop(plain.child);
+
+  const devPort = await freePort();
+  step(`next-downloadview dev -p ${devPort} (in the app folder)`);
+  const dev = await serve(path.join(app, 'node_modules', '.bin', 'next-downloadview'), ['dev', '-p', String(devPort), '-H', '127.0.0.1'], app, devPort);
+  const inDev = await get(devPort, '/files/hello.txt');
+  expect(inDev.status === 200 && inDev.headers['content-length'] === String(inDev.body.length), 'the dev server sends Content-Length too', inDev.headers);
+  await stop(dev.child);
 
   step('a route with `runtime = \'edge\'` fails the build with the kit\'s one line');
   mkdirSync(path.join(app, 'app', 'edge'), { recursive: true });
