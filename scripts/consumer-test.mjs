@@ -6,8 +6,8 @@
 // `next-downloadview start` and checks real downloads (Content-Length, Range, 304, a non-ASCII
 // name), also as the README's Dockerfile lays it out; then serves the app with plain
 // `next start` and checks it still answers (chunked, without a length), and under
-// `next-downloadview dev` (with a length); last, a route with
-// `runtime = 'edge'` must fail the build with the kit's one-line message. npm installs from its cache when it can (--prefer-offline).
+// `next-downloadview dev` (with a length); last, a route with `runtime = 'edge'` must fail the
+// build with the kit's one-line message. npm installs from its cache when it can (--prefer-offline).
 //
 //   node scripts/consumer-test.mjs [--keep]     (--keep leaves the temporary folder)
 
