@@ -10,8 +10,8 @@ export interface Snippet {
 export const SNIPPETS = {
   files: {
     file: 'app/api/files/[id]/route.ts',
-    code: `export const { GET, HEAD } = objectDownload({
-  storage: media,
+    code: `const options = {
+  storage: filesStorage,
   db: getDb,
   table: files,
   fields: {
@@ -22,12 +22,14 @@ export const SNIPPETS = {
     checksum: 'sha256',
     lastModified: 'updatedAt',
   },
-  attachment: (request) => !new URL(request.url).searchParams.has('inline'),
-});`,
+  attachment: (request: Request) => !new URL(request.url).searchParams.has('inline'),
+} satisfies Parameters<typeof objectDownload>[0];
+const streamed = objectDownload(options);
+const delivered = filesDelivery === 'redirect' ? objectDownload({ ...options, delivery: 'redirect' }) : streamed;`,
   },
   upload: {
     file: 'app/_lib/files.ts',
-    code: `const upload = await receiveUpload(request, media, { maxBytes: maxUploadBytes(), name: storageNameFor });`,
+    code: `const upload = await receiveUpload(request, filesStorage, { maxBytes: maxUploadBytes(), name: storageNameFor });`,
   },
   hello: {
     file: 'app/api/exports/hello-world.txt/route.ts',
