@@ -18,6 +18,13 @@ export type DatabaseTarget = { dialect: 'postgres'; url: string } | { dialect: '
 
 export function databaseTarget(url: string | undefined = process.env.DATABASE_URL): DatabaseTarget {
   if (isPostgresUrl(url)) return { dialect: 'postgres', url };
+  // Anything else that looks like a URL would become an SQLite file named after it (the
+  // `postgres:/...` file a mistyped URL used to make): refused instead.
+  if (/^postgres(?:ql)?:/i.test(url ?? '')) throw new Error('DATABASE_URL: a Postgres URL starts with postgres:// or postgresql://');
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url ?? '')?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== 'file') {
+    throw new Error(`DATABASE_URL: the demo runs on SQLite (a file path) or Postgres (postgres://...), not ${scheme}://`);
+  }
   return { dialect: 'sqlite', file: path.resolve(/* turbopackIgnore: true */ process.cwd(), (url || 'var/demo.db').replace(/^file:/, '')) };
 }
 

@@ -33,5 +33,8 @@ describe('getDb()', () => {
     expect(second.dialectOf(other)).toBe('sqlite');
     await first.closeDatabase(db);
     await first.closeDatabase(other);
+    // Closed, it is no longer given out: the next getDb opens a new one.
+    expect(second.getDb()).not.toBe(other);
+    await second.closeDatabase(second.getDb());
   });
 });

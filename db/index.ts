@@ -40,6 +40,10 @@ const CONNECTIONS = Symbol.for('next-downloadview.demo.connections');
 type Registry = typeof globalThis & { [CONNECTIONS]?: WeakMap<object, Connection> };
 const connections = ((globalThis as Registry)[CONNECTIONS] ??= new WeakMap<object, Connection>());
 
+/** getDb's databases by URL, on globalThis for the same reason. */
+const SHARED = Symbol.for('next-downloadview.demo.databases');
+type SharedHolder = typeof globalThis & { [SHARED]?: Map<string, DemoDatabase> };
+
 function toTarget(where: string | DatabaseTarget): DatabaseTarget {
   return typeof where === 'string' ? databaseTarget(where) : where;
 }
@@ -49,6 +53,24 @@ function pgPool(url: string): pg.Pool {
   // An idle connection the server drops emits 'error' on the pool; unhandled, it ends the process.
   pool.on('error', (error) => console.error(`Postgres: idle connection lost: ${error.message}`));
   return pool;
+}
+
+/**
+ * Ends the pool and waits until each of its connections has closed: `pool.end()` resolves once
+ * it has asked them to, and a database dropped or a server stopped right after would cut them.
+ */
+async function endPool(pool: pg.Pool): Promise<void> {
+  let open = pool.totalCount;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      if (--open <= 0) resolve();
+    });
+  });
+  await pool.end();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000).unref()))]);
+  clearTimeout(timer);
 }
 
 /** Runs `then` on one connection that holds the migration lock. */
@@ -79,7 +101,7 @@ export function openDatabase(where: string | DatabaseTarget = databaseTarget()):
           client.release();
         }
       },
-      close: () => pool.end(),
+      close: () => endPool(pool),
     });
     return db as unknown as DemoDatabase;
   }
@@ -120,7 +142,10 @@ export function migrateDatabase(db: DemoDatabase): Promise<void> {
   return connectionOf(db).migrate();
 }
 
+/** Closes it; if it was getDb's, the next getDb opens a new one. */
 export function closeDatabase(db: DemoDatabase): Promise<void> {
+  const shared = (globalThis as SharedHolder)[SHARED];
+  for (const [key, value] of shared ?? []) if (value === db) shared!.delete(key);
   return connectionOf(db).close();
 }
 
@@ -153,7 +178,6 @@ export async function withMigratedDatabase<T>(where: string | DatabaseTarget, th
   }
 }
 
-const SHARED = Symbol.for('next-downloadview.demo.databases');
 
 /**
  * The server's one connection to DATABASE_URL's database (a pool on Postgres), opened on first
@@ -163,8 +187,7 @@ const SHARED = Symbol.for('next-downloadview.demo.databases');
 export function getDb(): DemoDatabase {
   const target = databaseTarget();
   const key = target.dialect === 'postgres' ? target.url : target.file;
-  const holder = globalThis as typeof globalThis & { [SHARED]?: Map<string, DemoDatabase> };
-  const shared = (holder[SHARED] ??= new Map());
+  const shared = ((globalThis as SharedHolder)[SHARED] ??= new Map());
   let db = shared.get(key);
   if (!db) shared.set(key, (db = openDatabase(target)));
   return db;

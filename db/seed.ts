@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { lookup } from 'mime-types';
-import { tablesOf, type DemoDatabase } from './index';
+import { dialectOf, tablesOf, type DemoDatabase } from './index';
 import type { NewFileRow } from './schema';
+import { files as pgFiles } from './schema-pg';
 
 /** Sample files that show off names a download has to get right. */
 export const SAMPLE_FILES: ReadonlyArray<{ name: string; content: () => Uint8Array | string }> = [
@@ -76,8 +79,27 @@ export async function seedFileRows(db: DemoDatabase, root: string): Promise<numb
       updatedAt: modified,
     });
   }
-  // One statement, so all rows or none on either database: a seed cut short would leave a table
-  // that is never seeded again.
-  if (rows.length > 0) await db.insert(files).values(rows);
-  return rows.length;
+  if (rows.length === 0) return 0;
+  // "Only an empty table" is checked again where the insert is, in one transaction that other
+  // starts wait for: instances starting together would otherwise each see the table empty. All
+  // rows or none: a seed cut short would leave a table that is never seeded again.
+  if (dialectOf(db) === 'sqlite') {
+    // better-sqlite3 runs it synchronously; IMMEDIATE takes the write lock other processes wait on.
+    return db.transaction(
+      (tx) => {
+        if (tx.select({ id: files.id }).from(files).limit(1).get()) return 0;
+        tx.insert(files).values(rows).run();
+        return rows.length;
+      },
+      { behavior: 'immediate' },
+    );
+  }
+  return (db as unknown as NodePgDatabase).transaction(async (tx) => {
+    // Blocks another seed's same lock (and any write) until this transaction ends; reads go on.
+    await tx.execute(sql`LOCK TABLE files IN SHARE ROW EXCLUSIVE MODE`);
+    const [again] = await tx.select({ id: pgFiles.id }).from(pgFiles).limit(1);
+    if (again) return 0;
+    await tx.insert(pgFiles).values(rows);
+    return rows.length;
+  });
 }

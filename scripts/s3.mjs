@@ -17,7 +17,7 @@
 // 403, and puts the response-* values on the answer. fauxqs then listens on port + 1.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +29,40 @@ const FAUXQS = path.join(TOOL_FOLDER, 'node_modules', 'fauxqs', 'package.json');
 /** Versions that were tried here; fauxqs 2 answers Range, If-Match and If-None-Match. */
 const PACKAGES = ['fauxqs@2', 'node@22'];
 
-/** Installs fauxqs and Node 22 into the tool folder unless they are there. */
+/** Blocks the thread for `ms` (the install runs synchronously). */
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Installs fauxqs and Node 22 into the tool folder unless they are there. Test files that start
+ * a server at the same time install once: the first takes a lock (a folder: mkdir is atomic),
+ * the others wait for it; a lock older than five minutes is a crashed install and is taken over.
+ */
 export function installS3Server() {
   if (existsSync(NODE22) && existsSync(FAUXQS)) return;
   mkdirSync(TOOL_FOLDER, { recursive: true });
+  const lock = path.join(TOOL_FOLDER, '.installing');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 5 * 60_000) rmSync(lock, { recursive: true, force: true });
+      else sleep(250);
+      if (existsSync(NODE22) && existsSync(FAUXQS) && !existsSync(lock)) return;
+    }
+  }
+  try {
+    if (!(existsSync(NODE22) && existsSync(FAUXQS))) install();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function install() {
   const manifest = path.join(TOOL_FOLDER, 'package.json');
   if (!existsSync(manifest)) writeFileSync(manifest, '{ "private": true }\n');
   console.error(`s3: installing ${PACKAGES.join(' ')} into ${path.relative(ROOT, TOOL_FOLDER)}`);

@@ -25,7 +25,11 @@ export const SNIPPETS = {
   attachment: (request: Request) => !new URL(request.url).searchParams.has('inline'),
 } satisfies Parameters<typeof drizzleObjectDownload>[0];
 const streamed = drizzleObjectDownload(options);
-const delivered = filesDelivery === 'redirect' ? drizzleObjectDownload({ ...options, delivery: 'redirect' }) : streamed;`,
+const delivered = filesDelivery === 'redirect' ? drizzleObjectDownload({ ...options, delivery: 'redirect' }) : streamed;
+export const { GET, HEAD } = {
+  GET: (request: Request, context: Context) => (new URL(request.url).searchParams.has('stream') ? streamed : delivered).GET(request, context),
+  HEAD: streamed.HEAD,
+};`,
   },
   upload: {
     file: 'app/_lib/files.ts',

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { HttpError } from 'next-downloadview';
 import { S3Storage } from 'next-downloadview/s3';
 import { FileSystemStorage, type Storage } from 'next-downloadview/storage';
-import { databasePath, mediaRoot } from '@/db/config';
+import { mediaRoot } from '@/db/config';
+import { downloadSecretFromEnvironment } from '@/db/download-secret';
 
 /** The media folder: MEDIA_ROOT on disk (the path, storage, signed and accel routes serve it). */
 export const media = new FileSystemStorage(mediaRoot());
@@ -68,24 +66,10 @@ export function upstreamUrl(): string {
 let secret: string | undefined;
 
 /**
- * Secret for signed links: DOWNLOAD_SECRET, or one generated on first use and kept next to the
- * database, so links stay valid across restarts.
+ * Secret for signed links: DOWNLOAD_SECRET, shared by every instance that serves the same links,
+ * or one generated on this machine and kept next to the database, so links stay valid across
+ * restarts (db/download-secret.ts says so in the log).
  */
 export function downloadSecret(): string {
-  if (secret) return secret;
-  if (process.env.DOWNLOAD_SECRET) return (secret = process.env.DOWNLOAD_SECRET);
-  const file = path.join(path.dirname(databasePath()), '.download-secret');
-  try {
-    secret = readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(path.dirname(file), { recursive: true });
-    const fresh = randomBytes(32).toString('base64url');
-    try {
-      writeFileSync(file, fresh, { flag: 'wx', mode: 0o600 });
-      secret = fresh;
-    } catch {
-      secret = readFileSync(file, 'utf8').trim();
-    }
-  }
-  return secret;
+  return (secret ??= downloadSecretFromEnvironment());
 }

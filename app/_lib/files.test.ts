@@ -43,6 +43,9 @@ describe.each(testDialects())('on %s', (dialect) => {
   });
 
   afterAll(async () => {
+    // The route's connection (getDb's, for DATABASE_URL) goes before its database does.
+    const { closeDatabase, getDb } = await import('@/db');
+    await closeDatabase(getDb());
     for (const name of ENV) {
       if (savedEnv[name] === undefined) delete process.env[name];
       else process.env[name] = savedEnv[name];

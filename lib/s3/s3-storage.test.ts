@@ -50,7 +50,12 @@ async function* inChunks(bytes: Uint8Array, chunk: number): AsyncGenerator<Uint8
 
 let servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(
+    servers.map((server) => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    }),
+  );
   servers = [];
 });
 
@@ -59,7 +64,6 @@ async function fakeStore(handler: Parameters<typeof createServer>[1]): Promise<s
   const server = createServer(handler);
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  server.closeAllConnections?.();
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -198,6 +202,26 @@ describe('S3Storage', () => {
       const error = await rejection(storageAt(endpoint, { timeoutMs: 200 }).stat('a.txt'));
       expect(error.status).toBe(504);
       expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('breaks a body that stalls, but waits for a slow reader', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        response.writeHead(200, { 'content-length': '10' });
+        response.write('hello');
+      });
+      const stream = await storageAt(endpoint, { timeoutMs: 300 }).open('a.txt');
+      const reader = stream.getReader();
+      // The reader pauses longer than the timeout between reads: that is not the store's fault.
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('hello');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = Date.now();
+      const error = await rejection(reader.read());
+      expect(error.status).toBe(504);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    });
+
+    it('refuses a name longer than S3 keys may be with 400', async () => {
+      expect((await rejection(s3.storage().stat('x'.repeat(1100)))).status).toBe(400);
     });
 
     it('answers 502 for a store error, and never says more to the client', async () => {

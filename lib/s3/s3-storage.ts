@@ -24,7 +24,11 @@ export interface S3StorageOptions {
   /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`. Default: `true` when `endpoint` is given. */
   forcePathStyle?: boolean;
   credentials: S3Credentials;
-  /** A store that has not answered with headers within this many ms is 504. Default 10 000. */
+  /**
+   * A store that has not answered with headers within this many ms is 504 (plus a second per
+   * 100 kB of a body being sent); a body that stalls this long between two chunks breaks the
+   * download. Default 10 000.
+   */
   timeoutMs?: number;
   /**
    * Bodies up to this size are sent in one PUT; larger ones in parts of this size (multipart
@@ -159,12 +163,14 @@ export class S3Storage implements Storage {
     const payloadHash = init.payloadHash ?? (body ? sha256Hex(body) : undefined);
     const headers = signHeaders({ method, url, headers: init.headers, payloadHash, region: this.region, credentials: this.#credentials });
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new StoreTimeout()), this.#timeoutMs);
+    // A part of several MiB takes a while to send on a slow link: 100 kB/s is allowed for.
+    const allowance = body ? Math.ceil(body.length / 100_000) * 1000 : 0;
+    const timer = setTimeout(() => controller.abort(new StoreTimeout()), this.#timeoutMs + allowance);
     try {
       return await this.#fetch(url, { method, headers, body: body as BodyInit | undefined, signal: controller.signal, cache: 'no-store', redirect: 'manual' });
     } catch (error) {
       if (controller.signal.reason instanceof StoreTimeout) {
-        throw new HttpError(504, `S3 ${method} ${url.pathname}: no answer within ${this.#timeoutMs} ms`);
+        throw new HttpError(504, `S3 ${method} ${url.pathname}: no answer within ${this.#timeoutMs + allowance} ms`);
       }
       throw new HttpError(502, `S3 ${method} ${url.pathname}: ${describe(error)}`);
     } finally {
@@ -241,7 +247,7 @@ export class S3Storage implements Storage {
         throw new HttpError(502, `S3 GET ${url.pathname}: answered another range than bytes=${range.start}-${range.end}`);
       }
     }
-    return response.body;
+    return idleTimeout(response.body, this.#timeoutMs, `S3 GET ${url.pathname}`);
   }
 
   async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<S3StoredFile> {
@@ -440,6 +446,39 @@ export class S3Storage implements Storage {
 }
 
 class StoreTimeout extends Error {}
+
+/**
+ * The body, erroring (which breaks the client's connection) when the store sends nothing for
+ * `ms` while a chunk is wanted. A slow client is not a stalled store: the clock runs only while
+ * a read is pending. Cancelling it cancels the store's body, which frees the connection.
+ */
+function idleTimeout(body: ReadableStream<Uint8Array>, ms: number, label: string): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: NodeJS.Timeout | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new HttpError(504, `${label}: the body stalled for ${ms} ms`)), ms);
+        });
+        try {
+          const { done, value } = await Promise.race([reader.read(), stalled]);
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          reader.cancel(error).catch(() => undefined);
+          controller.error(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
 
 /** Segments of a name, checked like a path under a root (400 for `..`, `\`, controls, empty segments). */
 function checkName(name: string): string[] {

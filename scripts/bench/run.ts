@@ -3,7 +3,7 @@
  *
  *   npm run bench                      full bench (a few minutes): table, target lines, JSON
  *   npm run bench -- --smoke           seconds, tiny files, every code path (run by `npm test`)
- *   options: --rounds N  --only big,medium,small,range,head,304,export,zip,slow
+ *   options: --rounds N  --only big,medium,small,range,head,304,export,zip,slow,s3
  *            --chart FILE (also write the SVG chart there, e.g. docs/bench.svg; it always goes to bench-results/)
  *            --cpu-prof (V8 profile of the kit server into bench-results/profiles/)
  *            --contenders path,send,...  (only these; the constant route is kept where it is the floor)
@@ -34,11 +34,12 @@ import { chooseLoadTool, type LoadTool } from './load';
 import { capture, killAllNow, stopAll, stopProcess } from './procs';
 import { table, target, targetLine, type Row, type Target } from './report';
 import { nginxBinary, OFFLOAD_SCRIPT, startKit, startNginxStatic, startOffload, startSend, type RunningServer } from './servers';
+import { runS3Workloads } from './s3';
 import { runExport, runLoadWorkload, runSlow, type Context, type Contender, type Entrant, type LoadWorkload, type TestFile } from './workloads';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const resultsDir = path.join(root, 'bench-results');
-const WORKLOADS = ['big', 'medium', 'small', 'range', 'head', '304', 'export', 'zip', 'slow'] as const;
+const WORKLOADS = ['big', 'medium', 'small', 'range', 'head', '304', 'export', 'zip', 'slow', 's3'] as const;
 type WorkloadId = (typeof WORKLOADS)[number];
 
 interface Args {
@@ -428,6 +429,9 @@ async function main(): Promise<number> {
       }
     }
   }
+
+  // Last: a second kit server and the S3 server start only now, and leave the others' numbers alone.
+  if (args.only.has('s3')) rows.push(...(await runS3Workloads(ctx, { root, tempDir, cacheDir, medium, quiet })));
 
   rows.push(...slowRows);
   targets.push(...slowTargets);

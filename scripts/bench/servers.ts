@@ -79,6 +79,10 @@ export interface KitOptions {
   /** More flags for the server's node (experiments: --trace-gc, --max-semi-space-size=...). */
   nodeFlags?: string[];
   quiet: boolean;
+  /** More environment for the server (the S3 rows: FILES_STORAGE and the AWS variables). */
+  env?: Record<string, string>;
+  /** Its name in logs and rows; default `kit`. */
+  name?: string;
 }
 
 /**
@@ -106,12 +110,30 @@ export async function startKit(options: KitOptions): Promise<RunningServer> {
       NEXT_TELEMETRY_DISABLED: '1',
       // Turns on the bench's own peer routes (app/api/bench/naive): 404 without it.
       BENCH_ROUTES: '1',
+      ...options.env,
     },
   });
-  const tail = forwardOutput(child, '[kit]', options.quiet);
-  const running = server('kit', child, port);
+  const name = options.name ?? 'kit';
+  const tail = forwardOutput(child, `[${name}]`, options.quiet);
+  const running = server(name, child, port);
   // A build can take minutes on this box.
-  await waitUntilReady('kit server', child, `${running.base}/api/bench/constant`, 15 * 60_000, tail, (status) => status === 200);
+  await waitUntilReady(`${name} server`, child, `${running.base}/api/bench/constant`, 15 * 60_000, tail, (status) => status === 200);
+  return running;
+}
+
+/**
+ * An S3-compatible server (fauxqs under Node 22, scripts/s3.mjs) on `port`, with the bucket
+ * `bench`. No signature gate: the rows measure the store, not a test proxy.
+ */
+export async function startS3Store(root: string, port: number, quiet: boolean): Promise<RunningServer> {
+  const child = spawnTracked(process.execPath, [path.join(root, 'scripts', 's3.mjs'), 'start', '--port', String(port), '--bucket', 'bench'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail = forwardOutput(child, '[s3]', quiet);
+  const running = server('s3', child, port);
+  // Any answer means it listens (an unsigned GET of the root is a 4xx or a listing).
+  await waitUntilReady('S3 server', child, `${running.base}/bench?list-type=2`, 180_000, tail);
   return running;
 }
 

@@ -39,13 +39,10 @@ const delivered = filesDelivery === 'redirect' ? drizzleObjectDownload({ ...opti
 type Context = { params: Promise<{ id: string }> };
 
 /** `?stream` streams through the app even when FILES_DELIVERY=redirect, to compare the two. */
-export async function GET(request: Request, context: Context): Promise<Response> {
-  return (new URL(request.url).searchParams.has('stream') ? streamed : delivered).GET(request, context);
-}
-
-export async function HEAD(request: Request, context: Context): Promise<Response> {
-  return streamed.HEAD(request, context);
-}
+export const { GET, HEAD } = {
+  GET: (request: Request, context: Context) => (new URL(request.url).searchParams.has('stream') ? streamed : delivered).GET(request, context),
+  HEAD: streamed.HEAD,
+};
 
 /** Removes the row and its bytes: 204, or 404 when there is no such file. */
 export async function DELETE(_request: Request, context: Context): Promise<Response> {
