@@ -47,6 +47,13 @@ describe('the package next-downloadview', () => {
       }
     });
 
+    it('loads nothing lazily either: no dynamic import() anywhere in its module graph', () => {
+      const files = new Set<string>();
+      reachable(entryFile('.'), files);
+      expect(files.size).toBeGreaterThan(10);
+      expect([...files].filter((file) => /\bimport\s*\(/.test(readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '')))).toEqual([]);
+    });
+
     it('loads nothing it does not declare as a dependency', () => {
       const declared = Object.keys(manifest.dependencies);
       expect(loaded.filter((name) => !name.startsWith('node:') && !declared.includes(name))).toEqual([]);
