@@ -155,6 +155,19 @@ describe('S3Storage', () => {
   });
 
   describe('stat', () => {
+    it('gives the stored type, but not the octet-stream stores give objects saved without one', async () => {
+      const endpoint = await fakeStore((request, response) => {
+        const type = request.url!.endsWith('typed.txt') ? 'text/csv' : request.url!.endsWith('old.txt') ? 'binary/octet-stream' : 'application/octet-stream';
+        response.writeHead(200, { 'content-length': '3', 'content-type': type, etag: '"e"' });
+        response.end();
+      });
+      const storage = storageAt(endpoint);
+      expect((await storage.stat('typed.txt')).contentType).toBe('text/csv');
+      expect((await storage.stat('plain.txt')).contentType).toBeUndefined();
+      expect((await storage.stat('old.txt')).contentType).toBeUndefined();
+    });
+
+
     it('gives the SHA-256 stored with a single-PUT save', async () => {
       const storage = s3.storage();
       await storage.save('a.txt', 'abc');
@@ -218,6 +231,14 @@ describe('S3Storage', () => {
       const error = await rejection(reader.read());
       expect(error.status).toBe(504);
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    });
+
+    it('answers 502 for an object stored with a Content-Encoding fetch would decode', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        response.writeHead(200, { 'content-length': '3', 'content-encoding': 'gzip' });
+        response.end('abc');
+      });
+      expect((await rejection(storageAt(endpoint).open('a.txt.gz'))).status).toBe(502);
     });
 
     it('refuses a name longer than S3 keys may be with 400', async () => {
