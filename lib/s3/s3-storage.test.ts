@@ -107,6 +107,18 @@ describe('S3Storage', () => {
       expect([...new Uint8Array(middle)]).toEqual([...body.subarray(5 * MiB - 2, 5 * MiB + 2)]);
     });
 
+    it('shows nothing under the name while its parts are being sent', async () => {
+      const storage = s3.storage({ partSize: 5 * MiB });
+      const seen: boolean[] = [];
+      await storage.save('growing.bin', (async function* () {
+        yield* inChunks(pattern(11 * MiB), MiB);
+        // Two parts are stored by now, the upload is not complete.
+        seen.push(await storage.exists('growing.bin'));
+      })());
+      expect(seen).toEqual([false]);
+      expect((await storage.stat('growing.bin')).size).toBe(11 * MiB);
+    });
+
     it('aborts its multipart upload and keeps nothing when the content fails after a part was sent', async () => {
       const { fetch, calls } = recording();
       const storage = s3.storage({ partSize: 5 * MiB, fetch });
