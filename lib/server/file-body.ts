@@ -8,8 +8,8 @@ import { takeFile, type TakenFile } from '../streams/file-stream';
  */
 export const FILE_BODY_CHUNK = 512 * 1024;
 
-/** Buffers kept for reuse across responses: at most this many (4 MiB), the rest is dropped. */
-const POOL_SIZE = 8;
+/** Buffers kept for reuse across responses: at most this many (8 MiB), the rest is dropped. */
+const POOL_SIZE = 16;
 const pool: Buffer[] = [];
 
 function borrow(): Buffer {
@@ -25,7 +25,13 @@ interface Slot {
   file?: TakenFile;
 }
 
-const current = new AsyncLocalStorage<Slot>();
+/**
+ * One store per process, shared through the global object: the server loads this module from
+ * the package while Next bundles its own copy into each route, and both must see the same slot.
+ */
+const STORE = Symbol.for('next-downloadview.file-body');
+const current: AsyncLocalStorage<Slot> = ((globalThis as typeof globalThis & { [STORE]?: AsyncLocalStorage<Slot> })[STORE] ??=
+  new AsyncLocalStorage<Slot>());
 
 /**
  * Called by the engine with the body stream of a 200 or 206 it is about to return: when the
