@@ -1,7 +1,10 @@
 import net from 'node:net';
+import { sql } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileSystemStorage, objectDownload } from '@/lib';
 import { closeDatabase, openDatabase, tablesOf, type DemoDatabase } from './index';
+import { createTestDatabase, testDialects } from './testing/databases';
 
 // A Postgres that accepts connections and never answers (a hung server, a black-holed network)
 // makes requests fail after the connect timeout, never hang.
@@ -45,5 +48,17 @@ describe('a Postgres that never answers', () => {
       console.error = original;
     }
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe.each(testDialects().filter((dialect) => dialect === 'postgres'))('the pool on a real %s', (dialect) => {
+  it('runs statements with a 30 s statement_timeout', async () => {
+    const database = await createTestDatabase(dialect);
+    try {
+      const result = await (database.db as unknown as NodePgDatabase).execute<{ statement_timeout: string }>(sql`SHOW statement_timeout`);
+      expect(result.rows[0]?.statement_timeout).toBe('30s');
+    } finally {
+      await database.dispose();
+    }
   });
 });
