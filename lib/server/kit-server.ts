@@ -163,6 +163,15 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
       })
       .finally(() => inFlight.delete(work));
     inFlight.add(work);
+    // A handler still pending `cleanupMs` after its connection closed is waiting on a socket that
+    // is gone (Next can wait forever on a response Node tore down after a malformed pipelined
+    // request): it is let go, so that neither shutdown nor memory waits on it.
+    res.once('close', () => {
+      if (!inFlight.has(work)) return;
+      const timer = setTimeout(() => inFlight.delete(work), cleanup);
+      timer.unref();
+      void work.finally(() => clearTimeout(timer));
+    });
   };
   const server = createServer(onRequest);
   server.on('checkContinue', (req, res) => {
