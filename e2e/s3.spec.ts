@@ -88,6 +88,8 @@ test.describe('the demo on S3', () => {
     expect(removed).toBe(1);
     expect((await request.get(`${s3DemoBaseURL}/api/files/${id}`, { maxRedirects: 0 })).status()).toBe(404);
     expect((await request.get(`${s3DemoBaseURL}/api/files/${id}?stream`)).status()).toBe(404);
+    // Its row goes too, whatever is left of it in the bucket.
+    expect((await request.delete(`${s3DemoBaseURL}/api/files/${id}`)).status()).toBe(204);
   });
 
   test('the ZIP export reads every file from the bucket', async ({ request }) => {
