@@ -119,4 +119,14 @@ export default defineConfig(
       ],
     },
   },
+  {
+    // Their tests too, except for test helpers that live in lib/ and are not part of the package.
+    files: ['app/**/*.test.ts', 'db/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(@/lib|(\\.\\./)+lib)(/index)?$', message: "import 'next-downloadview' or one of its subpaths" }] },
+      ],
+    },
+  },
 );

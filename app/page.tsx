@@ -10,10 +10,21 @@ import { zipEntries, zipLength } from './_lib/zip';
 
 export const dynamic = 'force-dynamic';
 
-async function listMediaFolder(): Promise<StoredFile[]> {
+/** Most media files the page lists: a folder of 100,000 files must not become a 100 MB page. */
+const MEDIA_LIST_LIMIT = 500;
+
+/** The first MEDIA_LIST_LIMIT files the walk finds (leaving the loop stops the walk), sorted. */
+async function listMediaFolder(): Promise<{ entries: StoredFile[]; truncated: boolean }> {
   const entries: StoredFile[] = [];
-  for await (const entry of media.list()) entries.push(entry);
-  return entries.sort((a, b) => a.name.localeCompare(b.name));
+  let truncated = false;
+  for await (const entry of media.list()) {
+    if (entries.length === MEDIA_LIST_LIMIT) {
+      truncated = true;
+      break;
+    }
+    entries.push(entry);
+  }
+  return { entries: entries.sort((a, b) => a.name.localeCompare(b.name)), truncated };
 }
 
 /** Files the Remote section links to: a few, the samples before uploads (whose names are ids). */
@@ -23,7 +34,7 @@ function remoteExamples(entries: StoredFile[]): string[] {
 }
 
 export default async function Home() {
-  const [rows, entries] = await Promise.all([listFiles(), listMediaFolder()]);
+  const [rows, { entries, truncated }] = await Promise.all([listFiles(), listMediaFolder()]);
   const zipSize = zipLength(await zipEntries(rows));
   return (
     <>
@@ -36,7 +47,7 @@ export default async function Home() {
       </div>
       <FilesSection rows={rows} maxBytes={maxUploadBytes()} />
       <ExportsSection fileCount={rows.length} zipSize={zipSize} />
-      <MediaSection entries={entries} />
+      <MediaSection entries={entries} truncated={truncated} />
       <RemoteSection upstream={upstreamUrl()} names={remoteExamples(entries)} />
       <SignedSection names={entries.map((entry) => entry.name)} />
     </>

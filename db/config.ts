@@ -29,16 +29,6 @@ export function databaseTarget(url: string | undefined = process.env.DATABASE_UR
 }
 
 /**
- * The SQLite database file. Under Postgres there is none: this is then a file name in the local
- * data folder (`var/`), so that what is kept next to the database (see `localDataDirectory`) still
- * has a place.
- */
-export function databasePath(): string {
-  const target = databaseTarget();
-  return target.dialect === 'sqlite' ? target.file : path.join(localDataDirectory(), 'demo.db');
-}
-
-/**
  * This machine's folder for the demo's own files: the SQLite file's folder, or `var/` under
  * Postgres. Nothing kept here is shared with other instances.
  */

@@ -48,8 +48,23 @@ function toTarget(where: string | DatabaseTarget): DatabaseTarget {
   return typeof where === 'string' ? databaseTarget(where) : where;
 }
 
+/**
+ * How long a request waits for a connection (a server that is down or does not answer, or every
+ * connection busy) and for a statement, before it fails instead of hanging: `connect_timeout`
+ * (seconds) from the URL, else 10 s; statements 30 s.
+ */
+function pgTimeouts(url: string): { connectionTimeoutMillis: number; statement_timeout: number } {
+  let seconds = Number.NaN;
+  try {
+    seconds = Number(new URL(url).searchParams.get('connect_timeout') ?? Number.NaN);
+  } catch {
+    // pg reports the bad URL itself.
+  }
+  return { connectionTimeoutMillis: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000, statement_timeout: 30_000 };
+}
+
 function pgPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = new pg.Pool({ connectionString: url, max: 10, ...pgTimeouts(url) });
   // An idle connection the server drops emits 'error' on the pool; unhandled, it ends the process.
   pool.on('error', (error) => console.error(`Postgres: idle connection lost: ${error.message}`));
   return pool;

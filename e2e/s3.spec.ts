@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import { S3Storage } from '../lib/s3';
-import { sha256 } from './helpers';
+import { readZip, sha256 } from './helpers';
 import { s3Bucket, s3Credentials, s3DemoBaseURL, s3Endpoint } from './s3-helpers';
 
 // The demo with FILES_STORAGE=s3://e2e-files/files and FILES_DELIVERY=redirect (see
@@ -88,5 +88,23 @@ test.describe('the demo on S3', () => {
     expect(removed).toBe(1);
     expect((await request.get(`${s3DemoBaseURL}/api/files/${id}`, { maxRedirects: 0 })).status()).toBe(404);
     expect((await request.get(`${s3DemoBaseURL}/api/files/${id}?stream`)).status()).toBe(404);
+    // Its row goes too, whatever is left of it in the bucket.
+    expect((await request.delete(`${s3DemoBaseURL}/api/files/${id}`)).status()).toBe(204);
+  });
+
+  test('the ZIP export reads every file from the bucket', async ({ request }) => {
+    const content = randomBytes(70 * 1024 + 3);
+    const id = await upload(request, 'zipped from s3.bin', content);
+    try {
+      const response = await request.get(`${s3DemoBaseURL}/api/exports/files.zip`);
+      expect(response.status()).toBe(200);
+      const bytes = await response.body();
+      expect(Number(response.headers()['content-length'])).toBe(bytes.length);
+      const entry = readZip(bytes).find((file) => file.name === 'zipped from s3.bin');
+      expect(entry, 'the uploaded file is in the archive').toBeDefined();
+      expect(sha256(entry!.data)).toBe(sha256(content));
+    } finally {
+      expect((await request.delete(`${s3DemoBaseURL}/api/files/${id}`)).status()).toBe(204);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { mediaRoot } from './helpers';
@@ -61,5 +61,26 @@ test.describe('the media folder with symlink loops', () => {
     const response = await request.get('/api/path/etc/passwd');
     expect(response.status()).toBe(404);
     expect(await response.text()).not.toContain('root:');
+  });
+});
+
+test.describe('a media folder with more files than a page should list', () => {
+  const crowd = path.join(mediaRoot, 'crowd');
+
+  test.beforeAll(async () => {
+    await mkdir(crowd, { recursive: true });
+    await Promise.all(Array.from({ length: 700 }, (_, i) => writeFile(path.join(crowd, `f${String(i).padStart(4, '0')}.txt`), '')));
+  });
+
+  test.afterAll(async () => {
+    await rm(crowd, { recursive: true, force: true });
+  });
+
+  test('GET / lists a bounded number of them and says so', async ({ page }) => {
+    await page.goto('/');
+    await expect(page.getByTestId('media-truncated')).toBeVisible();
+    const listed = await page.locator('#media a[href^="/api/path/crowd/"]:not(.button)').count();
+    expect(listed).toBeGreaterThan(0);
+    expect(listed).toBeLessThanOrEqual(500);
   });
 });

@@ -31,7 +31,11 @@ function hasServer(dir) {
   return isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'pg_ctl'));
 }
 
-/** Returns the folder holding initdb and pg_ctl, or null. */
+/**
+ * Returns the folder holding initdb and pg_ctl, or null.
+ * @param {Record<string, string | undefined>} [env]
+ * @returns {string | null}
+ */
 export function findPostgres(env = process.env) {
   if (env.PG_BIN && hasServer(env.PG_BIN)) return env.PG_BIN;
   let versions = [];

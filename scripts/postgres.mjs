@@ -9,7 +9,7 @@
 //          removes the cluster. Default port: POSTGRES_PORT, else the first free one in 4800-4899.
 //        import { startPostgres } from './postgres.mjs'
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -107,10 +107,25 @@ export async function startPostgres({ port, log = () => {} } = {}) {
   }
   log(`postgres: started on 127.0.0.1:${port} (${data})`);
 
+  // A run killed outright (SIGKILL, a CI timeout) never calls stop(): a small detached shell waits
+  // for this process to go, then stops the cluster and removes its folder, so none is left behind.
+  const pgCtl = `${isRoot() ? 'runuser -u postgres -- ' : ''}"$1/pg_ctl" -D "$2" -m immediate stop`;
+  const watchdog = spawn(
+    'sh',
+    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${pgCtl} >/dev/null 2>&1; rm -rf "$3"`, 'postgres-watchdog', bin, data, dir],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
+
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
+    try {
+      watchdog.kill();
+    } catch {
+      // Already gone.
+    }
     try {
       runAsOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
     } finally {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import pg from 'pg';
@@ -45,4 +46,26 @@ describe.runIf(findPostgres() !== null)('startPostgres', () => {
   it('refuses a port that is not a port number', async () => {
     await expect(startPostgres({ port: 70000 })).rejects.toThrow(/bad port/);
   });
+});
+
+describe.runIf(findPostgres() !== null)('a cluster whose process is killed outright', () => {
+  it('is stopped and its folder removed within seconds', async () => {
+    const script = "import('./scripts/postgres.mjs').then(async (m) => { const s = await m.startPostgres(); console.log(JSON.stringify(s)); })";
+    const child = spawn(process.execPath, ['-e', `${script}; setInterval(() => {}, 1000)`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      child.once('exit', () => reject(new Error(`exited before starting: ${out}`)));
+    });
+    const { port, dir } = JSON.parse(line) as { port: number; dir: string };
+    expect(await accepts(port)).toBe(true);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while ((existsSync(dir) || (await accepts(port))) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(existsSync(dir)).toBe(false);
+    expect(await accepts(port)).toBe(false);
+  }, 60_000);
 });

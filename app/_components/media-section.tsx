@@ -5,7 +5,7 @@ import { Section } from './section';
 import { SNIPPETS } from './snippets';
 
 /** pathDownload and storageDownload: the same media folder, by path on disk and through a Storage. */
-export function MediaSection({ entries }: { entries: StoredFile[] }) {
+export function MediaSection({ entries, truncated = false }: { entries: StoredFile[]; truncated?: boolean }) {
   return (
     <Section
       id="media"
@@ -21,6 +21,11 @@ export function MediaSection({ entries }: { entries: StoredFile[] }) {
         </>
       }
     >
+      {truncated ? (
+        <p className="note" data-testid="media-truncated">
+          The folder holds more files than the page lists: the first {entries.length} found are shown.
+        </p>
+      ) : null}
       {entries.length === 0 ? (
         <p className="empty">
           The media folder is empty. Upload a file above, or restart the demo to seed the sample files.

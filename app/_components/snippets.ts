@@ -58,7 +58,7 @@ export const { GET, HEAD } = {
       size: zipLength(entries),
       lastModified: zipLastModified(entries),
       etag: zipEtag(entries),
-      content: () => makeArchive(entries, media),
+      content: () => makeArchive(entries, filesStorage),
     };
   },
 });`,

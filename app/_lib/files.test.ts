@@ -215,6 +215,13 @@ describe.each(testDialects())('on %s', (dialect) => {
       expect(await mediaFiles()).toEqual([row.storagePath]);
     });
 
+    it('records a client name with NUL, control and non-ASCII characters as a name the database can hold', async () => {
+      // Postgres text cannot hold NUL at all: an insert with one would fail (a 500), not store it.
+      const row = await lib.createFile(upload('x', 'a\u0000b\u0007c été 中文.txt'), db);
+      expect(row.name).toBe('abc été 中文.txt');
+      expect(await lib.listFiles(db)).toEqual([row]);
+    });
+
     it('keeps a binary file byte for byte', async () => {
       const content = randomBytes(2 * 1024 * 1024 + 17);
       const row = await lib.createFile(upload(content, 'photo.PNG'), db);

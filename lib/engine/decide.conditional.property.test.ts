@@ -81,8 +81,8 @@ describe('validators the engine announces', () => {
         } else if (meta.lastModified !== undefined && meta.lastModified.getTime() > Date.now() - 1000) {
           // §8.8.2.1: a modification date in the future is replaced by the time of the response.
           expect(lastModified).toBeDefined();
-          expect(httpDate(lastModified!) * 1000).toBeLessThanOrEqual(Date.now());
-          expect(httpDate(lastModified!) * 1000).toBeGreaterThan(Date.now() - 60_000);
+          expect(httpDate(lastModified!)! * 1000).toBeLessThanOrEqual(Date.now());
+          expect(httpDate(lastModified!)! * 1000).toBeGreaterThan(Date.now() - 60_000);
         } else if (meta.lastModified !== undefined) {
           // §5.6.7: an IMF-fixdate, naming the same second.
           expect(lastModified).toBeDefined();

@@ -13,7 +13,7 @@ export interface FileBodySlot {
   file?: TakenFile;
 }
 
-const STORE = Symbol.for('next-downloadview.file-body-slots');
+const STORE = Symbol.for('next-downloadview.file-body');
 
 type GlobalWithSlots = typeof globalThis & { [STORE]?: AsyncLocalStorage<FileBodySlot> };
 

@@ -20,6 +20,8 @@ describe('storageDownload on S3Storage', () => {
       expect(await whole.text()).toBe(BODY);
       const etag = whole.headers.get('etag')!;
       expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+      // Saved without a type: the kit guesses from the name, as on disk.
+      expect(whole.headers.get('content-type')).toBe('text/plain; charset=utf-8');
 
       const part = await GET(new Request('http://app/x', { headers: { range: 'bytes=4-8' } }), ctx('docs/fox.txt'));
       expect(part.status).toBe(206);

@@ -107,6 +107,18 @@ describe('S3Storage', () => {
       expect([...new Uint8Array(middle)]).toEqual([...body.subarray(5 * MiB - 2, 5 * MiB + 2)]);
     });
 
+    it('shows nothing under the name while its parts are being sent', async () => {
+      const storage = s3.storage({ partSize: 5 * MiB });
+      const seen: boolean[] = [];
+      await storage.save('growing.bin', (async function* () {
+        yield* inChunks(pattern(11 * MiB), MiB);
+        // Two parts are stored by now, the upload is not complete.
+        seen.push(await storage.exists('growing.bin'));
+      })());
+      expect(seen).toEqual([false]);
+      expect((await storage.stat('growing.bin')).size).toBe(11 * MiB);
+    });
+
     it('aborts its multipart upload and keeps nothing when the content fails after a part was sent', async () => {
       const { fetch, calls } = recording();
       const storage = s3.storage({ partSize: 5 * MiB, fetch });
@@ -155,6 +167,19 @@ describe('S3Storage', () => {
   });
 
   describe('stat', () => {
+    it('gives the stored type, but not the octet-stream stores give objects saved without one', async () => {
+      const endpoint = await fakeStore((request, response) => {
+        const type = request.url!.endsWith('typed.txt') ? 'text/csv' : request.url!.endsWith('old.txt') ? 'binary/octet-stream' : 'application/octet-stream';
+        response.writeHead(200, { 'content-length': '3', 'content-type': type, etag: '"e"' });
+        response.end();
+      });
+      const storage = storageAt(endpoint);
+      expect((await storage.stat('typed.txt')).contentType).toBe('text/csv');
+      expect((await storage.stat('plain.txt')).contentType).toBeUndefined();
+      expect((await storage.stat('old.txt')).contentType).toBeUndefined();
+    });
+
+
     it('gives the SHA-256 stored with a single-PUT save', async () => {
       const storage = s3.storage();
       await storage.save('a.txt', 'abc');
@@ -218,6 +243,14 @@ describe('S3Storage', () => {
       const error = await rejection(reader.read());
       expect(error.status).toBe(504);
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    });
+
+    it('answers 502 for an object stored with a Content-Encoding fetch would decode', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        response.writeHead(200, { 'content-length': '3', 'content-encoding': 'gzip' });
+        response.end('abc');
+      });
+      expect((await rejection(storageAt(endpoint).open('a.txt.gz'))).status).toBe(502);
     });
 
     it('refuses a name longer than S3 keys may be with 400', async () => {

@@ -204,7 +204,7 @@ export class S3Storage implements Storage {
       size,
       lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : undefined,
       etag: headers.get('etag') ?? undefined,
-      contentType: headers.get('content-type') ?? undefined,
+      contentType: knownType(headers.get('content-type')),
       sha256: sha256 && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined,
     };
   }
@@ -236,6 +236,13 @@ export class S3Storage implements Storage {
     if (response.status === 412) {
       await response.body?.cancel();
       throw new FileChangedError(name);
+    }
+    // fetch decodes a Content-Encoding it knows, so the bytes would not be the stored ones the
+    // length and ranges describe: such an object cannot be served as it is stored.
+    const encoding = response.headers.get('content-encoding');
+    if (encoding !== null && !/^\s*identity\s*$/i.test(encoding)) {
+      await response.body?.cancel();
+      throw new HttpError(502, `S3 GET ${url.pathname}: the object is stored with Content-Encoding ${encoding}, which is not served`);
     }
     const expected = range ? 206 : 200;
     if (response.status !== expected || !response.body) throw await this.#unexpected('GET', url, response);
@@ -446,6 +453,16 @@ export class S3Storage implements Storage {
 }
 
 class StoreTimeout extends Error {}
+
+/**
+ * The object's type, unless it is the "no idea" that stores give objects saved without one
+ * (`application/octet-stream`, S3's old `binary/octet-stream`): then the kit guesses from the
+ * name, as it does for a file on disk.
+ */
+function knownType(type: string | null): string | undefined {
+  if (type === null) return undefined;
+  return /^\s*(application|binary)\/octet-stream\s*(;|$)/i.test(type) ? undefined : type;
+}
 
 /**
  * The body, erroring (which breaks the client's connection) when the store sends nothing for

@@ -4,10 +4,11 @@ import { createServer, get, type IncomingMessage, type Server, type ServerRespon
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pathDownload } from '../factories/path-download';
 import { enableLengthHeader, restoreContentLength } from './content-length';
-import { withFileBodies } from './file-body';
+import { sendFileBody, withFileBodies } from './file-body';
+import { openFileStream } from '../streams/file-stream';
 
 let root: string;
 let server: Server;
@@ -176,5 +177,33 @@ describe('withFileBodies: the kit server sends a file body itself', () => {
     }
     await settle();
     expect(openFds()).toBe(before);
+  });
+});
+
+describe('sendFileBody', () => {
+  it('reaches the server through another copy of the module (Next bundles its own into each route)', async () => {
+    vi.resetModules();
+    const bundled = (await import('./file-body')) as typeof import('./file-body');
+    expect(bundled.sendFileBody).not.toBe(sendFileBody);
+    // The route's copy opens the file too: both modules come from the same bundle.
+    const streams = (await import('../streams/file-stream')) as typeof import('../streams/file-stream');
+    const stream = await streams.openFileStream(path.join(root, 'big.bin'));
+    let onClose = (): void => undefined;
+    const once = (event: string, listener: () => void) => {
+      if (event === 'close') onClose = listener;
+    };
+    const res = { headersSent: false, destroyed: false, end: () => undefined, once } as unknown as ServerResponse;
+    const req = { method: 'GET' } as IncomingMessage;
+    expect(withFileBodies(req, res, () => bundled.sendFileBody(stream))).toBe(true);
+    // The file now belongs to the server's slot.
+    expect(streams.takeFile(stream)).toBeUndefined();
+    // The response closes without being ended: the server closes the file.
+    onClose();
+  });
+
+  it('is false outside a request hosted by the server, and leaves the stream untouched', async () => {
+    const stream = await openFileStream(path.join(root, 'big.bin'));
+    expect(sendFileBody(stream)).toBe(false);
+    await stream.cancel();
   });
 });

@@ -11,8 +11,8 @@ export { sendFileBody } from '../engine/file-handoff';
  */
 export const FILE_BODY_CHUNK = 512 * 1024;
 
-/** Buffers kept for reuse across responses: at most this many (4 MiB), the rest is dropped. */
-const POOL_SIZE = 8;
+/** Buffers kept for reuse across responses: at most this many (8 MiB), the rest is dropped. */
+const POOL_SIZE = 16;
 const pool: Buffer[] = [];
 
 function borrow(): Buffer {

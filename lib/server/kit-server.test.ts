@@ -317,6 +317,26 @@ describe('createKitServer', () => {
       expect(lines.join('\n')).toMatch(/1 requests did not finish cleaning up/);
     });
 
+    it('lets go of a request that never settles once its connection has been closed for the cleanup time', async () => {
+      let calls = 0;
+      const port = await listen(() => {
+        calls += 1;
+        return new Promise<void>(() => undefined);
+      }, { gracePeriodMs: 5_000, cleanupMs: 200 });
+      // A client that leaves: the handler stays pending, as Next's does on a torn-down response.
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(calls).toBe(1);
+      const started = Date.now();
+      await kit!.shutdown();
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(lines.join('\n')).toMatch(/waiting up to 5000 ms for 0 running requests/);
+    });
+
     it('abort() ends the grace period at once', async () => {
       const port = await listen(
         (req) =>

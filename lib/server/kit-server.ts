@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { restoreContentLength } from './content-length';
+import { withFileBodies } from './file-body';
 import { checkRequestTarget, SERVED_METHODS } from './request-target';
 
 /** Answers one request; settles once the response and all of its cleanup are done. */
@@ -149,7 +150,8 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
       // A response that was already under way when shutdown began leaves an idle connection.
       if (stopping) setImmediate(() => server.closeIdleConnections());
     });
-    const work = handle(req, res)
+    // A file body the engine hands over is sent from here, with Node streams (see file-body).
+    const work = withFileBodies(req, res, () => handle(req, res))
       .catch((error: unknown) => {
         console.error(error);
         if (!res.headersSent) {
@@ -161,6 +163,15 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
       })
       .finally(() => inFlight.delete(work));
     inFlight.add(work);
+    // A handler still pending `cleanupMs` after its connection closed is waiting on a socket that
+    // is gone (Next can wait forever on a response Node tore down after a malformed pipelined
+    // request): it is let go, so that neither shutdown nor memory waits on it.
+    res.once('close', () => {
+      if (!inFlight.has(work)) return;
+      const timer = setTimeout(() => inFlight.delete(work), cleanup);
+      timer.unref();
+      void work.finally(() => clearTimeout(timer));
+    });
   };
   const server = createServer(onRequest);
   server.on('checkContinue', (req, res) => {

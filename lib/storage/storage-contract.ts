@@ -121,6 +121,25 @@ export function describeStorageContract(name: string, makeStorage: () => Promise
         expect(await text(await storage.open('empty.txt'))).toBe('');
       });
 
+      it('shows nothing under the name until the save completes, and the old file while it replaces it', async () => {
+        const storage = await makeStorage();
+        const seen: unknown[] = [];
+        await storage.save('new.txt', (async function* () {
+          yield 'first half, ';
+          seen.push(await storage.exists('new.txt'), await names(storage));
+          yield 'second half';
+        })());
+        expect(seen).toEqual([false, []]);
+        expect(await text(await storage.open('new.txt'))).toBe('first half, second half');
+        await storage.save('new.txt', (async function* () {
+          yield 'replacement ';
+          seen.push(await text(await storage.open('new.txt')));
+          yield 'done';
+        })(), { overwrite: true });
+        expect(seen[2]).toBe('first half, second half');
+        expect(await text(await storage.open('new.txt'))).toBe('replacement done');
+      });
+
       it('refuses to replace a file with 409 unless overwrite is set, and keeps the old bytes', async () => {
         const storage = await makeStorage();
         await storage.save('a.txt', 'first');

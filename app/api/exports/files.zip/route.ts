@@ -1,5 +1,5 @@
 import { virtualDownload } from 'next-downloadview';
-import { media } from '@/app/_lib/demo';
+import { filesStorage, filesStorageReady } from '@/app/_lib/demo';
 import { iterateFiles } from '@/app/_lib/files';
 import { makeArchive, zipEntries, zipEtag, zipLastModified, zipLength } from '@/app/_lib/zip';
 
@@ -11,6 +11,7 @@ import { makeArchive, zipEntries, zipEtag, zipLastModified, zipLength } from '@/
  */
 export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload({
   file: async () => {
+    await filesStorageReady();
     const entries = await zipEntries(iterateFiles());
     return {
       name: 'files.zip',
@@ -18,7 +19,7 @@ export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload(
       size: zipLength(entries),
       lastModified: zipLastModified(entries),
       etag: zipEtag(entries),
-      content: () => makeArchive(entries, media),
+      content: () => makeArchive(entries, filesStorage),
     };
   },
 });
