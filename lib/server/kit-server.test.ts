@@ -93,6 +93,9 @@ describe('createKitServer', () => {
       const answer = await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n');
       expect(answer.status).toBe(200);
       expect(answer.head).toMatch(/\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/i);
+      // A request without a body has nothing left unread: the connection stays open.
+      expect(answer.head).not.toMatch(/\r\nconnection: close/i);
+      expect(answer.closed).toBe(false);
       expect(seen).toEqual([]);
     });
 
