@@ -301,6 +301,34 @@ describe('S3Storage', () => {
       expect((await rejection(storageAt(endpoint).open('a.txt', { range: { start: 5, end: 9 } }))).status).toBe(502);
     });
 
+    it('answers 502 at once, reading nothing of the object, when the store ignores the Range', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        // The whole object instead of the part: a first chunk, then the rest slowly (here never).
+        response.writeHead(200, { 'content-length': String(1024 * MiB) });
+        response.write(Buffer.alloc(64 * 1024));
+      });
+      const started = Date.now();
+      const error = await rejection(storageAt(endpoint, { timeoutMs: 5_000 }).open('a.txt', { range: { start: 5, end: 9 } }));
+      expect(error.status).toBe(502);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('reads only the start of an error answer for the log, however long its body', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        // An endless error body: a first chunk, then nothing.
+        response.writeHead(500, { 'content-type': 'application/xml' });
+        response.write(`<Error><Code>SlowDown</Code><Message>${' '.repeat(64 * 1024)}`);
+      });
+      const storage = storageAt(endpoint, { timeoutMs: 5_000 });
+      for (const attempt of [() => storage.open('a.txt'), () => names(storage)]) {
+        const started = Date.now();
+        const error = await rejection(attempt());
+        expect(error.status).toBe(502);
+        expect(error.message).toContain('500 SlowDown');
+        expect(Date.now() - started).toBeLessThan(2_000);
+      }
+    });
+
     it('answers 504 for a store that sends headers and then stalls a body that must be read whole', async () => {
       const endpoint = await fakeStore((request, response) => {
         if (request.method === 'HEAD') {

@@ -73,6 +73,8 @@ const SHA256_META = 'x-amz-meta-sha256';
 const MAX_LIST_PAGE_BYTES = 8 * 1024 * 1024;
 /** The XML of a PUT, CreateMultipartUpload or CompleteMultipartUpload answer: one key and a few fields. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+/** What of an error answer is read for the log: S3 puts its <Code> first. */
+const ERROR_HEAD_BYTES = 4 * 1024;
 
 /**
  * Files in an S3 bucket (or any server that speaks its API), signed with AWS Signature Version 4.
@@ -200,11 +202,11 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * An answer the store should not have given, as a 502 (its body is read for the log only).
-   * Called from a `consume` of #request, so the read is under the timeout.
+   * An answer the store should not have given, as a 502. Only the start of its body is read,
+   * for the log; called from a `consume` of #request, so the read is under the timeout.
    */
   async #unexpected(method: string, url: URL, response: Response): Promise<HttpError> {
-    const detail = await response.text().then((body) => text(body, 'Code') ?? '', () => '');
+    const detail = text(await readStart(response, ERROR_HEAD_BYTES), 'Code') ?? '';
     return new HttpError(502, `S3 ${method} ${url.pathname}: ${response.status} ${detail}`.trim());
   }
 
@@ -275,6 +277,11 @@ export class S3Storage implements Storage {
         throw new HttpError(502, `S3 GET ${url.pathname}: the object is stored with Content-Encoding ${encoding}, which is not served`);
       }
       const expected = range ? 206 : 200;
+      if (response.status >= 200 && response.status < 300 && (response.status !== expected || !response.body)) {
+        // A store that ignores Range answers 200 with the whole object: nothing of it is read.
+        await response.body?.cancel();
+        throw new HttpError(502, `S3 GET ${url.pathname}: ${response.status} where ${expected} was expected`);
+      }
       if (response.status !== expected || !response.body) throw await this.#unexpected('GET', url, response);
       if (range) {
         // The part must be the one asked for: a store that ignored the Range would send the start.
@@ -498,6 +505,26 @@ export class S3Storage implements Storage {
 }
 
 class StoreTimeout extends Error {}
+
+/** The first `maxBytes` of the body as text (less if it breaks off); the rest is not read. */
+async function readStart(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // What came is enough for a log line.
+  }
+  reader.cancel().catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+}
 
 /**
  * The body as text, at most `maxBytes` of it (502 past that: no answer this code asks for is
