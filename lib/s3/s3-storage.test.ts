@@ -293,9 +293,14 @@ describe('S3Storage', () => {
       expect((await rejection(storageAt(endpoint).stat('a.txt'))).status).toBe(502);
     });
 
-    it('answers 502 when the store sends another range than asked', async () => {
+    it.each([
+      ['another range than asked', 'bytes 0-4/10'],
+      // RFC 9110 §14.4: a complete length at or below last-pos makes the field invalid.
+      ['a range past its own complete length', 'bytes 5-9/9'],
+      ['a malformed Content-Range', 'bytes 5-9'],
+    ])('answers 502 when the store sends %s', async (_label, contentRange) => {
       const endpoint = await fakeStore((_request, response) => {
-        response.writeHead(206, { 'content-range': 'bytes 0-4/10', 'content-length': '5' });
+        response.writeHead(206, { 'content-range': contentRange, 'content-length': '5' });
         response.end('hello');
       });
       expect((await rejection(storageAt(endpoint).open('a.txt', { range: { start: 5, end: 9 } }))).status).toBe(502);

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
+import { parseContentRange } from '../http/range';
 import { checkRequestedPath } from '../sources/path-source';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
 import { FileChangedError } from '../streams/file-stream';
@@ -285,8 +286,8 @@ export class S3Storage implements Storage {
       if (response.status !== expected || !response.body) throw await this.#unexpected('GET', url, response);
       if (range) {
         // The part must be the one asked for: a store that ignored the Range would send the start.
-        const contentRange = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
-        if (!contentRange || Number(contentRange[1]) !== range.start || Number(contentRange[2]) !== range.end) {
+        const part = parseContentRange(response.headers.get('content-range'));
+        if (part?.kind !== 'range' || part.start !== range.start || part.end !== range.end) {
           await response.body.cancel();
           throw new HttpError(502, `S3 GET ${url.pathname}: answered another range than bytes=${range.start}-${range.end}`);
         }
