@@ -51,16 +51,22 @@ function toTarget(where: string | DatabaseTarget): DatabaseTarget {
 /**
  * How long a request waits for a connection (a server that is down or does not answer, or every
  * connection busy) and for a statement, before it fails instead of hanging: `connect_timeout`
- * (seconds) from the URL, else 10 s; statements 30 s.
+ * (seconds) from the URL, else 10 s; statements 30 s on the server, 35 s on the client.
  */
-function pgTimeouts(url: string): { connectionTimeoutMillis: number; statement_timeout: number } {
+function pgTimeouts(url: string): { connectionTimeoutMillis: number; statement_timeout: number; query_timeout: number } {
   let seconds = Number.NaN;
   try {
     seconds = Number(new URL(url).searchParams.get('connect_timeout') ?? Number.NaN);
   } catch {
     // pg reports the bad URL itself.
   }
-  return { connectionTimeoutMillis: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000, statement_timeout: 30_000 };
+  // statement_timeout is the server's own; query_timeout is the client's, for a server that stops
+  // answering once connected (stopped, or a network that drops packets), which never enforces it.
+  return {
+    connectionTimeoutMillis: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000,
+    statement_timeout: 30_000,
+    query_timeout: 35_000,
+  };
 }
 
 function pgPool(url: string): pg.Pool {

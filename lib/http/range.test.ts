@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import type { Validators } from './conditional';
-import { DEFAULT_RANGE_LIMITS, ifRangeMatches, parseRange, type RangeRequest } from './range';
+import { DEFAULT_RANGE_LIMITS, ifRangeMatches, parseContentRange, parseRange, type ContentRange, type RangeRequest } from './range';
 
 const ranges = (...pairs: [number, number][]): RangeRequest => ({
   kind: 'ranges',
@@ -197,5 +197,45 @@ describe('ifRangeMatches', () => {
     ])('does not match %s', (_label, value) => {
       expect(ifRangeMatches(value, strongTag)).toBe(false);
     });
+  });
+});
+
+describe('parseContentRange', () => {
+  const part = (start: number, end: number, complete?: number): ContentRange => ({ kind: 'range', start, end, complete });
+
+  it.each<[string, string | null | undefined, ContentRange | undefined]>([
+    ['reads a part of a known length', 'bytes 0-4/10', part(0, 4, 10)],
+    ['reads the last byte', 'bytes 9-9/10', part(9, 9, 10)],
+    ['reads a part of an unknown length (*)', 'bytes 5-9/*', part(5, 9)],
+    ['reads an unsatisfied range', 'bytes */10', { kind: 'unsatisfied', complete: 10 }],
+    ['reads an unsatisfied range of an empty representation', 'bytes */0', { kind: 'unsatisfied', complete: 0 }],
+    ['takes the unit case-insensitively (§14.1)', 'Bytes 0-0/1', part(0, 0, 1)],
+    ['takes leading zeros', 'bytes 007-0010/00100', part(7, 10, 100)],
+    ['trims surrounding blanks', ' bytes 0-1/2\t', part(0, 1, 2)],
+    ['reads positions up to 2^53 - 1', 'bytes 9007199254740990-9007199254740990/9007199254740991', part(9007199254740990, 9007199254740990, 9007199254740991)],
+    ['refuses a missing value', null, undefined],
+    ['refuses an undefined value', undefined, undefined],
+    ['refuses an empty value', '', undefined],
+    ['refuses another unit', 'items 0-4/10', undefined],
+    ['refuses a missing complete length', 'bytes 0-4', undefined],
+    ['refuses a missing last-pos', 'bytes 0-/10', undefined],
+    ['refuses a suffix form', 'bytes -5/10', undefined],
+    ['refuses a non-numeric complete length', 'bytes 0-1/x', undefined],
+    ['refuses two blanks after the unit', 'bytes  0-4/10', undefined],
+    ['refuses a blank inside the range', 'bytes 0 - 4/10', undefined],
+    ['refuses a unit glued to the range', 'bytes0-4/10', undefined],
+    ['refuses a list of ranges', 'bytes 0-1/10, 3-4/10', undefined],
+    ['refuses a negative position', 'bytes -1-4/10', undefined],
+    ['refuses * with no complete length', 'bytes */*', undefined],
+    ['refuses a * range with a last-pos', 'bytes *-4/10', undefined],
+    ['refuses last-pos below first-pos (§14.4)', 'bytes 5-4/10', undefined],
+    ['refuses a complete length equal to last-pos (§14.4)', 'bytes 5-9/9', undefined],
+    ['refuses a complete length below last-pos (§14.4)', 'bytes 5-9/6', undefined],
+    ['refuses a first-pos past 2^53 - 1', 'bytes 9007199254740993-9007199254740993/*', undefined],
+    ['refuses a last-pos past 2^53 - 1', 'bytes 0-9007199254740992/*', undefined],
+    ['refuses a complete length past 2^53 - 1', 'bytes 0-1/9007199254740993', undefined],
+    ['refuses an unsatisfied complete length past 2^53 - 1', 'bytes */18446744073709551616', undefined],
+  ])('%s', (_label, value, expected) => {
+    expect(parseContentRange(value)).toEqual(expected);
   });
 });

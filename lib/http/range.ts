@@ -138,6 +138,41 @@ function comparePositions(a: string, b: string): number {
 }
 
 /**
+ * A Content-Range field value (RFC 9110 §14.4) in bytes, as an upstream or a store sent it:
+ * - `range`: a 206 part `bytes first-last/complete`, `complete` undefined for `*`;
+ * - `unsatisfied`: a 416's `bytes *\/complete`.
+ */
+export type ContentRange =
+  | { kind: 'range'; start: number; end: number; complete: number | undefined }
+  | { kind: 'unsatisfied'; complete: number };
+
+// Content-Range = range-unit SP ( range-resp / unsatisfied-range ); range-resp = incl-range "/"
+// ( complete-length / "*" ); incl-range = first-pos "-" last-pos; unsatisfied-range = "*/"
+// complete-length (RFC 9110 §14.4).
+const CONTENT_RANGE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (?:(\d+)-(\d+)\/(\d+|\*)|\*\/(\d+))$/;
+
+/**
+ * Reads a Content-Range value, or `undefined` when it is malformed, in another unit than bytes
+ * (units are case-insensitive, §14.1), invalid (§14.4: last-pos below first-pos, or a complete
+ * length at or below last-pos) or holds a number past 2^53 - 1, which would not count exactly.
+ */
+export function parseContentRange(value: string | null | undefined): ContentRange | undefined {
+  if (value === null || value === undefined) return undefined;
+  const match = CONTENT_RANGE.exec(value.trim());
+  if (!match || match[1]!.toLowerCase() !== 'bytes') return undefined;
+  if (match[5] !== undefined) {
+    const complete = Number(match[5]);
+    return Number.isSafeInteger(complete) ? { kind: 'unsatisfied', complete } : undefined;
+  }
+  const start = Number(match[2]);
+  const end = Number(match[3]);
+  const complete = match[4] === '*' ? undefined : Number(match[4]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return undefined;
+  if (complete !== undefined && (!Number.isSafeInteger(complete) || complete <= end)) return undefined;
+  return { kind: 'range', start, end, complete };
+}
+
+/**
  * Merges ranges that overlap or touch (RFC 9110 §14.6 lets a server coalesce them) and keeps
  * the parts in request order (§14.6: "SHOULD send the parts in the same order that the
  * corresponding range-spec appeared"): a merged part takes the place of the earliest range-spec

@@ -59,11 +59,29 @@ afterEach(async () => {
   servers = [];
 });
 
-/** A local HTTP server with the given behaviour, as an S3 endpoint. */
+/**
+ * A local HTTP server with the given behaviour, as an S3 endpoint, on a free port of 4792-4799
+ * (below them, 4700-4789 hold the fauxqs servers of the S3 test files and 4790-4791 the CLI's).
+ */
 async function fakeStore(handler: Parameters<typeof createServer>[1]): Promise<string> {
   const server = createServer(handler);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const first = Math.floor(Math.random() * 8);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(4792 + ((first + attempt) % 8), '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 40) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -275,12 +293,83 @@ describe('S3Storage', () => {
       expect((await rejection(storageAt(endpoint).stat('a.txt'))).status).toBe(502);
     });
 
-    it('answers 502 when the store sends another range than asked', async () => {
+    it.each([
+      ['another range than asked', 'bytes 0-4/10'],
+      // RFC 9110 §14.4: a complete length at or below last-pos makes the field invalid.
+      ['a range past its own complete length', 'bytes 5-9/9'],
+      ['a malformed Content-Range', 'bytes 5-9'],
+    ])('answers 502 when the store sends %s', async (_label, contentRange) => {
       const endpoint = await fakeStore((_request, response) => {
-        response.writeHead(206, { 'content-range': 'bytes 0-4/10', 'content-length': '5' });
+        response.writeHead(206, { 'content-range': contentRange, 'content-length': '5' });
         response.end('hello');
       });
       expect((await rejection(storageAt(endpoint).open('a.txt', { range: { start: 5, end: 9 } }))).status).toBe(502);
+    });
+
+    it('answers 502 at once, reading nothing of the object, when the store ignores the Range', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        // The whole object instead of the part: a first chunk, then the rest slowly (here never).
+        response.writeHead(200, { 'content-length': String(1024 * MiB) });
+        response.write(Buffer.alloc(64 * 1024));
+      });
+      const started = Date.now();
+      const error = await rejection(storageAt(endpoint, { timeoutMs: 5_000 }).open('a.txt', { range: { start: 5, end: 9 } }));
+      expect(error.status).toBe(502);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('reads only the start of an error answer for the log, however long its body', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        // An endless error body: a first chunk, then nothing.
+        response.writeHead(500, { 'content-type': 'application/xml' });
+        response.write(`<Error><Code>SlowDown</Code><Message>${' '.repeat(64 * 1024)}`);
+      });
+      const storage = storageAt(endpoint, { timeoutMs: 5_000 });
+      for (const attempt of [() => storage.open('a.txt'), () => names(storage)]) {
+        const started = Date.now();
+        const error = await rejection(attempt());
+        expect(error.status).toBe(502);
+        expect(error.message).toContain('500 SlowDown');
+        expect(Date.now() - started).toBeLessThan(2_000);
+      }
+    });
+
+    it('answers 504 for a store that sends headers and then stalls a body that must be read whole', async () => {
+      const endpoint = await fakeStore((request, response) => {
+        if (request.method === 'HEAD') {
+          response.writeHead(404);
+          response.end();
+        } else if (request.method === 'DELETE') {
+          response.writeHead(204);
+          response.end();
+        } else {
+          // A list page, a PUT's or CreateMultipartUpload's answer, an error: begun, never ended.
+          response.writeHead(request.url!.includes('error') ? 503 : 200, { 'content-type': 'application/xml' });
+          response.write('<ListBucketResult>');
+        }
+      });
+      const storage = storageAt(endpoint, { timeoutMs: 300, partSize: 5 * MiB });
+      const attempts = {
+        list: () => names(storage),
+        'single PUT': () => storage.save('a.txt', 'abc'),
+        'multipart upload': () => storage.save('big.bin', pattern(5 * MiB + 1)),
+        'error answer': () => storage.open('error.txt'),
+      };
+      for (const [label, attempt] of Object.entries(attempts)) {
+        const started = Date.now();
+        const error = await rejection(attempt());
+        expect([label, error.status]).toEqual([label, 504]);
+        // 300 ms, plus a second for the PUT's body (S3Storage allows 100 kB/s).
+        expect(Date.now() - started).toBeLessThan(3_000);
+      }
+    });
+
+    it('answers 502 for a list page larger than any ListObjectsV2 page', async () => {
+      const endpoint = await fakeStore((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/xml' });
+        response.end(Buffer.alloc(24 * MiB, 0x20));
+      });
+      expect((await rejection(names(storageAt(endpoint)))).status).toBe(502);
     });
 
     it('is NotFoundError for a missing object', async () => {

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
+import { parseContentRange } from '../http/range';
 import { checkRequestedPath } from '../fs/confine';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
 import { FileChangedError } from '../streams/file-stream';
@@ -25,9 +26,10 @@ export interface S3StorageOptions {
   forcePathStyle?: boolean;
   credentials: S3Credentials;
   /**
-   * A store that has not answered with headers within this many ms is 504 (plus a second per
-   * 100 kB of a body being sent); a body that stalls this long between two chunks breaks the
-   * download. Default 10 000.
+   * A store that has not answered within this many ms is 504 (plus a second per 100 kB of a
+   * body being sent): headers, and the whole body of an answer read here (a list page, a
+   * write's answer, an error). A download's body that stalls this long between two chunks
+   * breaks the download. Default 10 000.
    */
   timeoutMs?: number;
   /**
@@ -66,6 +68,15 @@ const MAX_PARTS = 10_000;
 /** S3 keys are at most 1024 bytes of UTF-8. */
 const MAX_KEY_BYTES = 1024;
 const SHA256_META = 'x-amz-meta-sha256';
+/**
+ * A ListObjectsV2 page holds at most 1000 keys of at most 1024 bytes, each at most 5 times
+ * longer escaped, with a few hundred bytes of other fields: 8 MiB is more than any page.
+ */
+const MAX_LIST_PAGE_BYTES = 8 * 1024 * 1024;
+/** The XML of a PUT, CreateMultipartUpload or CompleteMultipartUpload answer: one key and a few fields. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+/** What of an error answer is read for the log: S3 puts its <Code> first. */
+const ERROR_HEAD_BYTES = 4 * 1024;
 
 /**
  * Files in an S3 bucket (or any server that speaks its API), signed with AWS Signature Version 4.
@@ -150,47 +161,65 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * One signed request. Failures of the store become HttpErrors here: unreachable 502, no
-   * headers within the timeout 504. The timeout stops once headers come: a large body may
-   * take as long as the client reading it.
+   * One signed request, its answer handled by `consume` before the timeout: failures of the
+   * store become HttpErrors here, unreachable 502, no full answer within the timeout 504.
+   * A body `consume` reads (a list page, a PUT's XML, an error) is under the timeout too, so a
+   * store that sends headers and stalls cannot hang the call; a body it returns unread (a
+   * download) may take as long as the client reading it, and is guarded by `idleTimeout`.
    */
-  async #request(
+  async #request<T = Response>(
     method: string,
     url: URL,
-    init: { headers?: Record<string, string>; body?: Uint8Array | string; payloadHash?: string } = {},
-  ): Promise<Response> {
+    init: { headers?: Record<string, string>; body?: Uint8Array | string; payloadHash?: string; extraMs?: number } = {},
+    consume: (response: Response) => Promise<T> = async (response) => response as T,
+  ): Promise<T> {
     const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
     const payloadHash = init.payloadHash ?? (body ? sha256Hex(body) : undefined);
     const headers = signHeaders({ method, url, headers: init.headers, payloadHash, region: this.region, credentials: this.#credentials });
     const controller = new AbortController();
     // A part of several MiB takes a while to send on a slow link: 100 kB/s is allowed for.
-    const allowance = body ? Math.ceil(body.length / 100_000) * 1000 : 0;
-    const timer = setTimeout(() => controller.abort(new StoreTimeout()), this.#timeoutMs + allowance);
+    const limit = this.#timeoutMs + (body ? Math.ceil(body.length / 100_000) * 1000 : 0) + (init.extraMs ?? 0);
+    const timer = setTimeout(() => controller.abort(new StoreTimeout()), limit);
+    // Also settles when a custom fetch, or a read in `consume`, does not heed the signal.
+    const timedOut = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    let response: Response | undefined;
     try {
-      return await this.#fetch(url, { method, headers, body: body as BodyInit | undefined, signal: controller.signal, cache: 'no-store', redirect: 'manual' });
+      response = await Promise.race([
+        this.#fetch(url, { method, headers, body: body as BodyInit | undefined, signal: controller.signal, cache: 'no-store', redirect: 'manual' }),
+        timedOut,
+      ]);
+      return await Promise.race([consume(response), timedOut]);
     } catch (error) {
       if (controller.signal.reason instanceof StoreTimeout) {
-        throw new HttpError(504, `S3 ${method} ${url.pathname}: no answer within ${this.#timeoutMs + allowance} ms`);
+        response?.body?.cancel().catch(() => undefined);
+        throw new HttpError(504, `S3 ${method} ${url.pathname}: no full answer within ${limit} ms`);
       }
+      if (error instanceof HttpError || error instanceof FileChangedError) throw error;
       throw new HttpError(502, `S3 ${method} ${url.pathname}: ${describe(error)}`);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** An answer the store should not have given, as a 502 (its body is read for the log only). */
+  /**
+   * An answer the store should not have given, as a 502. Only the start of its body is read,
+   * for the log; called from a `consume` of #request, so the read is under the timeout.
+   */
   async #unexpected(method: string, url: URL, response: Response): Promise<HttpError> {
-    const detail = await response.text().then((body) => text(body, 'Code') ?? '', () => '');
+    const detail = text(await readStart(response, ERROR_HEAD_BYTES), 'Code') ?? '';
     return new HttpError(502, `S3 ${method} ${url.pathname}: ${response.status} ${detail}`.trim());
   }
 
   async #head(name: string): Promise<{ key: string; response: Response } | undefined> {
     const key = this.#key(name);
     const url = this.#url(key);
-    const response = await this.#request('HEAD', url);
-    if (response.status === 404) return undefined;
-    if (response.status !== 200) throw await this.#unexpected('HEAD', url, response);
-    return { key, response };
+    return this.#request('HEAD', url, {}, async (response) => {
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw await this.#unexpected('HEAD', url, response);
+      return { key, response };
+    });
   }
 
   #describe(name: string, headers: Headers): S3StoredFile {
@@ -231,30 +260,42 @@ export class S3Storage implements Storage {
     if (range) headers.range = `bytes=${range.start}-${range.end}`;
     // RFC 9110 §13.1.1: the store compares strongly and answers 412 for any other version.
     if (ifMatch !== undefined) headers['if-match'] = formatEntityTag(toEntityTag(ifMatch));
-    const response = await this.#request('GET', url, { headers });
-    if (response.status === 404) throw new NotFoundError(name);
-    if (response.status === 412) {
-      await response.body?.cancel();
-      throw new FileChangedError(name);
-    }
-    // fetch decodes a Content-Encoding it knows, so the bytes would not be the stored ones the
-    // length and ranges describe: such an object cannot be served as it is stored.
-    const encoding = response.headers.get('content-encoding');
-    if (encoding !== null && !/^\s*identity\s*$/i.test(encoding)) {
-      await response.body?.cancel();
-      throw new HttpError(502, `S3 GET ${url.pathname}: the object is stored with Content-Encoding ${encoding}, which is not served`);
-    }
-    const expected = range ? 206 : 200;
-    if (response.status !== expected || !response.body) throw await this.#unexpected('GET', url, response);
-    if (range) {
-      // The part must be the one asked for: a store that ignored the Range would send the start.
-      const contentRange = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
-      if (!contentRange || Number(contentRange[1]) !== range.start || Number(contentRange[2]) !== range.end) {
-        await response.body.cancel();
-        throw new HttpError(502, `S3 GET ${url.pathname}: answered another range than bytes=${range.start}-${range.end}`);
+    // The checks run under the timeout (an error's body is read for the log); the body of the
+    // object is returned unread, guarded by idleTimeout.
+    const body = await this.#request('GET', url, { headers }, async (response) => {
+      if (response.status === 404) {
+        await response.body?.cancel();
+        throw new NotFoundError(name);
       }
-    }
-    return idleTimeout(response.body, this.#timeoutMs, `S3 GET ${url.pathname}`);
+      if (response.status === 412) {
+        await response.body?.cancel();
+        throw new FileChangedError(name);
+      }
+      // fetch decodes a Content-Encoding it knows, so the bytes would not be the stored ones the
+      // length and ranges describe: such an object cannot be served as it is stored.
+      const encoding = response.headers.get('content-encoding');
+      if (encoding !== null && !/^\s*identity\s*$/i.test(encoding)) {
+        await response.body?.cancel();
+        throw new HttpError(502, `S3 GET ${url.pathname}: the object is stored with Content-Encoding ${encoding}, which is not served`);
+      }
+      const expected = range ? 206 : 200;
+      if (response.status >= 200 && response.status < 300 && (response.status !== expected || !response.body)) {
+        // A store that ignores Range answers 200 with the whole object: nothing of it is read.
+        await response.body?.cancel();
+        throw new HttpError(502, `S3 GET ${url.pathname}: ${response.status} where ${expected} was expected`);
+      }
+      if (response.status !== expected || !response.body) throw await this.#unexpected('GET', url, response);
+      if (range) {
+        // The part must be the one asked for: a store that ignored the Range would send the start.
+        const part = parseContentRange(response.headers.get('content-range'));
+        if (part?.kind !== 'range' || part.start !== range.start || part.end !== range.end) {
+          await response.body.cancel();
+          throw new HttpError(502, `S3 GET ${url.pathname}: answered another range than bytes=${range.start}-${range.end}`);
+        }
+      }
+      return response.body;
+    });
+    return idleTimeout(body, this.#timeoutMs, `S3 GET ${url.pathname}`);
   }
 
   async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<S3StoredFile> {
@@ -287,10 +328,12 @@ export class S3Storage implements Storage {
 
   async #put(key: string, body: Uint8Array, sha256: string, overwrite: boolean): Promise<void> {
     const url = this.#url(key);
-    const response = await this.#request('PUT', url, { headers: this.#writeHeaders(overwrite, sha256), body, payloadHash: sha256 });
-    await this.#written('PUT', url, response);
+    await this.#request('PUT', url, { headers: this.#writeHeaders(overwrite, sha256), body, payloadHash: sha256 }, (response) =>
+      this.#written('PUT', url, response),
+    );
   }
 
+  /** Whether a write took; called from a `consume` of #request, so its body is read under the timeout. */
   async #written(method: string, url: URL, response: Response): Promise<string> {
     // 412 to If-None-Match: * (another save got there first); 409 for a concurrent conditional write.
     if (response.status === 412 || response.status === 409) {
@@ -299,7 +342,7 @@ export class S3Storage implements Storage {
     }
     if (response.status !== 200) throw await this.#unexpected(method, url, response);
     // CompleteMultipartUpload can fail with 200 and an <Error> body.
-    const body = await response.text();
+    const body = await readText(response, MAX_ANSWER_BYTES, `S3 ${method} ${url.pathname}`);
     if (/<Error>/.test(body)) throw new HttpError(502, `S3 ${method} ${url.pathname}: ${text(body, 'Code') ?? 'error'}`);
     return body;
   }
@@ -318,19 +361,21 @@ export class S3Storage implements Storage {
     overwrite: boolean,
   ): Promise<string> {
     const createUrl = this.#url(key, { uploads: '' });
-    const created = await this.#request('POST', createUrl, { headers: { 'content-type': 'application/octet-stream' } });
-    if (created.status !== 200) throw await this.#unexpected('POST', createUrl, created);
-    const uploadId = text(await created.text(), 'UploadId');
+    const uploadId = await this.#request('POST', createUrl, { headers: { 'content-type': 'application/octet-stream' } }, async (response) => {
+      if (response.status !== 200) throw await this.#unexpected('POST', createUrl, response);
+      return text(await readText(response, MAX_ANSWER_BYTES, `S3 POST ${createUrl.pathname}`), 'UploadId');
+    });
     if (!uploadId) throw new HttpError(502, 'S3: CreateMultipartUpload gave no UploadId');
     const etags: string[] = [];
     try {
       const send = async (part: Uint8Array) => {
         if (etags.length >= MAX_PARTS) throw new HttpError(413, 'File has too many parts for the store');
         const url = this.#url(key, { partNumber: String(etags.length + 1), uploadId });
-        const response = await this.#request('PUT', url, { body: part });
-        if (response.status !== 200) throw await this.#unexpected('PUT', url, response);
-        await response.body?.cancel();
-        const etag = response.headers.get('etag');
+        const etag = await this.#request('PUT', url, { body: part }, async (response) => {
+          if (response.status !== 200) throw await this.#unexpected('PUT', url, response);
+          await response.body?.cancel();
+          return response.headers.get('etag');
+        });
         if (!etag) throw new HttpError(502, 'S3: UploadPart gave no ETag');
         etags.push(etag);
       };
@@ -341,11 +386,18 @@ export class S3Storage implements Storage {
       const completeUrl = this.#url(key, { uploadId });
       const headers: Record<string, string> = { 'content-type': 'application/xml' };
       if (!overwrite) headers['if-none-match'] = '*';
-      const response = await this.#request('POST', completeUrl, {
-        headers,
-        body: `<CompleteMultipartUpload>${list.join('')}</CompleteMultipartUpload>`,
-      });
-      await this.#written('POST', completeUrl, response);
+      await this.#request(
+        'POST',
+        completeUrl,
+        // S3 may take minutes to assemble a large object, sending blanks meanwhile: a second per
+        // 100 MB assembled is allowed on top of the timeout.
+        {
+          headers,
+          body: `<CompleteMultipartUpload>${list.join('')}</CompleteMultipartUpload>`,
+          extraMs: Math.ceil((etags.length * this.#partSize) / 100_000_000) * 1000,
+        },
+        (response) => this.#written('POST', completeUrl, response),
+      );
       return sha256;
     } catch (error) {
       await rest.return(undefined).catch(() => undefined);
@@ -362,9 +414,10 @@ export class S3Storage implements Storage {
     const found = await this.#head(name);
     if (!found) return false;
     const url = this.#url(found.key);
-    const response = await this.#request('DELETE', url);
-    if (response.status !== 204 && response.status !== 200) throw await this.#unexpected('DELETE', url, response);
-    await response.body?.cancel();
+    await this.#request('DELETE', url, {}, async (response) => {
+      if (response.status !== 204 && response.status !== 200) throw await this.#unexpected('DELETE', url, response);
+      await response.body?.cancel();
+    });
     return true;
   }
 
@@ -381,9 +434,10 @@ export class S3Storage implements Storage {
       if (token) query['continuation-token'] = token;
       const url = new URL(`${this.#base}/`);
       for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-      const response = await this.#request('GET', url);
-      if (response.status !== 200) throw await this.#unexpected('GET', url, response);
-      const body = await response.text();
+      const body = await this.#request('GET', url, {}, async (response) => {
+        if (response.status !== 200) throw await this.#unexpected('GET', url, response);
+        return readText(response, MAX_LIST_PAGE_BYTES, `S3 GET ${url.pathname}`);
+      });
       for (const entry of elements(body, 'Contents')) {
         const key = text(entry, 'Key');
         if (key === undefined || !key.startsWith(this.prefix)) continue;
@@ -453,6 +507,51 @@ export class S3Storage implements Storage {
 }
 
 class StoreTimeout extends Error {}
+
+/** The first `maxBytes` of the body as text (less if it breaks off); the rest is not read. */
+async function readStart(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // What came is enough for a log line.
+  }
+  reader.cancel().catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+}
+
+/**
+ * The body as text, at most `maxBytes` of it (502 past that: no answer this code asks for is
+ * that large). A body that breaks off is 502 too. The caller's timeout bounds the wait.
+ */
+async function readText(response: Response, maxBytes: number, label: string): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) throw new HttpError(502, `${label}: answered more than ${maxBytes} bytes`);
+      chunks.push(value);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => undefined);
+    if (error instanceof HttpError) throw error;
+    throw new HttpError(502, `${label}: ${describe(error)}`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /**
  * The object's type, unless it is the "no idea" that stores give objects saved without one

@@ -45,12 +45,23 @@ export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, han
   res.end = ((...args: unknown[]) => {
     const file = slot.file;
     const empty = args.length === 0 || args[0] === undefined || args[0] === null || typeof args[0] === 'function';
-    if (!file || sent || !empty || res.writableLength > 0 || (res.statusCode !== 200 && res.statusCode !== 206) || req.method !== 'GET') {
+    if (
+      !file ||
+      sent ||
+      !empty ||
+      res.writableLength > 0 ||
+      (res.statusCode !== 200 && res.statusCode !== 206) ||
+      req.method !== 'GET' ||
+      // The bytes go out as they are on disk, so only under the length the engine announced and
+      // never under a Content-Encoding something between (a compressor) would have applied.
+      res.hasHeader('content-encoding') ||
+      Number(res.getHeader('content-length')) !== file.end - file.start + 1
+    ) {
       release();
       return end(...args);
     }
     sent = true;
-    void writeFile(res, file, end);
+    void writeFile(res, file, () => end(...args));
     return res;
   }) as typeof res.end;
   res.once('close', release);
@@ -58,7 +69,7 @@ export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, han
 }
 
 /** Writes `file` to `res`, then ends it; a short file or a failed read destroys the connection. */
-async function writeFile(res: ServerResponse, file: TakenFile, end: (...args: unknown[]) => ServerResponse): Promise<void> {
+async function writeFile(res: ServerResponse, file: TakenFile, end: () => ServerResponse): Promise<void> {
   let position = file.start;
   const read = async (): Promise<{ buffer: Buffer; bytes: number } | undefined> => {
     if (position > file.end) return undefined;
@@ -87,8 +98,10 @@ async function writeFile(res: ServerResponse, file: TakenFile, end: (...args: un
       // callback); until then nothing else can touch it. A write that never calls back leaves
       // its buffer to the garbage collector.
       const ok = res.write(chunk.buffer.subarray(0, chunk.bytes), () => giveBack(chunk.buffer));
-      // The next chunk is read while this one is being written.
+      // The next chunk is read while this one is being written; its failure is seen by the
+      // `await next` above, and must not count as unhandled while the drain is awaited.
       next = read();
+      next.catch(() => undefined);
       if (!ok && !(await drained(res))) {
         await next.then((rest) => rest && giveBack(rest.buffer)).catch(() => undefined);
         return;

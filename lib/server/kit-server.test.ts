@@ -16,8 +16,17 @@ afterEach(async () => {
   lines.length = 0;
 });
 
+/** Resolves once the app's handler has been called for the first request of the test. */
+let arrived: Promise<void> = Promise.resolve();
+
 async function listen(handler: RequestHandler, options: { gracePeriodMs?: number; cleanupMs?: number; lingerMs?: number } = {}): Promise<number> {
-  kit = createKitServer(handler, { log: (line) => lines.push(line), ...options });
+  let markArrived = (): void => undefined;
+  arrived = new Promise<void>((resolve) => (markArrived = resolve));
+  const watched: RequestHandler = (req, res) => {
+    markArrived();
+    return handler(req, res);
+  };
+  kit = createKitServer(watched, { log: (line) => lines.push(line), ...options });
   await new Promise<void>((resolve) => kit!.server.listen(0, '127.0.0.1', resolve));
   return (kit.server.address() as AddressInfo).port;
 }
@@ -93,6 +102,9 @@ describe('createKitServer', () => {
       const answer = await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n');
       expect(answer.status).toBe(200);
       expect(answer.head).toMatch(/\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/i);
+      // A request without a body has nothing left unread: the connection stays open.
+      expect(answer.head).not.toMatch(/\r\nconnection: close/i);
+      expect(answer.closed).toBe(false);
       expect(seen).toEqual([]);
     });
 
@@ -266,7 +278,7 @@ describe('createKitServer', () => {
         });
         req.end();
       });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       const started = Date.now();
       const done = kit!.shutdown();
       setTimeout(release, 300);
@@ -296,7 +308,7 @@ describe('createKitServer', () => {
       const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'content-length': '1000000' } });
       req.on('error', () => undefined);
       req.write(Buffer.alloc(1000, 0x61));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       const started = Date.now();
       await kit!.shutdown();
       expect(cleanedUp).toBe(true);
@@ -310,7 +322,7 @@ describe('createKitServer', () => {
       const req = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false });
       req.on('error', () => undefined);
       req.end();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       const started = Date.now();
       await kit!.shutdown();
       expect(Date.now() - started).toBeLessThan(1_500);
@@ -327,9 +339,9 @@ describe('createKitServer', () => {
       const socket = net.connect(port, '127.0.0.1');
       socket.on('error', () => undefined);
       socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       socket.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 700));
       expect(calls).toBe(1);
       const started = Date.now();
       await kit!.shutdown();
@@ -348,7 +360,7 @@ describe('createKitServer', () => {
       const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'content-length': '10' } });
       req.on('error', () => undefined);
       req.write('abc');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       const started = Date.now();
       const done = kit!.shutdown();
       kit!.abort();

@@ -61,12 +61,19 @@ function answer(req: IncomingMessage, res: ServerResponse, status: number, messa
 function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse, lingerMs: number): void {
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   res.writeHead = ((...args: unknown[]) => {
-    if (!req.complete && !res.headersSent) {
+    if (!req.complete && hasBody(req) && !res.headersSent) {
       res.setHeader('connection', 'close');
       closeInStages(req, lingerMs);
     }
     return writeHead(...args);
   }) as typeof res.writeHead;
+}
+
+/** RFC 9112 §6.3: a request has a body only if it says so (Transfer-Encoding, or a length above 0). */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
 }
 
 /**
@@ -151,7 +158,8 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
       if (stopping) setImmediate(() => server.closeIdleConnections());
     });
     // A file body the engine hands over is sent from here, with Node streams (see file-body).
-    const work = withFileBodies(req, res, () => handle(req, res))
+    // Only a GET can end in a file body: other requests skip the hand-over's bookkeeping.
+    const work = (req.method === 'GET' ? withFileBodies(req, res, () => handle(req, res)) : handle(req, res))
       .catch((error: unknown) => {
         console.error(error);
         if (!res.headersSent) {

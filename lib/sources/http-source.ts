@@ -3,6 +3,7 @@ import { ConfigurationError } from '../errors';
 import type { Source, UpstreamAnswer } from '../engine/source';
 import { parseHttpDate } from '../http/http-date';
 import { HttpError } from '../http/http-error';
+import { parseContentRange } from '../http/range';
 
 /** Where a proxied upstream may be, and how long it may take. */
 export interface HttpSourceOptions {
@@ -59,7 +60,6 @@ const CONDITIONAL_HEADERS = ['if-match', 'if-none-match', 'if-modified-since', '
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Codings Node's fetch (undici) decodes by itself; the body we get is then the identity one. */
 const DECODED_BY_FETCH = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
-const CONTENT_RANGE_416 = /^bytes \*\/\d+$/;
 /** setTimeout's limit; a longer delay fires at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -320,7 +320,8 @@ function mapResponse(
       break;
     case 206: {
       // A range of compressed bytes cannot be decoded on its own; an unasked-for 206 is broken.
-      const length = contentRange === undefined ? undefined : rangeLength(contentRange);
+      const part = parseContentRange(contentRange);
+      const length = part?.kind === 'range' ? part.end - part.start + 1 : undefined;
       // RFC 9110 §14.4 and §8.6: the part is exactly last-pos - first-pos + 1 bytes, and a
       // Content-Length that says otherwise means one of the two lies: relaying either would
       // hand the client a short or padded part under a Content-Range that looks whole.
@@ -338,7 +339,7 @@ function mapResponse(
       break;
     }
     case 416:
-      answered = { status, contentRange: contentRange && CONTENT_RANGE_416.test(contentRange) ? contentRange : undefined };
+      answered = { status, contentRange: parseContentRange(contentRange)?.kind === 'unsatisfied' ? contentRange : undefined };
       break;
     default:
       throw new HttpError(502, `upstream ${where(url)} answered ${status}`);
@@ -422,20 +423,6 @@ function parseUrl(location: string, base: URL): URL | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * The length of the part a 206's `Content-Range: bytes first-last/complete` describes, or
- * `undefined` when it is malformed or impossible (last before first, or past the complete length).
- */
-function rangeLength(value: string): number | undefined {
-  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim());
-  if (!match) return undefined;
-  const [first, last] = [Number(match[1]), Number(match[2])];
-  const complete = match[3] === '*' ? undefined : Number(match[3]);
-  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || last < first) return undefined;
-  if (complete !== undefined && (!Number.isSafeInteger(complete) || last >= complete)) return undefined;
-  return last - first + 1;
 }
 
 function contentLength(value: string | null): number | undefined {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open as openFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,6 +36,24 @@ export interface FileSystemStorageOptions {
    * `console.warn` line.
    */
   maxWalkEntries?: number;
+  /**
+   * What a file's ETag is made from. `'mtime'` (default): its size and modification time, free to
+   * compute, but the same bytes on two disks (two machines behind one load balancer) get two
+   * ETags, so a 304 or a resume that reaches the other machine starts over. `'sha256'`: the SHA-256
+   * of its content (`"<64 hex>"`, the form a database checksum column gives through
+   * objectDownload), the same on every machine. `save` computes it while writing; a file put there
+   * otherwise is read whole once, the first time it is asked for, and its hash remembered while
+   * its device, inode, size, mtime and ctime stay the same. `list()` gives an ETag only for files
+   * whose hash is known.
+   */
+  etag?: 'mtime' | 'sha256';
+  /** With `etag: 'sha256'`, how many files' hashes are remembered (default 10 000). */
+  maxHashedFiles?: number;
+}
+
+/** The identity of one version of a file: a new write changes mtime and ctime, a swap the inode. */
+function versionKey(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
 }
 
 /** `.<name>.<12 hex>.part`: what `save` writes before the rename. */
@@ -80,6 +98,9 @@ export class FileSystemStorage implements Storage {
   readonly exactReads = true;
   readonly #options: FileSystemStorageOptions;
   readonly #sync: boolean;
+  /** With `etag: 'sha256'`: version key -> hex hash, oldest first; a hash being computed is shared. */
+  readonly #hashes = new Map<string, string>();
+  readonly #hashing = new Map<string, Promise<string | undefined>>();
 
   constructor(root: string, options: FileSystemStorageOptions = {}) {
     if (typeof root !== 'string' || root === '') throw new TypeError('FileSystemStorage: root must be a non-empty path');
@@ -92,6 +113,12 @@ export class FileSystemStorage implements Storage {
     }
     if (options.syncFs !== undefined && typeof options.syncFs !== 'boolean') {
       throw new TypeError('FileSystemStorage: syncFs must be true or false');
+    }
+    if (options.etag !== undefined && options.etag !== 'mtime' && options.etag !== 'sha256') {
+      throw new TypeError("FileSystemStorage: etag must be 'mtime' or 'sha256'");
+    }
+    if (options.maxHashedFiles !== undefined && (!Number.isSafeInteger(options.maxHashedFiles) || options.maxHashedFiles < 1)) {
+      throw new TypeError(`FileSystemStorage: maxHashedFiles must be a whole number >= 1, got ${String(options.maxHashedFiles)}`);
     }
     this.#options = options;
     this.#sync = options.syncFs ?? true;
@@ -149,18 +176,72 @@ export class FileSystemStorage implements Storage {
     }
   }
 
-  #describe(name: string, stats: Stats): StoredFile {
+  #describe(name: string, stats: Stats, hash?: string): StoredFile {
+    const content = this.#options.etag === 'sha256';
+    const opaque = content ? (hash ?? this.#hashes.get(versionKey(stats))) : fileEntityTag(stats.size, stats.mtimeMs).opaque;
     return {
       name,
       size: stats.size,
       lastModified: stats.mtime,
-      etag: formatEntityTag(fileEntityTag(stats.size, stats.mtimeMs)),
+      etag: opaque === undefined ? undefined : formatEntityTag({ opaque, weak: false }),
     };
   }
 
+  #remember(stats: Stats, hash: string): void {
+    const key = versionKey(stats);
+    this.#hashes.delete(key);
+    this.#hashes.set(key, hash);
+    const limit = this.#options.maxHashedFiles ?? 10_000;
+    for (const oldest of this.#hashes.keys()) {
+      if (this.#hashes.size <= limit) break;
+      this.#hashes.delete(oldest);
+    }
+  }
+
+  /**
+   * The SHA-256 of the file's content as `stats` describe it, computed once per version. The
+   * file's stats after the read must still be `stats`: a file written meanwhile gives no hash
+   * (and no ETag), never the hash of a mix of two versions.
+   */
+  async #contentHash(file: string, stats: Stats): Promise<string | undefined> {
+    const key = versionKey(stats);
+    const known = this.#hashes.get(key);
+    if (known !== undefined) return known;
+    let pending = this.#hashing.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const handle = await openFile(file, 'r');
+        try {
+          const hash = createHash('sha256');
+          const buffer = Buffer.allocUnsafe(this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+          for (;;) {
+            const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+            if (bytesRead === 0) break;
+            hash.update(buffer.subarray(0, bytesRead));
+          }
+          const after = await handle.stat();
+          if (versionKey(after) !== key) return undefined;
+          const hex = hash.digest('hex');
+          this.#remember(stats, hex);
+          return hex;
+        } finally {
+          await handle.close();
+        }
+      })().finally(() => this.#hashing.delete(key));
+      this.#hashing.set(key, pending);
+    }
+    return pending;
+  }
+
   async stat(name: string): Promise<StoredFile> {
-    const { stats } = await this.#resolve(name);
-    return this.#describe(name, stats);
+    const { file, stats } = await this.#resolve(name);
+    if (this.#options.etag !== 'sha256') return this.#describe(name, stats);
+    try {
+      return this.#describe(name, stats, await this.#contentHash(file, stats));
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(name);
+      throw error;
+    }
   }
 
   /** Whether a regular file of that name is under the root (a name the storage refuses is not). */
@@ -204,7 +285,9 @@ export class FileSystemStorage implements Storage {
   ): Promise<T> {
     // The opened file's own stats are checked against `ifMatch` (no separate stat first).
     const wanted = ifMatch === undefined ? undefined : toEntityTag(ifMatch);
-    const accept = wanted && ((stats: Stats) => !wanted.weak && wanted.opaque === fileEntityTag(stats.size, stats.mtimeMs).opaque);
+    const current = (stats: Stats) =>
+      this.#options.etag === 'sha256' ? this.#hashes.get(versionKey(stats)) : fileEntityTag(stats.size, stats.mtimeMs).opaque;
+    const accept = wanted && ((stats: Stats) => !wanted.weak && wanted.opaque === current(stats));
     try {
       return await openIt(await this.#canonical(name), accept);
     } catch (error) {
@@ -223,8 +306,10 @@ export class FileSystemStorage implements Storage {
     // A short temporary name: a final name may already be as long as the file system allows.
     const hint = path.basename(target).slice(0, 32);
     const temporary = path.join(folder, `.${hint}.${randomBytes(6).toString('hex')}.part`);
+    const hash = this.#options.etag === 'sha256' ? createHash('sha256') : undefined;
+    let written: Stats;
     try {
-      await writeAll(temporary, content, options.maxBytes);
+      written = await writeAll(temporary, content, options.maxBytes, hash);
       if (options.overwrite) {
         try {
           await rename(temporary, target);
@@ -248,7 +333,12 @@ export class FileSystemStorage implements Storage {
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
-    return this.#describe(name, await stat(target));
+    if (!hash) return this.#describe(name, await stat(target));
+    // The renamed or linked file is the temporary one (same inode); a link changed its ctime.
+    const saved = await stat(target);
+    const hex = hash.digest('hex');
+    if (saved.ino === written.ino && saved.dev === written.dev && saved.size === written.size && saved.mtimeMs === written.mtimeMs) this.#remember(saved, hex);
+    return this.#describe(name, saved);
   }
 
   /**
@@ -317,7 +407,9 @@ export class FileSystemStorage implements Storage {
       if (!name.startsWith(prefix) || hidden(name) || TEMPORARY_FILE.test(dirent.name)) continue;
       if (!dirent.isFile() && !dirent.isSymbolicLink()) continue;
       try {
-        yield await this.stat(name);
+        // Only known hashes: a listing never reads every file.
+        const { stats } = await this.#resolve(name);
+        yield this.#describe(name, stats);
       } catch (error) {
         // Links to folders or out of the root, files removed since, names we would refuse to serve.
         if (error instanceof HttpError) continue;
@@ -362,12 +454,16 @@ export class FileSystemStorage implements Storage {
   }
 }
 
-/** Writes `content` to a new file, flushed to disk; 413 (and nothing kept) past `maxBytes`. */
-async function writeAll(file: string, content: SaveContent, maxBytes: number | undefined): Promise<number> {
+/**
+ * Writes `content` to a new file, flushed to disk, feeding `hash` on the way; 413 (and nothing
+ * kept) past `maxBytes`. Returns the written file's stats.
+ */
+async function writeAll(file: string, content: SaveContent, maxBytes: number | undefined, hash?: Hash): Promise<Stats> {
   let written = 0;
   const count = (chunk: Uint8Array | string): Uint8Array => {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     written += bytes.length;
+    hash?.update(bytes);
     if (maxBytes !== undefined && written > maxBytes) {
       throw new HttpError(413, `File is larger than the limit of ${maxBytes} bytes`);
     }
@@ -389,10 +485,10 @@ async function writeAll(file: string, content: SaveContent, maxBytes: number | u
       for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
     }
     await handle.sync();
+    return await handle.stat();
   } finally {
     await handle.close();
   }
-  return written;
 }
 
 /** Makes a rename or unlink in `folder` durable (the directory entry itself is flushed). */
