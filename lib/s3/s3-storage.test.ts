@@ -66,22 +66,9 @@ afterEach(async () => {
 async function fakeStore(handler: Parameters<typeof createServer>[1]): Promise<string> {
   const server = createServer(handler);
   servers.push(server);
-  const first = Math.floor(Math.random() * 8);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(4792 + ((first + attempt) % 8), '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 40) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  // An ephemeral port: a fixed range would hand a new fake the port of one closed a moment ago,
+  // and fetch's pool could send the request down a kept-alive connection of the old one.
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
