@@ -35,7 +35,8 @@ function newestMtime(entry: string, skip: readonly string[] = []): number {
 function buildPackageIfStale(): void {
   if (process.env.SKIP_BUILD === '1') return;
   const built = newestMtime(path.join(root, 'lib', 'dist'));
-  const changed = newestMtime(path.join(root, 'lib'), ['dist', 'node_modules']);
+  // README.md there is a copy the build makes, not a source.
+  const changed = newestMtime(path.join(root, 'lib'), ['dist', 'node_modules', 'README.md']);
   if (built >= changed) return;
   console.log('The package changed since its last build: building lib/.');
   const result = spawnSync(process.execPath, [path.join(root, 'lib', 'build.mjs')], { stdio: 'inherit' });
