@@ -415,3 +415,10 @@ test.describe('with no files', () => {
     }
   });
 });
+
+test('the demo keeps itself out of search engines: public/robots.txt, served by Next', async ({ request }) => {
+  const response = await request.get('/robots.txt');
+  expect(response.status()).toBe(200);
+  expect(await response.text()).toBe(await readFile('public/robots.txt', 'utf8'));
+  expect(await response.text()).toMatch(/^Disallow: \/$/m);
+});
