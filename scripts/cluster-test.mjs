@@ -398,7 +398,6 @@ async function main() {
   });
 }
 
-let code = 0;
 try {
   await main();
 } catch (error) {
@@ -412,7 +411,6 @@ try {
       console.error(`cluster: cleanup: ${error instanceof Error ? error.message : error}`);
     }
   }
-  code = failures === 0 ? 0 : 1;
   log(`${failures === 0 ? 'passed' : `${failures} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
-process.exit(code);
+process.exit(failures === 0 ? 0 : 1);
