@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { StartServerOptions } from '../server/start-server';
 
@@ -13,16 +14,21 @@ Options:
   -p, --port <port>               port to listen on (env PORT; default 3000)
   -H, --hostname <host>           address to listen on (env HOSTNAME; default 0.0.0.0)
   --keepAliveTimeout <ms>         idle keep-alive timeout (env KEEP_ALIVE_TIMEOUT)
+  --workers <n|auto>              start only: n server processes on the one port, auto = one
+                                  per core (env WORKERS; default 1)
   -h, --help                      this text
   -v, --version                   the package's version
 `;
 
 /** What a command line asks for, or the text to print and the exit code. */
-export type Invocation = { command: 'start' | 'dev'; options: StartServerOptions } | { print: string; exitCode: number };
+export type Invocation = { command: 'start' | 'dev'; options: StartServerOptions; workers: number } | { print: string; exitCode: number };
+
+/** More worker processes than this is a typo, not a deployment. */
+export const MAX_WORKERS = 256;
 
 /**
  * Reads the command line and the environment the way `next start` and the standalone
- * `server.js` do: a flag wins over its variable (PORT, HOSTNAME, KEEP_ALIVE_TIMEOUT).
+ * `server.js` do: a flag wins over its variable (PORT, HOSTNAME, KEEP_ALIVE_TIMEOUT, WORKERS).
  */
 export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Invocation {
   let parsed;
@@ -35,6 +41,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         port: { type: 'string', short: 'p' },
         hostname: { type: 'string', short: 'H' },
         keepAliveTimeout: { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -56,9 +63,17 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   for (const [name, value] of [['port', port], ['keepAliveTimeout', keepAliveTimeout]] as const) {
     if (value === null) return { print: `next-downloadview: ${name} must be a whole number, got ${values[name] ?? env[name === 'port' ? 'PORT' : 'KEEP_ALIVE_TIMEOUT']}\n`, exitCode: 2 };
   }
+  const workersRaw = values.workers ?? (env.WORKERS || undefined);
+  const workers = workersRaw === 'auto' ? availableParallelism() : whole(workersRaw, MAX_WORKERS);
+  if (workers === null || workers === 0) {
+    return { print: `next-downloadview: workers must be auto or a whole number from 1 to ${MAX_WORKERS}, got ${workersRaw}\n`, exitCode: 2 };
+  }
+  // next dev compiles on demand and watches files: several of it would only race each other.
+  if (command === 'dev' && workers !== undefined && workers > 1) return { print: 'next-downloadview: --workers is for start only, not dev\n', exitCode: 2 };
   const hostname = values.hostname ?? (env.HOSTNAME || undefined);
   return {
     command,
+    workers: workers ?? 1,
     options: {
       dir: folder,
       dev: command === 'dev',

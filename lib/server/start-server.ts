@@ -7,6 +7,7 @@ import type createNext from 'next';
 import { ConfigurationError } from '../errors';
 import { enableLengthHeader } from '../engine/length-handoff';
 import { createKitServer, type KitServer } from './kit-server';
+import { followPrimary } from './workers';
 
 
 /** Options of `startServer`. Each has the default `next start` (or the standalone `server.js`) has. */
@@ -136,7 +137,7 @@ async function loadNext(dir: string): Promise<NextFactory> {
 
 function stopOnSignals(kit: KitServer): void {
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals | 'stop') => {
     if (stopping) {
       // Once shutdown has begun, another signal cuts the grace period short.
       console.log(`${signal} again: closing running requests now`);
@@ -144,9 +145,17 @@ function stopOnSignals(kit: KitServer): void {
       return;
     }
     stopping = true;
-    console.log(`${signal} received`);
+    console.log(signal === 'stop' ? `worker ${process.pid}: stop asked by the primary` : `${signal} received`);
     void kit.shutdown().then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A worker of `--workers N`: the primary asks by message. A stop it asks for while this worker
+  // already stops (a terminal's Ctrl-C reached both) does not cut the grace period short.
+  followPrimary(
+    () => {
+      if (!stopping) stop('stop');
+    },
+    () => stop('stop'),
+  );
 }
