@@ -3,9 +3,12 @@
  * database schema up to date (SQLite, or Postgres for a postgres:// DATABASE_URL), seeds an empty
  * media folder, and serves on HOST:PORT
  * (default 127.0.0.1:3000). SKIP_BUILD=1 serves the build as it is; SHUTDOWN_GRACE_MS (default
- * 10000) is how long running requests get after SIGTERM/SIGINT.
+ * 10000) is how long running requests get after SIGTERM/SIGINT. WORKERS=N (or auto, one per
+ * core) serves with N processes on the one port, as `next-downloadview start --workers N`: this
+ * process builds, migrates and seeds once, then supervises workers that only serve.
  */
 import { spawnSync } from 'node:child_process';
+import cluster from 'node:cluster';
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { databaseTarget, describeDatabase, mediaRoot } from '../db/config';
@@ -55,7 +58,26 @@ function buildIfStale(): void {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/** HOST, PORT and SHUTDOWN_GRACE_MS as the server takes them. */
+function serverOptions() {
+  const hostname = process.env.HOST || '127.0.0.1';
+  const port = Number(process.env.PORT || 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${process.env.PORT}`);
+  const grace = process.env.SHUTDOWN_GRACE_MS ? Number(process.env.SHUTDOWN_GRACE_MS) : undefined;
+  if (grace !== undefined && (!Number.isSafeInteger(grace) || grace < 0)) throw new Error(`SHUTDOWN_GRACE_MS must be a number of milliseconds, got ${process.env.SHUTDOWN_GRACE_MS}`);
+  return { dir: root, hostname, port, gracePeriodMs: grace };
+}
+
+/** A worker of WORKERS=N: the primary has built, migrated and seeded; this one only serves. */
+async function serveAsWorker(): Promise<void> {
+  const { startServer } = await import('next-downloadview/server');
+  const options = serverOptions();
+  await startServer(options);
+  console.log(`Worker ${process.pid} listening on http://${options.hostname}:${options.port}`);
+}
+
 async function main(): Promise<void> {
+  if (cluster.isWorker) return serveAsWorker();
   // Next reads NODE_ENV to pick its production behaviour; `next build` inherits it too.
   Object.assign(process.env, { NODE_ENV: 'production' });
   process.env.MEDIA_ROOT = mediaRoot();
@@ -67,7 +89,7 @@ async function main(): Promise<void> {
   buildIfStale();
   // Loaded after the build above, so the server runs the package as it was just built.
   const { FileSystemStorage } = await import('next-downloadview/storage');
-  const { startServer } = await import('next-downloadview/server');
+  const { MAX_WORKERS, parseWorkerCount, startServer, superviseWorkers } = await import('next-downloadview/server');
 
   const media = process.env.MEDIA_ROOT;
   const stale = await new FileSystemStorage(media).removeStaleTemporaryFiles();
@@ -81,13 +103,21 @@ async function main(): Promise<void> {
   // generated on this machine is said so now, not at the first link.
   downloadSecretFromEnvironment();
 
-  const hostname = process.env.HOST || '127.0.0.1';
-  const port = Number(process.env.PORT || 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${process.env.PORT}`);
-  const grace = process.env.SHUTDOWN_GRACE_MS ? Number(process.env.SHUTDOWN_GRACE_MS) : undefined;
-  if (grace !== undefined && (!Number.isSafeInteger(grace) || grace < 0)) throw new Error(`SHUTDOWN_GRACE_MS must be a number of milliseconds, got ${process.env.SHUTDOWN_GRACE_MS}`);
-  await startServer({ dir: root, hostname, port, gracePeriodMs: grace });
-  console.log(`Ready on http://${hostname}:${port}`);
+  const options = serverOptions();
+  const workers = parseWorkerCount(process.env.WORKERS);
+  if (workers === null) throw new Error(`WORKERS must be auto or a whole number from 1 to ${MAX_WORKERS}, got ${process.env.WORKERS}`);
+  if (workers !== undefined && workers > 1) {
+    // The workers re-run this file (cluster.fork) with the environment set up above.
+    const code = await superviseWorkers({
+      workers,
+      // Their grace period, the cleanup after it (5 s), and room to exit.
+      stopTimeoutMs: (options.gracePeriodMs ?? 10_000) + 10_000,
+      onReady: () => console.log(`Ready on http://${options.hostname}:${options.port} (${workers} workers)`),
+    });
+    process.exit(code);
+  }
+  await startServer(options);
+  console.log(`Ready on http://${options.hostname}:${options.port}`);
 }
 
 main().catch((error: unknown) => {

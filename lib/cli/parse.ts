@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { StartServerOptions } from '../server/start-server';
+import { MAX_WORKERS, parseWorkerCount } from '../server/workers';
 
 export const USAGE = `Usage: next-downloadview <command> [folder] [options]
 
@@ -22,9 +22,6 @@ Options:
 
 /** What a command line asks for, or the text to print and the exit code. */
 export type Invocation = { command: 'start' | 'dev'; options: StartServerOptions; workers: number } | { print: string; exitCode: number };
-
-/** More worker processes than this is a typo, not a deployment. */
-export const MAX_WORKERS = 256;
 
 /**
  * Reads the command line and the environment the way `next start` and the standalone
@@ -64,8 +61,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     if (value === null) return { print: `next-downloadview: ${name} must be a whole number, got ${values[name] ?? env[name === 'port' ? 'PORT' : 'KEEP_ALIVE_TIMEOUT']}\n`, exitCode: 2 };
   }
   const workersRaw = values.workers ?? (env.WORKERS || undefined);
-  const workers = workersRaw === 'auto' ? availableParallelism() : whole(workersRaw, MAX_WORKERS);
-  if (workers === null || workers === 0) {
+  const workers = parseWorkerCount(workersRaw);
+  if (workers === null) {
     return { print: `next-downloadview: workers must be auto or a whole number from 1 to ${MAX_WORKERS}, got ${workersRaw}\n`, exitCode: 2 };
   }
   // next dev compiles on demand and watches files: several of it would only race each other.

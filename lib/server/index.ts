@@ -8,3 +8,4 @@
 export { startServer, type StartServerOptions } from './start-server';
 export { restoreContentLength } from './content-length';
 export { enableLengthHeader } from '../engine/length-handoff';
+export { superviseWorkers, followPrimary, parseWorkerCount, MAX_WORKERS, CONFIGURATION_EXIT_CODE, type SuperviseOptions } from './workers';

@@ -1,7 +1,24 @@
 import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 
 /** Exit code of a worker whose configuration cannot work (no build, a bad port): retrying is useless (sysexits' EX_CONFIG). */
 export const CONFIGURATION_EXIT_CODE = 78;
+
+/** More worker processes than this is a typo, not a deployment. */
+export const MAX_WORKERS = 256;
+
+/**
+ * How many workers `raw` asks for (`--workers`, `WORKERS`): `auto` is one per core
+ * (`os.availableParallelism()`), else a whole number from 1 to MAX_WORKERS; `undefined` when not
+ * given, `null` when it is not one of those.
+ */
+export function parseWorkerCount(raw: string | undefined): number | undefined | null {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'auto') return availableParallelism();
+  if (!/^[0-9]{1,4}$/.test(raw)) return null;
+  const count = Number(raw);
+  return count >= 1 && count <= MAX_WORKERS ? count : null;
+}
 
 /** What the primary sends its workers: begin the graceful stop, or end its grace period now. */
 const STOP = 'next-downloadview:stop';
