@@ -11,11 +11,13 @@
 //   8 bench smoke             `npm run bench -- --smoke`: every bench path, tiny files, seconds
 //   9 consumer test           the packed package installed into a fresh Next app, built standalone,
 //                             served by `next-downloadview start` and by `next start`
-//  10 ensure chromium         Debian's chromium (installed when run as root)
-//  11 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
-//  12 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
+//  10 cluster test            two demo instances behind a round-robin nginx, sharing Postgres,
+//                             S3 and DOWNLOAD_SECRET (scripts/cluster-test.mjs)
+//  11 ensure chromium         Debian's chromium (installed when run as root)
+//  12 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
+//  13 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
 //
-// Stages 10-12 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
+// Stages 10-13 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
 // The last line printed is `N passed, N failed, N skipped`, summed from the
 // vitest and Playwright JSON reports in test-results/. A test stage that fails
 // without any failing test (crash, no tests found, web server not starting)
@@ -159,6 +161,19 @@ const stages = [
     test: true,
     run: async () => {
       const code = await runNode('scripts/consumer-test.mjs');
+      counts[code === 0 ? 'passed' : 'failed'] += 1;
+      return code;
+    },
+  },
+  {
+    // Two instances behind a real nginx, sharing Postgres and S3; counted as one test. It needs
+    // nginx, so it goes with the e2e stages (--skip-e2e skips it).
+    title: 'cluster test',
+    e2e: true,
+    test: true,
+    run: async () => {
+      // The script makes sure nginx is there (ensure-nginx.mjs), as the offload e2e does.
+      const code = await runNode('scripts/cluster-test.mjs');
       counts[code === 0 ? 'passed' : 'failed'] += 1;
       return code;
     },
