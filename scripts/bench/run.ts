@@ -16,7 +16,9 @@
  * in turn for several rounds, prints medians, and stops everything it started, on failure and
  * Ctrl-C too. Results: bench-results/latest.json, .txt and .svg (+ timestamped copies), smoke.* for --smoke.
  *
- * Contenders: the kit's routes (path, storage, files), and the peers a user would pick instead:
+ * Contenders: the kit's routes (path, storage, files), the path route on a second kit server run
+ * with WORKERS=2 (path-w2: 4 KiB and 1 MiB; its server CPU covers the primary and both workers,
+ * so µs/req compares the cost per request, not only the totals), and the peers a user would pick instead:
  * `send` and nginx static (own processes), and, served by the kit's own production server, Next's
  * `public/` folder (the test files are linked into public/_bench/ at run time, which `next start`
  * serves without a rebuild) and a naive route handler (app/api/bench/naive); the constant 4 KiB
@@ -202,11 +204,17 @@ async function main(): Promise<number> {
   const buildId = path.join(root, '.next', 'BUILD_ID');
   const buildStamp = () => (existsSync(buildId) ? statSync(buildId).mtimeMs : 0);
   const builtAt = buildStamp();
+  const wanted = (name: string) => !args.contenders || args.contenders.has(name);
+  // The same demo with two worker processes on one port (node:cluster), for the per-core cost.
+  let kitW2: RunningServer | undefined;
+  if (wanted('path-w2')) {
+    kitW2 = await startKit({ root, mediaRoot, databaseUrl: path.join(tempDir, 'kit-w2.db'), nodeFlags: args.nodeFlags, quiet, name: 'kit-w2', env: { WORKERS: '2' } });
+    log(`kit with WORKERS=2 on ${kitW2.base}, primary pid ${kitW2.pid}`);
+  }
   const send = await startSend(mediaRoot, quiet);
   log(`send on ${send.base}, pid ${send.pid}`);
   let nginx: RunningServer | undefined;
   const nginxPath = nginxBinary();
-  const wanted = (name: string) => !args.contenders || args.contenders.has(name);
   if (!wanted('nginx')) ctx.skip('nginx: not among --contenders');
   else if (nginxPath) {
     nginx = await startNginxStatic(nginxPath, mediaRoot, path.join(tempDir, 'nginx'), quiet);
@@ -264,6 +272,7 @@ async function main(): Promise<number> {
     { name: 'naive', server: kit, workloads: ['medium', 'small'], url: (f) => `${kit.base}/api/bench/naive/${f.role}.bin` },
     { name: 'send', server: send, url: (f) => `${send.base}/${f.name}` },
   ];
+  if (kitW2) contenders.splice(1, 0, { name: 'path-w2', kit: true, server: kitW2, workloads: ['medium', 'small'], url: (f) => `${kitW2!.base}/api/path/${f.name}` });
   if (nginx) contenders.push({ name: 'nginx', server: nginx, url: (f) => `${nginx!.base}/${f.name}` });
   if (offload) contenders.push({ name: 'offload', kit: true, server: offload, url: (f) => `${offload!.base}/api/accel/${f.name}` });
   if (args.contenders) {
