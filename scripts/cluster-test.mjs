@@ -9,7 +9,8 @@
 // the other; a delete is seen by both; an instance killed mid-download truncates the client's
 // body, and a Range + If-Range retry through nginx completes it from the other, byte for byte.
 //
-//   node scripts/cluster-test.mjs        (one line per check; exit 1 on any failure)
+//   node scripts/cluster-test.mjs        (one line per check; exit 1 on any failure, 77 when
+//                                         skipped for want of Postgres, outside CI)
 //
 // Ports: 5100-5199 on 127.0.0.1 (CLUSTER_PORTS=from-to to move them). WORKERS: processes per
 // instance, passed to scripts/start.ts. Everything started here is stopped, and its temporary
@@ -23,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureNginx } from './ensure-nginx.mjs';
+import { ensurePostgres } from './ensure-postgres.mjs';
 import { renderNginxConfig } from './nginx.mjs';
 import { findFreePort, startPostgres } from './postgres.mjs';
 import { startS3 } from './s3.mjs';
@@ -253,7 +255,18 @@ function slowDownload(url, onProgress) {
   });
 }
 
+/** The exit code that says "skipped" to scripts/test.mjs (automake's convention). */
+export const SKIPPED = 77;
+
 async function main() {
+  // Without Postgres the cluster cannot share a database: one line says why and the test is
+  // skipped, as the database tests are; under CI that is a failure.
+  const postgres = ensurePostgres({ log: (line) => log(line) });
+  if (!postgres.ok) {
+    log(`skipped: no Postgres (${postgres.message})`);
+    if (process.env.CI) throw new Error('Postgres is required under CI');
+    return SKIPPED;
+  }
   let next = PORT_FROM;
   const proxyPort = await port(next);
   const portA = await port(proxyPort + 1);
@@ -406,19 +419,38 @@ async function main() {
   });
 }
 
+/** Runs every cleanup once, newest first. */
+let cleaning;
+function cleanUp() {
+  cleaning ??= (async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        console.error(`cluster: cleanup: ${error instanceof Error ? error.message : error}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+// The instances and nginx run in process groups of their own, which a Ctrl-C or a test runner's
+// SIGTERM does not reach: stop them before going.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping everything`);
+    void cleanUp().then(() => process.exit(1));
+  });
+}
+
+let skipped = false;
 try {
-  await main();
+  skipped = (await main()) === SKIPPED;
 } catch (error) {
   failures += 1;
   console.error(`cluster: ${error instanceof Error ? error.stack ?? error.message : error}`);
 } finally {
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      console.error(`cluster: cleanup: ${error instanceof Error ? error.message : error}`);
-    }
-  }
-  log(`${failures === 0 ? 'passed' : `${failures} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await cleanUp();
+  log(`${failures > 0 ? `${failures} failed` : skipped ? 'skipped' : 'passed'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
-process.exit(failures === 0 ? 0 : 1);
+process.exit(failures > 0 ? 1 : skipped ? SKIPPED : 0);

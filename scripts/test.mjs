@@ -174,8 +174,9 @@ const stages = [
     run: async () => {
       // The script makes sure nginx is there (ensure-nginx.mjs), as the offload e2e does.
       const code = await runNode('scripts/cluster-test.mjs');
-      counts[code === 0 ? 'passed' : 'failed'] += 1;
-      return code;
+      // 77: no Postgres to be had here (outside CI); the script said why on one line.
+      counts[code === 0 ? 'passed' : code === 77 ? 'skipped' : 'failed'] += 1;
+      return code === 77 ? 0 : code;
     },
   },
   {
