@@ -135,27 +135,37 @@ async function loadNext(dir: string): Promise<NextFactory> {
   return typeof factory === 'function' ? factory : factory.default;
 }
 
-function stopOnSignals(kit: KitServer): void {
+/**
+ * SIGTERM/SIGINT (and, in a worker of `--workers N`, the primary's message) start the graceful
+ * stop, then exit the process; a second signal, or the primary's second message, cuts the grace
+ * period short.
+ */
+export function stopOnSignals(kit: KitServer): void {
   let stopping = false;
-  const stop = (signal: NodeJS.Signals | 'stop') => {
-    if (stopping) {
-      // Once shutdown has begun, another signal cuts the grace period short.
-      console.log(`${signal} again: closing running requests now`);
-      kit.abort();
-      return;
-    }
+  let signalled = false;
+  const begin = (why: string) => {
+    if (stopping) return;
     stopping = true;
-    console.log(signal === 'stop' ? `worker ${process.pid}: stop asked by the primary` : `${signal} received`);
+    console.log(why);
     void kit.shutdown().then(() => process.exit(0));
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // A worker of `--workers N`: the primary asks by message. A stop it asks for while this worker
-  // already stops (a terminal's Ctrl-C reached both) does not cut the grace period short.
+  const abort = (why: string) => {
+    console.log(`${why}: closing running requests now`);
+    kit.abort();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Once shutdown has begun on a signal, another signal cuts the grace period short.
+    if (signalled) return abort(`${signal} again`);
+    signalled = true;
+    begin(`${signal} received`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // A worker of `--workers N`: the primary asks by message. A terminal's Ctrl-C reaches the
+  // primary and the workers alike, so the primary's message and the worker's own signal arrive
+  // in either order: only a second signal, or the primary's second message, counts as "again".
   followPrimary(
-    () => {
-      if (!stopping) stop('stop');
-    },
-    () => stop('stop'),
+    () => begin(`worker ${process.pid}: stop asked by the primary`),
+    () => abort(`worker ${process.pid}: asked again by the primary`),
   );
 }

@@ -8,7 +8,14 @@ const FIXTURE = path.join(import.meta.dirname, 'workers-fixture.mjs');
 const started: ChildProcess[] = [];
 
 afterEach(() => {
-  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of started.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
 });
 
 function freePort(): Promise<number> {
@@ -33,6 +40,8 @@ function startCluster(port: number, mode = 'serve'): Cluster {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
     env: { ...process.env, PORT: String(port), FIXTURE_MODE: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, as a terminal gives: a Ctrl-C reaches the primary and every worker.
+    detached: true,
   });
   started.push(child);
   const begun = Date.now();
@@ -109,6 +118,34 @@ describe('superviseWorkers', () => {
     expect(ms).toBeLessThan(60_000);
     await expect(get(port)).rejects.toThrow();
   }, 90_000);
+
+  it('lets a Ctrl-C that reaches the primary and the workers at once drain, not cut, running requests', async () => {
+    const port = await freePort();
+    const cluster = startCluster(port);
+    await cluster.waitFor(/ready on/);
+    const slow = get(port, '/slow');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.kill(-cluster.child.pid!, 'SIGINT');
+    expect((await slow).status).toBe(200);
+    expect((await cluster.exited).code).toBe(0);
+  }, 60_000);
+
+  it('cuts running requests short on a second SIGTERM to the primary', async () => {
+    const port = await freePort();
+    const cluster = startCluster(port);
+    await cluster.waitFor(/ready on/);
+    const hang = get(port, '/hang');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    cluster.child.kill('SIGTERM');
+    await cluster.waitFor(/SIGTERM received/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = Date.now();
+    cluster.child.kill('SIGTERM');
+    await expect(hang).rejects.toThrow();
+    expect((await cluster.exited).code).toBe(0);
+    // The workers' grace period is 5 s; cut short, they exit after the 0.5 s cleanup.
+    expect(Date.now() - second).toBeLessThan(3_000);
+  }, 60_000);
 
   it('gives up with exit code 1 after workers keep dying before they listen, without a hot loop', async () => {
     const cluster = startCluster(await freePort(), 'crash');
