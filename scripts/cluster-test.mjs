@@ -11,6 +11,9 @@
 //
 //   node scripts/cluster-test.mjs        (one line per check; exit 1 on any failure, 77 when
 //                                         skipped for want of Postgres, outside CI)
+//   node scripts/cluster-test.mjs --bench (then, once every check passed, issue 13's bench rows:
+//                                         wrk through nginx and against one instance, from
+//                                         scripts/cluster-bench.mjs; never run by npm test)
 //
 // Ports: 5100-5199 on 127.0.0.1 (CLUSTER_PORTS=from-to to move them). WORKERS: processes per
 // instance, passed to scripts/start.ts. Everything started here is stopped, and its temporary
@@ -40,6 +43,7 @@ const CREDENTIALS = { accessKeyId: 'test-key', secretAccessKey: 'test-secret' };
 const LARGE_BYTES = 32 * 1024 * 1024;
 /** The client's reading pace for the large download, bytes per second. */
 const CLIENT_RATE = 4 * 1024 * 1024;
+const BENCH = process.argv.includes('--bench');
 
 const started = Date.now();
 const cleanups = [];
@@ -164,6 +168,7 @@ async function startInstance(name, { port: appPort, databaseUrl, s3Endpoint, sec
   const instance = startGroup(name, path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'start.ts')], env);
   instance.url = `http://127.0.0.1:${appPort}`;
   instance.address = `127.0.0.1:${appPort}`;
+  instance.media = media;
   instance.alive = () => instance.child.exitCode === null && instance.child.signalCode === null;
   return instance;
 }
@@ -417,6 +422,25 @@ async function main() {
     expect(sha256(whole) === big.sha256, 'the resumed file has another sha256');
     return `${r.bytes.length} bytes from ${survivor.name}, sha256 matches`;
   });
+
+  if (BENCH) {
+    if (failures > 0) return log('bench: not run, a check failed');
+    // The kill check left one instance dead: it is started again on its port (same media folder,
+    // same database and store) so that nginx balances over two again.
+    const instances = [];
+    for (const old of [a, b]) {
+      if (old.alive()) {
+        instances.push(old);
+        continue;
+      }
+      const again = await startInstance(old.name, { ...shared, port: Number(old.address.split(':').pop()) });
+      await waitFor(`${again.url}/api/files`, { alive: again.alive, what: `instance ${old.name} (restarted)` });
+      log(`bench: ${old.name} restarted`);
+      instances.push(again);
+    }
+    const { runClusterBench } = await import('./cluster-bench.mjs');
+    await runClusterBench({ nginx, instances, one: instances[0], upload, log });
+  }
 }
 
 /** Runs every cleanup once, newest first. */
