@@ -24,6 +24,7 @@ export function parseWorkerCount(raw: string | undefined): number | undefined | 
 const STOP = 'next-downloadview:stop';
 const ABORT = 'next-downloadview:abort';
 
+/** Options of `superviseWorkers`: how many workers, and how the primary stops and reports. */
 export interface SuperviseOptions {
   /** How many worker processes to keep running. */
   workers: number;
