@@ -5,27 +5,19 @@
 // Order: $PG_BIN (a folder holding initdb and pg_ctl), then the newest
 // /usr/lib/postgresql/<version>/bin (Debian's layout), then initdb on the PATH. Otherwise,
 // when running as root, installs Debian's `postgresql` package with apt-get (non-interactively;
-// `apt-get update` only when the install fails); when not root, prints one line saying how to
-// get one and fails. The package's own service is never started or used.
+// `apt-get update` first when apt knows no version of it, or once when the install fails); when
+// not root, prints one line saying how to get one and fails. The package's own service is never
+// started or used.
 //
 // Usage: node scripts/ensure-postgres.mjs      (exit 0 = ready, 1 = not)
 //        import { ensurePostgres, findPostgres } from './ensure-postgres.mjs'
 
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { installDebianPackage, isExecutable } from './debian-package.mjs';
 
 const DEBIAN_ROOT = '/usr/lib/postgresql';
-
-function isExecutable(file) {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function hasServer(dir) {
   return isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'pg_ctl'));
@@ -54,18 +46,6 @@ export function findPostgres(env = process.env) {
   return null;
 }
 
-function run(cmd, args, log) {
-  log(`$ ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    // RUNLEVEL=1 keeps Debian's postinst from starting the packaged cluster's service (it would
-    // take port 5432 and is not what the tests run).
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' },
-  });
-  if (r.error) log(`${cmd}: ${r.error.message}`);
-  return r.status === 0;
-}
-
 /**
  * Ensures PostgreSQL's server binaries exist. Returns { ok: true, bin } or { ok: false, message }.
  * Installs Debian's postgresql when running as root and none is found.
@@ -75,24 +55,14 @@ export function ensurePostgres({ log = (line) => console.log(line) } = {}) {
   if (found) return { ok: true, bin: found };
   if (process.env.PG_BIN) log(`postgres: PG_BIN=${process.env.PG_BIN} holds no initdb and pg_ctl`);
 
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot) {
-    return {
-      ok: false,
-      message: 'PostgreSQL not found: install it with `sudo apt-get install postgresql` or set PG_BIN to the folder of its initdb and pg_ctl.',
-    };
-  }
-
-  log('postgres: not found; installing Debian package "postgresql" (root, apt-get)');
-  const install = ['install', '-y', '--no-install-recommends', 'postgresql'];
-  // Package lists may be missing or stale (the .deb they name is gone): refresh once and retry.
-  const installed = run('apt-get', install, log) || (run('apt-get', ['update'], log) && run('apt-get', install, log));
-  const after = findPostgres();
-  if (installed && after) {
-    log(`postgres: installed ${after}`);
-    return { ok: true, bin: after };
-  }
-  return { ok: false, message: 'postgres: `apt-get install postgresql` failed; install it by hand or set PG_BIN.' };
+  const result = installDebianPackage({
+    pkg: 'postgresql',
+    find: () => findPostgres(),
+    log,
+    notRoot: 'PostgreSQL not found: install it with `sudo apt-get install postgresql` or set PG_BIN to the folder of its initdb and pg_ctl.',
+    failed: 'postgres: `apt-get install postgresql` failed; install it by hand or set PG_BIN.',
+  });
+  return result.ok ? { ok: true, bin: result.found } : result;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
