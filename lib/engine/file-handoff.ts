@@ -11,6 +11,8 @@ import { takeFile, type TakenFile } from '../streams/file-stream';
 export interface FileBodySlot {
   res: ServerResponse;
   file?: TakenFile;
+  /** A body already in memory (a small file read at once), sent by the server in one write. */
+  bytes?: Uint8Array;
 }
 
 const STORE = Symbol.for('next-downloadview.file-body');
@@ -35,9 +37,22 @@ export function fileBodySlots(): AsyncLocalStorage<FileBodySlot> {
  */
 export function sendFileBody(stream: ReadableStream<Uint8Array>): boolean {
   const slot = fileBodySlots().getStore();
-  if (!slot || slot.file || slot.res.headersSent || slot.res.destroyed) return false;
+  if (!slot || slot.file || slot.bytes || slot.res.headersSent || slot.res.destroyed) return false;
   const file = takeFile(stream);
   if (!file) return false;
   slot.file = file;
+  return true;
+}
+
+/**
+ * The same hand-off for a body the engine already holds in memory (a small file read in one
+ * go): the server writes it with the response's end, where Next would pipe it through a web
+ * stream, which costs more than the whole rest of a small download. `false` when no kit server
+ * hosts the request: the engine then answers with the bytes as the body.
+ */
+export function sendBytesBody(bytes: Uint8Array): boolean {
+  const slot = fileBodySlots().getStore();
+  if (!slot || slot.file || slot.bytes || slot.res.headersSent || slot.res.destroyed) return false;
+  slot.bytes = bytes;
   return true;
 }

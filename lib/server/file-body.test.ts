@@ -1,13 +1,13 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
-import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pathDownload } from '../factories/path-download';
 import { enableLengthHeader, restoreContentLength } from './content-length';
-import { sendFileBody, withFileBodies } from './file-body';
+import { sendBytesBody, sendFileBody, withFileBodies } from './file-body';
 import { openFileStream } from '../streams/file-stream';
 
 let root: string;
@@ -177,6 +177,74 @@ describe('withFileBodies: the kit server sends a file body itself', () => {
   });
 });
 
+describe('withFileBodies: a small body read at once goes out with the headers', () => {
+  const small = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 13) % 251));
+
+  beforeEach(() => {
+    writeFileSync(path.join(root, 'small.bin'), small);
+  });
+
+  it('sends the whole small file with its Content-Length, and the app answers with no body', async () => {
+    const { res, body, complete } = await fetchRaw(`${base}/small.bin`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-length']).toBe('4096');
+    expect(res.headers['transfer-encoding']).toBeUndefined();
+    expect(complete).toBe(true);
+    expect(body.equals(small)).toBe(true);
+    expect(bodies).toEqual([false]);
+  });
+
+  it('sends exactly the bytes of a small range', async () => {
+    const { res, body } = await fetchRaw(`${base}/small.bin`, { range: 'bytes=100-199' });
+    expect(res.statusCode).toBe(206);
+    expect(res.headers['content-length']).toBe('100');
+    expect(res.headers['content-range']).toBe('bytes 100-199/4096');
+    expect(body.equals(small.subarray(100, 200))).toBe(true);
+    expect(bodies).toEqual([false]);
+  });
+
+  it('sends an empty file as an empty 200', async () => {
+    writeFileSync(path.join(root, 'empty.bin'), '');
+    const { res, body, complete } = await fetchRaw(`${base}/empty.bin`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-length']).toBe('0');
+    expect(complete).toBe(true);
+    expect(body.length).toBe(0);
+  });
+
+  it('leaves the bytes to the app under a server that does not host it (plain next start)', async () => {
+    hosted = false;
+    const { body } = await fetchRaw(`${base}/small.bin`);
+    expect(body.equals(small)).toBe(true);
+    expect(bodies).toEqual([true]);
+  });
+
+  it('sends what the app wrote instead when it writes another body (an error page)', async () => {
+    replaceBody = 'something else';
+    const { res, body } = await fetchRaw(`${base}/small.bin`);
+    expect(res.statusCode).toBe(500);
+    expect(body.toString()).toBe('something else');
+  });
+
+  it('keeps the connection for the next request: bodies of many small answers stay apart', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const body = await new Promise<Buffer>((resolve, reject) => {
+          get(`${base}/small.bin`, { agent, headers: i % 2 ? { range: `bytes=${i}-${i + 9}` } : {} }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => resolve(Buffer.concat(chunks)));
+          }).on('error', reject);
+        });
+        expect(body.equals(i % 2 ? small.subarray(i, i + 10) : small)).toBe(true);
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
 describe('withFileBodies with a response of its own (no socket)', () => {
   /** A response that takes every write slowly (write() says wait, drain comes later). */
   function slowResponse(headers: Record<string, string>) {
@@ -270,6 +338,64 @@ describe('withFileBodies with a response of its own (no socket)', () => {
     await settle();
     expect(res.written).toBe(0);
     expect(res.ended).toBe(true);
+  });
+});
+
+describe('sendBytesBody with a response of its own (no socket)', () => {
+  function fakeResponse(headers: Record<string, string>, statusCode = 200) {
+    const res = {
+      statusCode,
+      headersSent: false,
+      destroyed: false,
+      writableLength: 0,
+      endedWith: [] as unknown[],
+      getHeader: (name: string) => headers[name],
+      hasHeader: (name: string) => name in headers,
+      once: () => res,
+      end: (...args: unknown[]) => {
+        res.endedWith = args;
+        return res;
+      },
+    };
+    return res;
+  }
+  const bytes = new Uint8Array([1, 2, 3, 4]);
+
+  it('writes the bytes with the end of a matching 200', () => {
+    const res = fakeResponse({ 'content-length': '4' });
+    withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
+      expect(sendBytesBody(bytes)).toBe(true);
+      res.end();
+    });
+    expect(res.endedWith[0]).toBe(bytes);
+  });
+
+  it.each([
+    ['another length', { 'content-length': '5' }, 200, 'GET'],
+    ['a Content-Encoding', { 'content-length': '4', 'content-encoding': 'gzip' }, 200, 'GET'],
+    ['an error status', { 'content-length': '4' }, 500, 'GET'],
+    ['a HEAD request', { 'content-length': '4' }, 200, 'HEAD'],
+  ])('leaves them out under %s', (_, headers, status, method) => {
+    const res = fakeResponse(headers, status);
+    withFileBodies({ method } as IncomingMessage, res as unknown as ServerResponse, () => {
+      sendBytesBody(bytes);
+      res.end();
+    });
+    expect(res.endedWith).toEqual([]);
+  });
+
+  it('takes one body per request: a second hand-over, or one after a file, is refused', () => {
+    const res = fakeResponse({ 'content-length': '4' });
+    withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
+      expect(sendBytesBody(bytes)).toBe(true);
+      expect(sendBytesBody(new Uint8Array([9, 9, 9, 9]))).toBe(false);
+      res.end();
+    });
+    expect(res.endedWith[0]).toBe(bytes);
+  });
+
+  it('is false outside a request hosted by the server', () => {
+    expect(sendBytesBody(bytes)).toBe(false);
   });
 });
 

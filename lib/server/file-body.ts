@@ -3,7 +3,7 @@ import { fileBodySlots, type FileBodySlot } from '../engine/file-handoff';
 import type { TakenFile } from '../streams/file-stream';
 
 // The engine's side of the hand-off, for the tests and callers that knew it here.
-export { sendFileBody } from '../engine/file-handoff';
+export { sendBytesBody, sendFileBody } from '../engine/file-handoff';
 
 /**
  * Bytes per read of a file body the server sends itself. Each response holds at most two of
@@ -25,11 +25,12 @@ function giveBack(buffer: Buffer): void {
 
 /**
  * Runs `handle` for one request so that the engine can hand this server a file body
- * (`sendFileBody`). When the app ends a 200 or 206 response without a body and a file was
- * handed over, the file's bytes are written here with positional reads into reused buffers:
- * no web stream, no fresh 1 MiB buffer per chunk for the garbage collector, backpressure from
- * the socket. Whatever happens (another body written, an error page, the client gone), the
- * file is closed exactly once.
+ * (`sendFileBody`, `sendBytesBody`). When the app ends a 200 or 206 response without a body and
+ * a file was handed over, the file's bytes are written here with positional reads into reused
+ * buffers: no web stream, no fresh 1 MiB buffer per chunk for the garbage collector,
+ * backpressure from the socket; a body already in memory goes out in the response's one final
+ * write. Whatever happens (another body written, an error page, the client gone), the file is
+ * closed exactly once.
  */
 export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, handle: () => T): T {
   const slot: FileBodySlot = { res };
@@ -43,10 +44,11 @@ export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, han
     }
   };
   res.end = ((...args: unknown[]) => {
-    const file = slot.file;
+    const { file, bytes } = slot;
+    if (!file && !bytes) return end(...args);
+    const length = file ? file.end - file.start + 1 : bytes!.byteLength;
     const empty = args.length === 0 || args[0] === undefined || args[0] === null || typeof args[0] === 'function';
     if (
-      !file ||
       sent ||
       !empty ||
       res.writableLength > 0 ||
@@ -55,12 +57,14 @@ export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, han
       // The bytes go out as they are on disk, so only under the length the engine announced and
       // never under a Content-Encoding something between (a compressor) would have applied.
       res.hasHeader('content-encoding') ||
-      Number(res.getHeader('content-length')) !== file.end - file.start + 1
+      Number(res.getHeader('content-length')) !== length
     ) {
       release();
       return end(...args);
     }
     sent = true;
+    // A body in memory goes out with the headers, in one write.
+    if (!file) return end(bytes, ...args);
     void writeFile(res, file, () => end(...args));
     return res;
   }) as typeof res.end;

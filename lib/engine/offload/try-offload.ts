@@ -20,6 +20,12 @@ const LEFT_TO_THE_SERVER = ['range', 'if-range', 'if-match', 'if-none-match', 'i
  */
 const FRAMING = ['content-length', 'content-range', 'accept-ranges', LENGTH_HEADER];
 
+/** Whether any offload rule applies to this route and source at all (checked before the async step). */
+export function mayOffload(source: Source, options: ResolvedOptions): boolean {
+  const rules = options.offload ?? configuredOffload();
+  return !!rules && rules.length > 0 && typeof source.locate === 'function' && !source.answered;
+}
+
 /**
  * The engine's offload step, run after `authorize` and after the source is found, before any
  * decision about conditional or Range headers: if a rule covers where the source's bytes live,
@@ -33,8 +39,8 @@ const FRAMING = ['content-length', 'content-range', 'accept-ranges', LENGTH_HEAD
  */
 export async function tryOffload(request: Request, source: Source, options: ResolvedOptions): Promise<Response | undefined> {
   const rules = options.offload ?? configuredOffload();
-  if (!rules || rules.length === 0 || typeof source.locate !== 'function' || source.answered) return undefined;
-  const match = await matchOffloadRule(rules, await source.locate());
+  if (!rules || !mayOffload(source, options)) return undefined;
+  const match = await matchOffloadRule(rules, await source.locate!());
   if (!match) return undefined;
   const offload = offloadHeaders(match);
   if (!offload) return undefined;
