@@ -21,6 +21,22 @@ function mac(token: Buffer, length: string): Buffer {
 }
 
 /**
+ * Signed values by length, so that the lengths a server sends over and over (the same files)
+ * cost a map lookup instead of an HMAC on each side. Bounded: cleared when full.
+ */
+const SIGNED = Symbol.for('next-downloadview.signed-lengths');
+const SIGNED_MAX = 4096;
+
+type GlobalWithSigned = typeof globalThis & { [SIGNED]?: { token: Buffer; values: Map<number, string> } };
+
+function signedValues(token: Buffer): Map<number, string> {
+  const global = globalThis as GlobalWithSigned;
+  let cache = global[SIGNED];
+  if (!cache || cache.token !== token) cache = global[SIGNED] = { token, values: new Map() };
+  return cache.values;
+}
+
+/**
  * The private header's value for a length, or `undefined` when no kit server runs in this
  * process. It carries a MAC under a per-process secret, so a header a route sets by hand (or
  * copies from elsewhere) cannot make the server announce a length of its choosing.
@@ -28,8 +44,15 @@ function mac(token: Buffer, length: string): Buffer {
 export function signedLength(length: number): string | undefined {
   const token = (globalThis as GlobalWithToken)[TOKEN];
   if (!token || !Number.isSafeInteger(length) || length < 0) return undefined;
-  const value = String(length);
-  return `${value}.${mac(token, value).toString('base64url')}`;
+  const values = signedValues(token);
+  let signed = values.get(length);
+  if (signed === undefined) {
+    const value = String(length);
+    signed = `${value}.${mac(token, value).toString('base64url')}`;
+    if (values.size >= SIGNED_MAX) values.clear();
+    values.set(length, signed);
+  }
+  return signed;
 }
 
 /** The length in a private header value, if it was made by `signedLength` in this process. */
@@ -38,8 +61,20 @@ export function verifiedLength(header: unknown): number | undefined {
   if (!token || typeof header !== 'string') return undefined;
   const match = /^(0|[1-9][0-9]{0,15})\.([A-Za-z0-9_-]{22})$/.exec(header);
   if (!match) return undefined;
+  const length = Number(match[1]);
+  // A value this process signed and still remembers: compared in constant time, no HMAC.
+  const known = signedValues(token).get(length);
+  if (known !== undefined) return equalStrings(known, header) ? length : undefined;
   const expected = mac(token, match[1]!);
   const given = Buffer.from(match[2]!, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  return Number(match[1]);
+  return length;
+}
+
+/** Whether two strings of the same shape are equal, in time that does not depend on where they differ. */
+function equalStrings(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

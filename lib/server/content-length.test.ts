@@ -77,6 +77,22 @@ describe('with the length header enabled', () => {
       expect(verifiedLength(signed.replace(/^100/, '999'))).toBeUndefined();
     });
 
+    it('refuses a forged MAC for a length it signed before (remembered values are compared whole)', () => {
+      const signed = signedLength(4096)!;
+      expect(signedLength(4096)).toBe(signed);
+      const last = signed.at(-1) === 'A' ? 'B' : 'A';
+      expect(verifiedLength(signed.slice(0, -1) + last)).toBeUndefined();
+      expect(verifiedLength('4096.AAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined();
+      expect(verifiedLength(signed)).toBe(4096);
+    });
+
+    it('still verifies a value after the remembered ones were dropped (more lengths than it keeps)', () => {
+      const first = signedLength(7_000_001)!;
+      for (let length = 8_000_000; length < 8_000_000 + 5000; length++) signedLength(length);
+      expect(verifiedLength(first)).toBe(7_000_001);
+      expect(verifiedLength(first.replace(/^7000001/, '7000002'))).toBeUndefined();
+    });
+
     it.each(['100', '100.', '100.xyz', ' 100.AAAAAAAAAAAAAAAAAAAAAA', '0100.AAAAAAAAAAAAAAAAAAAAAA', '', undefined, 100])(
       'refuses the forged or malformed value %j',
       (value) => {
