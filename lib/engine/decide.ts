@@ -6,6 +6,7 @@ import { formatHttpDate } from '../http/http-date';
 import { planMultipart, type MultipartPlan } from '../http/multipart';
 import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
 import { LENGTH_HEADER } from './length-handoff';
+import { memoize } from './memo';
 import { perRequest, type ActiveContent, type ResolvedOptions } from './options';
 import type { Source } from './source';
 
@@ -48,15 +49,15 @@ export function decide(request: Request, source: Source, options: ResolvedOption
     lastModified: validDate(source.lastModified),
   };
   const extra = extraHeaders(request, source, options);
-  const name = safeBasename(perRequest(options.filename, request, source) ?? source.name ?? '');
+  const name = basename(perRequest(options.filename, request, source) ?? source.name ?? '');
   const headers = representationHeaders(request, source, options, validators, name);
-  for (const [header, value] of extra) headers.set(header, value);
+  if (extra) for (const [header, value] of extra) headers.set(header, value);
   // After the route's own headers, which may have set the type or the disposition themselves.
   guardActiveContent(headers, name, options.activeContent);
   // The route's own headers (cookies, custom ones) go on every answer, 304 and 412 included.
   const status = (code: 304 | 412 | 416, keep: (name: string) => boolean): Decision => {
     const out = new Headers();
-    for (const [name, value] of headers) if (keep(name) || extra.has(name)) out.set(name, value);
+    for (const [name, value] of headers) if (keep(name) || extra?.has(name)) out.set(name, value);
     return { status: code, headers: out, body: { kind: 'none' } };
   };
 
@@ -135,6 +136,17 @@ export function acceptsRanges(source: Source): boolean {
   return source.size !== undefined && (source.ranges ?? true);
 }
 
+// The same files are asked for over and over: their header values are built once.
+const basename = memoize(safeBasename);
+const disposition = memoize((key) => contentDispositionHeader(key.slice(1) || undefined, key[0] === 'a' ? 'attachment' : 'inline'));
+const httpDate = memoize((time) => formatHttpDate(new Date(Number(time))));
+const guessedType = memoize((key) => {
+  const [source, charset, name] = key.split('\0');
+  return resolveContentType({ source: source || undefined, charset: charset || undefined, name });
+});
+
+const activeType = memoize((type) => isActiveContentType(type || null));
+
 function representationHeaders(
   request: Request,
   source: Source,
@@ -143,20 +155,19 @@ function representationHeaders(
   name: string,
 ): Headers {
   const headers = new Headers();
+  const explicit = perRequest(options.contentType, request, source);
+  const charset = perRequest(options.charset, request, source) ?? source.charset;
   headers.set(
     'content-type',
-    resolveContentType({
-      explicit: perRequest(options.contentType, request, source),
-      source: source.contentType,
-      name,
-      charset: perRequest(options.charset, request, source) ?? source.charset,
-    }),
+    explicit === undefined && !source.contentType?.includes('\0') && !charset?.includes('\0')
+      ? guessedType(`${source.contentType ?? ''}\0${charset ?? ''}\0${name}`)
+      : resolveContentType({ explicit, source: source.contentType, name, charset }),
   );
   const attachment = perRequest(options.attachment, request, source) ?? true;
-  headers.set('content-disposition', contentDispositionHeader(name || undefined, attachment ? 'attachment' : 'inline'));
+  headers.set('content-disposition', disposition(`${attachment ? 'a' : 'i'}${name}`));
   if (source.size !== undefined) headers.set('content-length', String(source.size));
   if (source.encoding) headers.set('content-encoding', source.encoding);
-  if (validators.lastModified) headers.set('last-modified', formatHttpDate(validators.lastModified));
+  if (validators.lastModified) headers.set('last-modified', httpDate(String(validators.lastModified.getTime())));
   if (validators.etag) headers.set('etag', formatEntityTag(validators.etag));
   headers.set('accept-ranges', acceptsRanges(source) ? 'bytes' : 'none');
   headers.set('cache-control', options.cacheControl);
@@ -172,14 +183,15 @@ function representationHeaders(
  * enforces every policy it is sent (W3C CSP3 §8.1).
  */
 function guardActiveContent(headers: Headers, name: string, policy: ActiveContent): void {
-  if (policy === 'allow' || !isActiveContentType(headers.get('content-type'))) return;
+  if (policy === 'allow' || !activeType(headers.get('content-type') ?? '')) return;
   headers.append('content-security-policy', ACTIVE_CONTENT_POLICY);
   if (policy === 'attachment' && !/^\s*attachment\s*(;|$)/i.test(headers.get('content-disposition') ?? '')) {
     headers.set('content-disposition', contentDispositionHeader(name || undefined, 'attachment'));
   }
 }
 
-function extraHeaders(request: Request, source: Source, options: ResolvedOptions): Headers {
+function extraHeaders(request: Request, source: Source, options: ResolvedOptions): Headers | undefined {
+  if (options.headers === undefined) return undefined;
   const extra = new Headers(perRequest(options.headers, request, source));
   for (const name of FRAMING_HEADERS) extra.delete(name);
   return extra;
@@ -190,9 +202,10 @@ function extraHeaders(request: Request, source: Source, options: ResolvedOptions
  * RFC 9110 §8.8.2.1 has an origin replace a modification date in the future (a skewed clock,
  * a touched file) with the time of the response.
  */
-function validDate(date: Date | undefined, now = new Date()): Date | undefined {
+function validDate(date: Date | undefined): Date | undefined {
   if (!date) return undefined;
   const year = date.getUTCFullYear();
   if (Number.isNaN(year) || year < 0 || year > 9999) return undefined;
-  return date.getTime() > now.getTime() ? now : date;
+  const now = Date.now();
+  return date.getTime() > now ? new Date(now) : date;
 }
