@@ -162,6 +162,22 @@ describe.each(testDialects())('drizzleObjectDownload on %s', (dialect) => {
       expect(await response.text()).toBe('note\n');
     });
 
+    it('builds its select once per database and binds each request\'s value (no row of one request in another\'s answer)', async () => {
+      const insert = `INSERT INTO notes (id, small, slug, ref, path) VALUES (8, 8, 'eight', '${REF.replace('4f0c', '5f0c')}', 'm.txt')`;
+      await writeFile(path.join(tmp, 'notes', 'm.txt'), 'other\n');
+      if (dialect === 'postgres') await (db as unknown as NodePgDatabase).execute(sql.raw(insert));
+      else db.run(sql.raw(insert));
+      const select = vi.spyOn(db, 'select');
+      const { GET } = notes('id');
+      const bodies: string[] = [];
+      for (const id of ['7', '8', '7', '9', '8']) {
+        const response = await get(GET, 'key', id);
+        bodies.push(response.status === 200 ? await response.text() : String(response.status));
+      }
+      expect(bodies).toEqual(['note\n', 'other\n', 'note\n', '404', 'other\n']);
+      expect(select).toHaveBeenCalledTimes(1);
+    });
+
     it.each([
       ['id', '2147483648'],
       ['id', '-2147483649'],

@@ -1,12 +1,25 @@
-import { eq, getTableColumns, getTableName, type Column, type Table } from 'drizzle-orm';
+import { eq, getTableColumns, getTableName, sql, type Column, type Table } from 'drizzle-orm';
 import { ConfigurationError } from '../errors';
 import type { RouteParams } from '../engine/options';
 import type { DownloadHandlers } from '../factories/handlers';
 import { objectDownload, resolveFields, type ObjectDownloadOptions } from '../factories/object-download';
 
+/** A select whose SQL is built once: `execute` takes the value of its one placeholder. */
+interface PreparedSelect {
+  execute(values: Record<string, unknown>): PromiseLike<unknown[]> | unknown[];
+}
+
 /** The few methods of a Drizzle database the lookup uses (any dialect). */
 interface SelectableDatabase {
-  select(): { from(table: Table): { where(condition: unknown): { limit(count: number): PromiseLike<unknown[]> } } };
+  select(): {
+    from(table: Table): {
+      where(condition: unknown): {
+        // Every dialect's select has `prepare`; Postgres's takes a statement name, which is left out
+        // (a named, server-side statement breaks behind a transaction-mode pooler such as PgBouncer).
+        limit(count: number): PromiseLike<unknown[]> & { prepare?: (name?: string) => PreparedSelect };
+      };
+    };
+  };
 }
 
 /** Which row a request names: `column` (default `id`) equal to the route param `param` (default `id`). */
@@ -61,6 +74,21 @@ export function drizzleGetObject<Row extends object = Record<string, unknown>>(
   if (!column) throw new ConfigurationError(`drizzleGetObject: lookup.column "${columnName}" is not a column of the table`);
   const numeric = column.dataType === 'number' || column.dataType === 'bigint';
 
+  // Building a select's SQL (and, on SQLite, compiling it) cost more than running it: it is done
+  // once per database, with a placeholder for the value.
+  const prepared = new WeakMap<object, PreparedSelect>();
+  const select = (database: SelectableDatabase, value: unknown): PromiseLike<unknown[]> | unknown[] => {
+    let query = prepared.get(database);
+    if (!query) {
+      const built = database.select().from(table).where(eq(column, sql.placeholder('value'))).limit(1);
+      if (typeof built.prepare !== 'function') return database.select().from(table).where(eq(column, value)).limit(1);
+      query = built.prepare();
+      prepared.set(database, query);
+    }
+    // What drizzle does to a value it binds to this column itself.
+    return query.execute({ value: column.mapToDriverValue(value) });
+  };
+
   return async (_request, params) => {
     const raw = params[param];
     if (typeof raw !== 'string') return undefined;
@@ -72,7 +100,7 @@ export function drizzleGetObject<Row extends object = Record<string, unknown>>(
       if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined;
     }
     if (!holds(column, value)) return undefined;
-    const rows = await database().select().from(table).where(eq(column, value)).limit(1);
+    const rows = await select(database(), value);
     return rows[0] as Row | undefined;
   };
 }
