@@ -14,7 +14,12 @@ export interface BenchConfig {
   rounds: number;
   /** Seconds of load per measurement, per workload (wrk counts whole seconds). */
   seconds: { big: number; medium: number; small: number; range: number; head: number; notModified: number };
-  /** Seconds of load per contender before the rounds (JIT, connection pools); 0 = none. */
+  /**
+   * Seconds of load per contender before the rounds (JIT, connection pools); 0 = none. Next's
+   * production server takes ~8 s of load to reach its speed on a route (1 MiB x16 on this box:
+   * 540, 860, 950, 970, 1,060 req/s in its first five 2-second runs): with 1 s of warm-up its
+   * first rounds measured a cold server against a warm `send`.
+   */
   warmupSeconds: number;
   /** Run a workload's contenders at the same time (smoke only: fast, but nothing is comparable). */
   parallel: boolean;
@@ -38,7 +43,7 @@ export const FULL: BenchConfig = {
   rangeSize: 64 * KiB,
   rounds: 3,
   seconds: { big: 4, medium: 3, small: 2, range: 3, head: 2, notModified: 2 },
-  warmupSeconds: 1,
+  warmupSeconds: 5,
   parallel: false,
   maxConnections: Infinity,
   exportBytes: 400 * MB,

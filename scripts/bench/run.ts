@@ -22,7 +22,8 @@
  * `send` and nginx static (own processes), and, served by the kit's own production server, Next's
  * `public/` folder (the test files are linked into public/_bench/ at run time, which `next start`
  * serves without a rebuild) and a naive route handler (app/api/bench/naive); the constant 4 KiB
- * route is the framework's floor.
+ * route is the framework's floor, and the same route under a catch-all segment
+ * (app/api/bench/constant/[...path]) its floor for a dynamic route like the kit's.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -280,11 +281,17 @@ async function main(): Promise<number> {
     contenders.splice(0, contenders.length, ...contenders.filter((c) => keep.has(c.name)));
   }
   const constant = `${kit.base}/api/bench/constant`;
-  const floor = (name: string, status = 200, bytes?: number): Entrant => ({
-    contender: { name, server: kit, url: () => constant },
-    url: constant,
+  // The same answer from a catch-all route, the kind every kit route is: Next's floor for it.
+  const constantDynamic = `${kit.base}/api/bench/constant/bench/small.bin`;
+  const floor = (name: string, status = 200, bytes?: number, url = constant): Entrant => ({
+    contender: { name, server: kit, url: () => url },
+    url,
     check: { kind: 'status', status, bytes },
   });
+  const floors = (name: string, status = 200, bytes?: number): Entrant[] => [
+    floor(name, status, bytes),
+    floor(`${name} [...path]`, status, bytes, constantDynamic),
+  ];
   const entrants = (id: WorkloadId, file: TestFile, make: (c: Contender, url: string) => Entrant | undefined) =>
     contenders.flatMap((c) => {
       if (c.workloads && !c.workloads.includes(id)) return [];
@@ -342,11 +349,12 @@ async function main(): Promise<number> {
       async () => {
         const w: LoadWorkload = {
           id: 'small', title: label(small, 'x64'), unit: 'req/s', connections: 64, seconds: s.small,
-          entrants: [floor('constant', 200, 4096), ...entrants('small', small, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: small } }))],
+          entrants: [...floors('constant', 200, 4096), ...entrants('small', small, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: small } }))],
         };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
         ratioTargets(rs, kitRoutes, 'constant', 0.9, `${formatSize(small.size)}-x64-vs-constant`);
+        ratioTargets(rs, kitRoutes, 'constant [...path]', 0.9, `${formatSize(small.size)}-x64-vs-constant-[...path]`);
         ratioTargets(rs, kitRoutes, 'naive', 1.2, `${formatSize(small.size)}-x64-vs-naive`);
       },
     ],
@@ -357,11 +365,12 @@ async function main(): Promise<number> {
           id: 'range', title: `${formatSize(config.rangeSize)} ranges of ${formatSize(big.size)} x16`, unit: 'req/s', connections: 16, seconds: s.range,
           range: { size: config.rangeSize, fileSize: big.size },
           // The constant route ignores the Range header: its request rate is the floor here too.
-          entrants: [floor('constant', 200, 4096), ...entrants('range', big, (c, url) => ({ contender: c, url, check: { kind: 'range', file: big, readSlice: slice } }))],
+          entrants: [...floors('constant', 200, 4096), ...entrants('range', big, (c, url) => ({ contender: c, url, check: { kind: 'range', file: big, readSlice: slice } }))],
         };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
         ratioTargets(rs, kitRoutes, 'constant', 0.9, `range-${formatSize(config.rangeSize)}-x16-vs-constant`);
+        ratioTargets(rs, kitRoutes, 'constant [...path]', 0.9, `range-${formatSize(config.rangeSize)}-x16-vs-constant-[...path]`);
       },
     ],
     [
@@ -369,18 +378,19 @@ async function main(): Promise<number> {
       async () => {
         const w: LoadWorkload = {
           id: 'head', title: 'HEAD x64', unit: 'req/s', connections: 64, seconds: s.head, method: 'HEAD',
-          entrants: [floor('constant HEAD'), ...entrants('head', small, (c, url) => ({ contender: c, url, check: { kind: 'head' } }))],
+          entrants: [...floors('constant HEAD'), ...entrants('head', small, (c, url) => ({ contender: c, url, check: { kind: 'head' } }))],
         };
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
         ratioTargets(rs, kitRoutes, 'constant HEAD', 0.95, 'HEAD-x64-vs-constant');
+        ratioTargets(rs, kitRoutes, 'constant HEAD [...path]', 0.95, 'HEAD-x64-vs-constant-[...path]');
       },
     ],
     [
       '304',
       async () => {
         // Each server's own validator for the file, from a HEAD.
-        const withEtags: Entrant[] = [floor('constant GET', 200, 4096)];
+        const withEtags: Entrant[] = floors('constant GET', 200, 4096);
         for (const e of entrants('304', small, (c, url) => ({ contender: c, url, check: { kind: 'not-modified' } }))) {
           const etag = (await fetchAnswer(e.url, { method: 'HEAD' }).catch(() => undefined))?.headers.etag;
           if (typeof etag === 'string') withEtags.push({ ...e, headers: { 'if-none-match': etag } });
@@ -390,6 +400,7 @@ async function main(): Promise<number> {
         const rs = await runLoadWorkload(ctx, w);
         rows.push(...rs);
         ratioTargets(rs, kitRoutes, 'constant GET', 0.95, '304-x64-vs-constant');
+        ratioTargets(rs, kitRoutes, 'constant GET [...path]', 0.95, '304-x64-vs-constant-[...path]');
       },
     ],
   ];
@@ -455,7 +466,7 @@ async function main(): Promise<number> {
   const text = [
     '',
     `${config.mode === 'smoke' ? 'SMOKE (tiny files, one short round: numbers mean nothing)' : 'bench'}: ${new Date().toISOString()}, ${seconds.toFixed(0)} s, ${load.version} (HEAD: head-load.mjs), medians of ${config.rounds} round(s), load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after`,
-    `files: big ${formatSize(big.size)}, medium ${formatSize(medium.size)}, small ${formatSize(small.size)}; MB = 10^6 bytes; vs floor = vs the constant 4 KiB Next route (/api/bench/constant)`,
+    `files: big ${formatSize(big.size)}, medium ${formatSize(medium.size)}, small ${formatSize(small.size)}; MB = 10^6 bytes; vs floor = vs the constant 4 KiB Next route (/api/bench/constant); "[...path]": the same route under a catch-all segment, as the kit's routes are`,
     '',
     table(rows),
     '',
