@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bytesOf } from './bytes-stream';
-import { FileChangedError, identityOf, openFileStream, SMALL_BODY_SIZE } from './file-stream';
+import { FileChangedError, identityOf, openFileStream, SMALL_BODY_SIZE, takeFile } from './file-stream';
 
 let dir: string;
 
@@ -104,5 +104,56 @@ describe('openFileStream with sync', () => {
 
   it('gives ENOENT for a missing file, as without sync', async () => {
     await expect(openFileStream(path.join(dir, 'missing'), { sync: true })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  describe('a large body, opened synchronously and read in the thread pool', () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+
+    it('closes the descriptor when the stream ends, and when it is cancelled unread', async () => {
+      const content = pattern(3 * SMALL_BODY_SIZE + 7);
+      const file = await writeTemp('large.bin', content);
+      const before = openFds();
+      expect((await readAll(await openFileStream(file, { sync: true, chunkSize: SMALL_BODY_SIZE }))).equals(content)).toBe(true);
+      expect(openFds()).toBe(before);
+      const unread = await openFileStream(file, { sync: true });
+      expect(openFds()).toBe(before + 1);
+      await unread.cancel();
+      expect(openFds()).toBe(before);
+    });
+
+    it('refuses a large file replaced since its stat, before any byte is read', async () => {
+      const file = await writeTemp('swapped.bin', pattern(2 * SMALL_BODY_SIZE));
+      const before = identityOf(await stat(file));
+      await writeFile(file, pattern(2 * SMALL_BODY_SIZE + 1));
+      const fds = openFds();
+      await expect(openFileStream(file, { sync: true, expect: before })).rejects.toBeInstanceOf(FileChangedError);
+      expect(openFds()).toBe(fds);
+    });
+
+    it('errors instead of ending when the file is cut short while being read', async () => {
+      const file = await writeTemp('cut.bin', pattern(4 * SMALL_BODY_SIZE));
+      const stream = await openFileStream(file, { sync: true, chunkSize: SMALL_BODY_SIZE });
+      const reader = stream.getReader();
+      await reader.read();
+      await truncate(file, SMALL_BODY_SIZE + 10);
+      await reader.read();
+      await expect(reader.read()).rejects.toThrow(/ended .* early/);
+    });
+
+    it('hands its open file over to a taker, which reads the exact range and closes it once', async () => {
+      const content = pattern(2 * SMALL_BODY_SIZE);
+      const file = await writeTemp('taken.bin', content);
+      const before = openFds();
+      const taken = takeFile(await openFileStream(file, { sync: true, start: 10, end: 2 * SMALL_BODY_SIZE - 1 }))!;
+      expect(taken).toMatchObject({ start: 10, end: 2 * SMALL_BODY_SIZE - 1 });
+      const buffer = Buffer.alloc(100);
+      const { bytesRead } = await taken.handle.read(buffer, 0, 100, 10);
+      expect(bytesRead).toBe(100);
+      expect(buffer.equals(content.subarray(10, 110))).toBe(true);
+      await taken.close();
+      await taken.close();
+      expect(openFds()).toBe(before);
+      await expect(taken.handle.read(buffer, 0, 1, 0)).rejects.toThrow();
+    });
   });
 });
