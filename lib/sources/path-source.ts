@@ -16,11 +16,12 @@ export interface PathSourceOptions {
   /** Bytes per read; default 1 MiB. */
   chunkSize?: number;
   /**
-   * Look files up (realpath, stat, open) and read bodies of up to 64 KiB with synchronous
-   * calls, as nginx does: on a local disk they hit the page cache and take a few µs each, less
-   * than a thread-pool round trip, which is most of the cost of a small download. Default
-   * `true`. Set `false` for a network file system or a slow disk, where one call could stall
-   * every request of the process: every call then goes through Node's thread pool.
+   * Look files up and open them (realpath, stat, open, fstat, close) and read bodies of up to
+   * 64 KiB with synchronous calls, as nginx does: on a local disk they hit the page cache and
+   * take a few µs each, less than a thread-pool round trip, which is most of the cost of a small
+   * download. Larger bodies are still read in the thread pool. Default `true`. Set `false` for a
+   * network file system or a slow disk, where one call could stall every request of the
+   * process: every call then goes through Node's thread pool.
    */
   syncFs?: boolean;
 }

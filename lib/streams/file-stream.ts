@@ -34,9 +34,10 @@ export interface FileStreamOptions {
   /** When given, the opened file's stats must pass it; otherwise `FileChangedError`. */
   accept?: (stats: Stats) => boolean;
   /**
-   * Open, check and (for a body of at most `SMALL_BODY_SIZE` and one chunk) read with
-   * synchronous calls, as nginx does without aio: right for a local disk, where the calls hit
-   * the page cache; wrong for a network file system, where they would block the event loop.
+   * Open and check with synchronous calls, and read a body of at most `SMALL_BODY_SIZE` and one
+   * chunk with one synchronous call too (larger ones are read in the thread pool), as nginx does
+   * without aio: right for a local disk, where the calls hit the page cache; wrong for a network
+   * file system, where they would block the event loop.
    */
   sync?: boolean;
 }
