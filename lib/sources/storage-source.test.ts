@@ -116,4 +116,41 @@ describe('storageSource', () => {
       expect(calls.open[0]?.name).toBe('sub/a.txt');
     });
   });
+
+  describe('readSmall', () => {
+    function withReadSmall(size: number) {
+      const { storage, calls } = fakeStorage({ 'a.txt': { size, etag: '"v1"', body: 'x'.repeat(size) } });
+      const asked: Array<{ name: string; options?: OpenOptions }> = [];
+      storage.readSmall = async (name, options) => {
+        asked.push({ name, options });
+        return new TextEncoder().encode('x'.repeat(size));
+      };
+      return { storage, calls, asked };
+    }
+
+    it('asks the storage for a small body with the etag that decided the headers', async () => {
+      const { storage, asked } = withReadSmall(5);
+      const source = await storageSource(storage, 'a.txt');
+      expect(await source.readSmall!()).toHaveLength(5);
+      expect(await source.readSmall!({ start: 1, end: 2 })).toHaveLength(5);
+      expect(asked).toEqual([
+        { name: 'a.txt', options: { range: undefined, ifMatch: '"v1"' } },
+        { name: 'a.txt', options: { range: { start: 1, end: 2 }, ifMatch: '"v1"' } },
+      ]);
+    });
+
+    it('does not ask for a body larger than 64 KiB', async () => {
+      const { storage, asked } = withReadSmall(64 * 1024 + 1);
+      const source = await storageSource(storage, 'a.txt');
+      expect(await source.readSmall!()).toBeUndefined();
+      expect(await source.readSmall!({ start: 0, end: 64 * 1024 })).toBeUndefined();
+      expect(await source.readSmall!({ start: 0, end: 64 * 1024 - 1 })).toBeDefined();
+      expect(asked).toHaveLength(1);
+    });
+
+    it('is absent when the storage cannot read at once', async () => {
+      const { storage } = fakeStorage({ 'a.txt': { size: 5, body: 'hello' } });
+      expect((await storageSource(storage, 'a.txt')).readSmall).toBeUndefined();
+    });
+  });
 });

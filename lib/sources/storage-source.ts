@@ -1,4 +1,5 @@
 import type { Source } from '../engine/source';
+import { SMALL_BODY_SIZE } from '../streams/file-stream';
 import type { Storage, StoredFile } from '../storage/storage';
 
 /**
@@ -17,6 +18,14 @@ export async function storageSource(storage: Storage, name: string, known?: Stor
     exact: storage.exactReads === true,
     open: (range) => storage.open(name, { range, ifMatch: stored.etag }),
     openRanges: storage.openRanges && ((ranges) => storage.openRanges!(name, ranges, { ifMatch: stored.etag })),
+    // Only asked for a body that can be small: a large one skips the lookup it would cost.
+    readSmall:
+      storage.readSmall &&
+      ((range) => {
+        const length = range ? range.end - range.start + 1 : stored.size;
+        if (length === undefined || length > SMALL_BODY_SIZE) return undefined;
+        return storage.readSmall!(name, { range, ifMatch: stored.etag });
+      }),
     locate: async () => ({ path: await storage.localPath?.(name), url: storage.url?.(name) }),
   };
 }

@@ -343,6 +343,37 @@ describe('FileSystemStorage', () => {
     });
   });
 
+  describe('readSmall', () => {
+    it('reads a small file, or a range of one, at once', async () => {
+      expect(Buffer.from((await storage.readSmall('a.txt'))!).toString()).toBe(A);
+      expect(Buffer.from((await storage.readSmall('sub/deep/c.txt', { range: { start: 0, end: 5 } }))!).toString()).toBe('deeper');
+    });
+
+    it('reads the version named by ifMatch, and refuses another one with FileChangedError', async () => {
+      const { etag } = await storage.stat('a.txt');
+      expect(Buffer.from((await storage.readSmall('a.txt', { ifMatch: etag }))!).toString()).toBe(A);
+      await writeFile(path.join(root, 'a.txt'), 'a longer replacement\n');
+      await expect(storage.readSmall('a.txt', { ifMatch: etag })).rejects.toBeInstanceOf(FileChangedError);
+    });
+
+    it('gives undefined for a body larger than 64 KiB, and without syncFs', async () => {
+      await writeFile(path.join(root, 'large.bin'), Buffer.alloc(64 * 1024 + 1));
+      expect(await storage.readSmall('large.bin')).toBeUndefined();
+      expect(await storage.readSmall('large.bin', { range: { start: 0, end: 64 * 1024 - 1 } })).toHaveLength(64 * 1024);
+      expect(await new FileSystemStorage(root, { syncFs: false }).readSmall('a.txt')).toBeUndefined();
+    });
+
+    it('refuses what open refuses: missing, a folder, out of the root, dotfiles, bad names', async () => {
+      await expectNotFound(storage.readSmall('missing.txt'));
+      await expectNotFound(storage.readSmall('dir'));
+      await expectNotFound(storage.readSmall('link-out'));
+      await expectNotFound(storage.readSmall('link-sibling'));
+      await expectStatus(storage.readSmall('.env'), 404);
+      await expectNotFound(storage.readSmall('link-to-dotfile'));
+      for (const [name] of REFUSED) await expectStatus(storage.readSmall(name), 400);
+    });
+  });
+
   describe('exists', () => {
     it('is true for files, including nested, spaced and non-ASCII names', async () => {
       for (const name of ['a.txt', 'sub/deep/c.txt', 'with space.txt', 'résumé.pdf', 'link-in']) {

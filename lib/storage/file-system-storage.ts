@@ -6,7 +6,7 @@ import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import type { ByteRange } from '../http/range';
 import { HttpError } from '../http/http-error';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
-import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream } from '../streams/file-stream';
+import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
@@ -17,11 +17,12 @@ export interface FileSystemStorageOptions {
   /** Bytes per read when streaming; default 1 MiB. */
   chunkSize?: number;
   /**
-   * Look files up (realpath, stat, open) and read bodies of up to 64 KiB with synchronous
-   * calls, as nginx does: on a local disk they hit the page cache and take a few µs each, less
-   * than a thread-pool round trip. Default `true`. Set `false` for a network file system or a
-   * slow disk, where one call could stall every request of the process. Saves, deletes and
-   * listings always use the thread pool.
+   * Look files up and open them (realpath, stat, open, fstat, close) and read bodies of up to
+   * 64 KiB with synchronous calls, as nginx does: on a local disk they hit the page cache and
+   * take a few µs each, less than a thread-pool round trip. Larger bodies are still read in the
+   * thread pool. Default `true`. Set `false` for a network file system or a slow disk, where one
+   * call could stall every request of the process. Saves, deletes and listings always use the
+   * thread pool.
    */
   syncFs?: boolean;
   /** Public base URL of the folder, if a web server exposes it (for `url()`). */
@@ -263,6 +264,22 @@ export class FileSystemStorage implements Storage {
         chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
         accept,
         sync: this.#sync,
+      }),
+    );
+  }
+
+  /**
+   * With `syncFs` (the default), a body of up to 64 KiB read at once with synchronous calls,
+   * checked like `open`; `undefined` for a larger one, or without `syncFs`.
+   */
+  async readSmall(name: string, options: OpenOptions = {}): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    if (!this.#sync) return undefined;
+    return this.#opened(name, options.ifMatch, async (file, accept) =>
+      readSmallSync(file, {
+        start: options.range?.start,
+        end: options.range?.end,
+        chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+        accept,
       }),
     );
   }

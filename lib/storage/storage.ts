@@ -57,6 +57,12 @@ export interface Storage {
    * cancelled. Optional: without it each part of a multipart answer is `open`ed with `ifMatch`.
    */
   openRanges?(name: string, ranges: readonly ByteRange[], options?: Pick<OpenOptions, 'ifMatch'>): Promise<ReadableStream<Uint8Array>[]>;
+  /**
+   * The bytes `open` would stream, read at once into memory when that is cheap (a small body from
+   * a local disk), else `undefined` and the caller `open`s. Same checks and errors as `open`
+   * (`ifMatch`, `NotFoundError`). Optional: it saves a small download the cost of a stream.
+   */
+  readSmall?(name: string, options?: OpenOptions): Promise<Uint8Array<ArrayBuffer> | undefined>;
   /** Writes a whole file atomically: readers see the old file or the new one, never a part. */
   save(name: string, content: SaveContent, options?: SaveOptions): Promise<StoredFile>;
   /** Removes a file; `false` when there was none. */
