@@ -2,6 +2,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bytesOf } from './bytes-stream';
 import { FileChangedError, identityOf, openFileStream, SMALL_BODY_SIZE, takeFile } from './file-stream';
@@ -118,6 +120,23 @@ describe('openFileStream with sync', () => {
       const unread = await openFileStream(file, { sync: true });
       expect(openFds()).toBe(before + 1);
       await unread.cancel();
+      expect(openFds()).toBe(before);
+    });
+
+    it('closes the descriptor of a stream dropped unread once it is garbage collected, as a FileHandle is', async () => {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const file = await writeTemp('dropped.bin', pattern(2 * SMALL_BODY_SIZE));
+      const before = openFds();
+      // Opened and dropped in a frame of its own, so that nothing here keeps the stream.
+      await (async () => {
+        await openFileStream(file, { sync: true });
+      })();
+      expect(openFds()).toBe(before + 1);
+      for (let i = 0; i < 50 && openFds() > before; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       expect(openFds()).toBe(before);
     });
 

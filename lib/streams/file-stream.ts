@@ -152,10 +152,24 @@ export interface OpenFile {
   close(): Promise<void>;
 }
 
+/**
+ * Descriptors of sync-opened files that were dropped without `close()` (a stream nobody read or
+ * cancelled) are closed when the garbage collector takes them, as Node does for a FileHandle.
+ * A file closed by its owner is unregistered first, so a descriptor number reused since is never
+ * touched.
+ */
+const dropped = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already gone: nothing to release.
+  }
+});
+
 /** A descriptor from `openSync`: reads go to the thread pool, the close is synchronous (nothing to flush after reads). */
 function syncOpened(fd: number): OpenFile {
   let closed = false;
-  return {
+  const file: OpenFile = {
     fd,
     read: (buffer, offset, length, position) =>
       new Promise((resolve, reject) => {
@@ -165,9 +179,12 @@ function syncOpened(fd: number): OpenFile {
     close: async () => {
       if (closed) return;
       closed = true;
+      dropped.unregister(file);
       closeSync(fd);
     },
   };
+  dropped.register(file, fd, file);
+  return file;
 }
 
 /**
