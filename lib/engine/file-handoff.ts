@@ -24,6 +24,12 @@ export function fileBodySlots(): AsyncLocalStorage<FileBodySlot> {
   return ((globalThis as GlobalWithSlots)[STORE] ??= new AsyncLocalStorage<FileBodySlot>());
 }
 
+/** This request's slot, if the kit's server hosts it and no body was handed over or sent yet. */
+function freeSlot(): FileBodySlot | undefined {
+  const slot = fileBodySlots().getStore();
+  return !slot || slot.file || slot.bytes || slot.res.headersSent || slot.res.destroyed ? undefined : slot;
+}
+
 /**
  * Called by the engine with the body stream of a 200 or 206 it is about to return: when the
  * kit's server hosts this request and the stream is a file nobody has read, the server takes
@@ -36,8 +42,8 @@ export function fileBodySlots(): AsyncLocalStorage<FileBodySlot> {
  * connection if the file ends early.
  */
 export function sendFileBody(stream: ReadableStream<Uint8Array>): boolean {
-  const slot = fileBodySlots().getStore();
-  if (!slot || slot.file || slot.bytes || slot.res.headersSent || slot.res.destroyed) return false;
+  const slot = freeSlot();
+  if (!slot) return false;
   const file = takeFile(stream);
   if (!file) return false;
   slot.file = file;
@@ -51,8 +57,8 @@ export function sendFileBody(stream: ReadableStream<Uint8Array>): boolean {
  * hosts the request: the engine then answers with the bytes as the body.
  */
 export function sendBytesBody(bytes: Uint8Array): boolean {
-  const slot = fileBodySlots().getStore();
-  if (!slot || slot.file || slot.bytes || slot.res.headersSent || slot.res.destroyed) return false;
+  const slot = freeSlot();
+  if (!slot) return false;
   slot.bytes = bytes;
   return true;
 }

@@ -4,7 +4,7 @@ import { sendBytesBody, sendFileBody } from './file-handoff';
 import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
-import { mayOffload, tryOffload } from './offload/try-offload';
+import { tryOffload } from './offload/try-offload';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
 import type { Source } from './source';
@@ -40,7 +40,8 @@ export async function serve(
       const source = await load(request, params);
       try {
         // Authorised and found: a web server may send the file instead (before any 304/206).
-        const offloaded = mayOffload(source, options) ? await tryOffload(request, source, options) : undefined;
+        const offloading = tryOffload(request, source, options);
+        const offloaded = offloading && (await offloading);
         if (offloaded) return offloaded;
         const decision = decide(request, source, options);
         return await respond(request, source, decision);

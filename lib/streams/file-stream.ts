@@ -69,17 +69,25 @@ export async function openFileStream(
   path: string,
   options: FileStreamOptions = {},
 ): Promise<ReadableStream<Uint8Array>> {
-  const { handle, stats } = options.sync ? openCheckedSync(path, options) : await openChecked(path, options);
   const start = options.start ?? 0;
-  const end = options.end ?? stats.size - 1;
-  if (options.sync && end - start + 1 <= Math.min(SMALL_BODY_SIZE, options.chunkSize ?? DEFAULT_CHUNK_SIZE)) {
-    try {
-      return bytesStream(readAllSync(path, handle.fd, start, end));
-    } finally {
-      await handle.close();
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  let opened: { handle: OpenFile; stats: Stats };
+  if (options.sync) {
+    const { fd, stats } = openCheckedFd(path, options);
+    const end = options.end ?? stats.size - 1;
+    if (end - start + 1 <= smallBodyLimit(options)) {
+      try {
+        return bytesStream(readAllSync(path, fd, start, end));
+      } finally {
+        closeSync(fd);
+      }
     }
+    opened = { handle: syncOpened(fd), stats };
+  } else {
+    opened = await openChecked(path, options);
   }
-  return fileHandleStream(handle, start, end, options.chunkSize ?? DEFAULT_CHUNK_SIZE, () => handle.close(), true);
+  const { handle, stats } = opened;
+  return fileHandleStream(handle, start, options.end ?? stats.size - 1, chunkSize, () => handle.close(), true);
 }
 
 /**
@@ -113,20 +121,23 @@ export async function openFileRanges(
  * stat: `FileChangedError`, before any header is sent, so the request can look it up again.
  */
 export function readSmallSync(path: string, options: Omit<FileStreamOptions, 'sync'>): Uint8Array<ArrayBuffer> | undefined {
-  const limit = Math.min(SMALL_BODY_SIZE, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  const limit = smallBodyLimit(options);
   const start = options.start ?? 0;
   // The size that decided the headers is known: a large body skips the synchronous open.
   if (options.expect && (options.end ?? options.expect.size - 1) - start + 1 > limit) return undefined;
-  const fd = openSync(path, OPEN_FLAGS);
+  const { fd, stats } = openCheckedFd(path, options);
   try {
-    const stats = fstatSync(fd);
-    checkStats(path, stats, options);
     const end = options.end ?? stats.size - 1;
     if (end - start + 1 > limit) return undefined;
     return readAllSync(path, fd, start, end);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The largest body read at once: `SMALL_BODY_SIZE`, or one chunk if chunks are smaller. */
+function smallBodyLimit(options: Pick<FileStreamOptions, 'chunkSize'>): number {
+  return Math.min(SMALL_BODY_SIZE, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
 }
 
 /** Bytes `start..end` of an open file, read at once; a file that ends early was changed. */
@@ -144,7 +155,7 @@ function readAllSync(path: string, fd: number, start: number, end: number): Uint
 
 /**
  * An open file as the streams and the kit's server use it: `fs/promises`' FileHandle, or a
- * descriptor opened synchronously (`openCheckedSync`), read in the thread pool all the same.
+ * descriptor opened synchronously (`openCheckedFd`), read in the thread pool all the same.
  */
 export interface OpenFile {
   readonly fd: number;
@@ -188,15 +199,16 @@ function syncOpened(fd: number): OpenFile {
 }
 
 /**
- * `openChecked` with synchronous calls (`sync`): open and fstat hit the page cache, and skip two
- * thread-pool round trips per download, which on a busy two-core box cost more than the calls.
+ * `openChecked` with synchronous calls (`sync`), giving the descriptor itself (closed again if
+ * the file is refused): open and fstat hit the page cache, and skip two thread-pool round trips
+ * per download, which on a busy two-core box cost more than the calls.
  */
-function openCheckedSync(path: string, options: FileStreamOptions): { handle: OpenFile; stats: Stats } {
+function openCheckedFd(path: string, options: Omit<FileStreamOptions, 'sync'>): { fd: number; stats: Stats } {
   const fd = openSync(path, OPEN_FLAGS);
   try {
     const stats = fstatSync(fd);
     checkStats(path, stats, options);
-    return { handle: syncOpened(fd), stats };
+    return { fd, stats };
   } catch (error) {
     closeSync(fd);
     throw error;

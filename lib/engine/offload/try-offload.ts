@@ -20,26 +20,31 @@ const LEFT_TO_THE_SERVER = ['range', 'if-range', 'if-match', 'if-none-match', 'i
  */
 const FRAMING = ['content-length', 'content-range', 'accept-ranges', LENGTH_HEADER];
 
-/** Whether any offload rule applies to this route and source at all (checked before the async step). */
-export function mayOffload(source: Source, options: ResolvedOptions): boolean {
-  const rules = options.offload ?? configuredOffload();
-  return !!rules && rules.length > 0 && typeof source.locate === 'function' && !source.answered;
-}
-
 /**
  * The engine's offload step, run after `authorize` and after the source is found, before any
  * decision about conditional or Range headers: if a rule covers where the source's bytes live,
  * the answer is a 200 with an empty body, the headers the route would send with the file
  * (Content-Type, Content-Disposition, Cache-Control, validators, the route's own headers and
  * cookies) without the file's length, and the rule's X-Accel-Redirect or X-Sendfile. Otherwise
- * `undefined`, and the engine streams the file itself.
+ * `undefined` (at once, without a promise, when no rule can apply), and the engine streams the
+ * file itself.
  *
  * The rules are the route's `offload`, else those of `configureOffload`. A source without
  * `locate` (virtual content) or one that relays an upstream's answer is never offloaded.
  */
-export async function tryOffload(request: Request, source: Source, options: ResolvedOptions): Promise<Response | undefined> {
+export function tryOffload(request: Request, source: Source, options: ResolvedOptions): Promise<Response | undefined> | undefined {
+  // Decided synchronously: a route with no rule (most downloads) pays no promise for this step.
   const rules = options.offload ?? configuredOffload();
-  if (!rules || !mayOffload(source, options)) return undefined;
+  if (!rules || rules.length === 0 || typeof source.locate !== 'function' || source.answered) return undefined;
+  return offloaded(request, source, options, rules);
+}
+
+async function offloaded(
+  request: Request,
+  source: Source,
+  options: ResolvedOptions,
+  rules: Exclude<ResolvedOptions['offload'], false | undefined>,
+): Promise<Response | undefined> {
   const match = await matchOffloadRule(rules, await source.locate!());
   if (!match) return undefined;
   const offload = offloadHeaders(match);
