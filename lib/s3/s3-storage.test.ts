@@ -6,24 +6,10 @@ import { HttpError } from '../http/http-error';
 import { NotFoundError } from '../storage/storage';
 import { S3Storage } from './s3-storage';
 import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './test-server';
+import { rejection, storedNames } from '../storage/storage-contract';
 
 const s3 = useS3Server();
 const MiB = 1024 * 1024;
-
-async function rejection(promise: Promise<unknown>): Promise<HttpError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as HttpError;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function names(storage: S3Storage, prefix?: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const file of storage.list(prefix)) found.push(file.name);
-  return found.sort();
-}
 
 /** A fetch that records every request it passes on. */
 function recording(): { fetch: typeof fetch; calls: { method: string; url: URL; status?: number }[] } {
@@ -84,9 +70,9 @@ describe('S3Storage', () => {
       await one.delete('secret.txt');
       await one.save('secret.txt', 'one', { overwrite: true });
       expect(await two.exists('secret.txt')).toBe(false);
-      expect((await rejection(two.stat('../tenant-one/secret.txt'))).status).toBe(400);
-      expect(await names(two)).not.toContain('secret.txt');
-      expect(await names(one)).toContain('secret.txt');
+      expect((await rejection<HttpError>(two.stat('../tenant-one/secret.txt'))).status).toBe(400);
+      expect(await storedNames(two)).not.toContain('secret.txt');
+      expect(await storedNames(one)).toContain('secret.txt');
       // The whole bucket, seen without a prefix, has it under the prefix.
       expect(await s3.storage({ prefix: '' }).exists('tenant-one/secret.txt')).toBe(true);
     });
@@ -161,7 +147,7 @@ describe('S3Storage', () => {
           yield new Uint8Array(MiB);
         }
       }
-      const error = await rejection(storage.save('huge.bin', endless(), { maxBytes: 12 * MiB }));
+      const error = await rejection<HttpError>(storage.save('huge.bin', endless(), { maxBytes: 12 * MiB }));
       expect(error.status).toBe(413);
       // Read no further than the byte past the limit.
       expect(produced).toBe(13 * MiB);
@@ -221,7 +207,7 @@ describe('S3Storage', () => {
       const storage = storageAt(endpoint);
       // One at a time: a call made before the previous one is awaited could reject with no handler yet.
       for (const attempt of [() => storage.stat('a.txt'), () => storage.open('a.txt'), () => storage.save('a.txt', 'x'), () => storage.delete('a.txt')]) {
-        const error = await rejection(attempt());
+        const error = await rejection<HttpError>(attempt());
         expect(error).toBeInstanceOf(HttpError);
         expect(error.status).toBe(502);
       }
@@ -230,7 +216,7 @@ describe('S3Storage', () => {
     it('answers 504 for a store that does not answer in time', async () => {
       const endpoint = await fakeStore(() => undefined);
       const started = Date.now();
-      const error = await rejection(storageAt(endpoint, { timeoutMs: 200 }).stat('a.txt'));
+      const error = await rejection<HttpError>(storageAt(endpoint, { timeoutMs: 200 }).stat('a.txt'));
       expect(error.status).toBe(504);
       expect(Date.now() - started).toBeLessThan(5_000);
     });
@@ -246,7 +232,7 @@ describe('S3Storage', () => {
       expect(new TextDecoder().decode((await reader.read()).value)).toBe('hello');
       await new Promise((resolve) => setTimeout(resolve, 500));
       const started = Date.now();
-      const error = await rejection(reader.read());
+      const error = await rejection<HttpError>(reader.read());
       expect(error.status).toBe(504);
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     });
@@ -256,11 +242,11 @@ describe('S3Storage', () => {
         response.writeHead(200, { 'content-length': '3', 'content-encoding': 'gzip' });
         response.end('abc');
       });
-      expect((await rejection(storageAt(endpoint).open('a.txt.gz'))).status).toBe(502);
+      expect((await rejection<HttpError>(storageAt(endpoint).open('a.txt.gz'))).status).toBe(502);
     });
 
     it('refuses a name longer than S3 keys may be with 400', async () => {
-      expect((await rejection(s3.storage().stat('x'.repeat(1100)))).status).toBe(400);
+      expect((await rejection<HttpError>(s3.storage().stat('x'.repeat(1100)))).status).toBe(400);
     });
 
     it('answers 502 for a store error, and never says more to the client', async () => {
@@ -268,7 +254,7 @@ describe('S3Storage', () => {
         response.writeHead(500, { 'content-type': 'application/xml' });
         response.end('<Error><Code>InternalError</Code></Error>');
       });
-      const error = await rejection(storageAt(endpoint).open('a.txt'));
+      const error = await rejection<HttpError>(storageAt(endpoint).open('a.txt'));
       expect(error.status).toBe(502);
       expect(error.expose).toBe(false);
     });
@@ -278,7 +264,7 @@ describe('S3Storage', () => {
         response.writeHead(403);
         response.end('<Error><Code>SignatureDoesNotMatch</Code></Error>');
       });
-      expect((await rejection(storageAt(endpoint).stat('a.txt'))).status).toBe(502);
+      expect((await rejection<HttpError>(storageAt(endpoint).stat('a.txt'))).status).toBe(502);
     });
 
     it.each([
@@ -291,7 +277,7 @@ describe('S3Storage', () => {
         response.writeHead(206, { 'content-range': contentRange, 'content-length': '5' });
         response.end('hello');
       });
-      expect((await rejection(storageAt(endpoint).open('a.txt', { range: { start: 5, end: 9 } }))).status).toBe(502);
+      expect((await rejection<HttpError>(storageAt(endpoint).open('a.txt', { range: { start: 5, end: 9 } }))).status).toBe(502);
     });
 
     it('answers 502 at once, reading nothing of the object, when the store ignores the Range', async () => {
@@ -301,7 +287,7 @@ describe('S3Storage', () => {
         response.write(Buffer.alloc(64 * 1024));
       });
       const started = Date.now();
-      const error = await rejection(storageAt(endpoint, { timeoutMs: 5_000 }).open('a.txt', { range: { start: 5, end: 9 } }));
+      const error = await rejection<HttpError>(storageAt(endpoint, { timeoutMs: 5_000 }).open('a.txt', { range: { start: 5, end: 9 } }));
       expect(error.status).toBe(502);
       expect(Date.now() - started).toBeLessThan(2_000);
     });
@@ -313,9 +299,9 @@ describe('S3Storage', () => {
         response.write(`<Error><Code>SlowDown</Code><Message>${' '.repeat(64 * 1024)}`);
       });
       const storage = storageAt(endpoint, { timeoutMs: 5_000 });
-      for (const attempt of [() => storage.open('a.txt'), () => names(storage)]) {
+      for (const attempt of [() => storage.open('a.txt'), () => storedNames(storage)]) {
         const started = Date.now();
-        const error = await rejection(attempt());
+        const error = await rejection<HttpError>(attempt());
         expect(error.status).toBe(502);
         expect(error.message).toContain('500 SlowDown');
         expect(Date.now() - started).toBeLessThan(2_000);
@@ -338,14 +324,14 @@ describe('S3Storage', () => {
       });
       const storage = storageAt(endpoint, { timeoutMs: 300, partSize: 5 * MiB });
       const attempts = {
-        list: () => names(storage),
+        list: () => storedNames(storage),
         'single PUT': () => storage.save('a.txt', 'abc'),
         'multipart upload': () => storage.save('big.bin', pattern(5 * MiB + 1)),
         'error answer': () => storage.open('error.txt'),
       };
       for (const [label, attempt] of Object.entries(attempts)) {
         const started = Date.now();
-        const error = await rejection(attempt());
+        const error = await rejection<HttpError>(attempt());
         expect([label, error.status]).toEqual([label, 504]);
         // 300 ms, plus a second for the PUT's body (S3Storage allows 100 kB/s).
         expect(Date.now() - started).toBeLessThan(3_000);
@@ -357,11 +343,11 @@ describe('S3Storage', () => {
         response.writeHead(200, { 'content-type': 'application/xml' });
         response.end(Buffer.alloc(24 * MiB, 0x20));
       });
-      expect((await rejection(names(storageAt(endpoint)))).status).toBe(502);
+      expect((await rejection<HttpError>(storedNames(storageAt(endpoint)))).status).toBe(502);
     });
 
     it('is NotFoundError for a missing object', async () => {
-      expect(await rejection(s3.storage().open('nothing-here.txt'))).toBeInstanceOf(NotFoundError);
+      expect(await rejection<HttpError>(s3.storage().open('nothing-here.txt'))).toBeInstanceOf(NotFoundError);
     });
   });
 

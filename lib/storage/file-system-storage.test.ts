@@ -6,6 +6,7 @@ import { HttpError } from '../http/http-error';
 import { FileChangedError } from '../streams/file-stream';
 import { FileSystemStorage } from './file-system-storage';
 import { NotFoundError, type StoredFile } from './storage';
+import { rejection, storedNames } from './storage-contract';
 
 // FileSystemStorage against a real temporary directory:
 //   <tmp>/media/a.txt, with space.txt, résumé.pdf, sub/b.txt, sub/deep/c.txt, sub/.hidden, dir/,
@@ -68,21 +69,6 @@ async function bytes(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
 async function fileEtag(file: string): Promise<string> {
   const stats = await stat(file);
   return `"${Math.floor(stats.mtimeMs).toString(16)}-${stats.size.toString(16)}"`;
-}
-
-async function listNames(store: FileSystemStorage, prefix?: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const file of store.list(prefix)) names.push(file.name);
-  return names.sort();
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function expectStatus(promise: Promise<unknown>, status: number): Promise<void> {
@@ -748,7 +734,7 @@ describe('FileSystemStorage', () => {
 
   describe('list', () => {
     it('lists every file recursively with /-separated names and their metadata', async () => {
-      expect(await listNames(storage)).toEqual([
+      expect(await storedNames(storage)).toEqual([
         'a.txt',
         'link-in',
         'résumé.pdf',
@@ -763,7 +749,7 @@ describe('FileSystemStorage', () => {
     });
 
     it('skips directories, dotfiles, dot folders and symlinks that lead out of the root', async () => {
-      const names = await listNames(storage);
+      const names = await storedNames(storage);
       for (const hidden of ['dir', 'sub', '.env', '.git/config', 'sub/.hidden', 'link-out', 'link-sibling', 'link-to-dotfile']) {
         expect(names).not.toContain(hidden);
       }
@@ -771,26 +757,26 @@ describe('FileSystemStorage', () => {
     });
 
     it('lists dotfiles with dotfiles: true', async () => {
-      const names = await listNames(new FileSystemStorage(root, { dotfiles: true }));
+      const names = await storedNames(new FileSystemStorage(root, { dotfiles: true }));
       expect(names).toEqual(expect.arrayContaining(['.env', '.git/config', 'sub/.hidden', 'link-to-dotfile']));
     });
 
     it('filters by prefix', async () => {
-      expect(await listNames(storage, 'sub/')).toEqual(['sub/b.txt', 'sub/deep/c.txt']);
-      expect(await listNames(storage, 'sub/deep/')).toEqual(['sub/deep/c.txt']);
-      expect(await listNames(storage, 'a')).toEqual(['a.txt']);
-      expect(await listNames(storage, 'nothing/')).toEqual([]);
+      expect(await storedNames(storage, 'sub/')).toEqual(['sub/b.txt', 'sub/deep/c.txt']);
+      expect(await storedNames(storage, 'sub/deep/')).toEqual(['sub/deep/c.txt']);
+      expect(await storedNames(storage, 'a')).toEqual(['a.txt']);
+      expect(await storedNames(storage, 'nothing/')).toEqual([]);
     });
 
     it('does not list a save in progress: neither its .part file nor its final name', async () => {
       const release = deferred();
       const saving = storage.save('sub/uploading.txt', held('part one ', 'part two', release.promise));
       await until(async () => (await partFiles(path.join(root, 'sub'))).length > 0);
-      const during = await listNames(storage);
+      const during = await storedNames(storage);
       expect(during.filter((name) => name.includes('uploading'))).toEqual([]);
       release.resolve();
       await saving;
-      expect(await listNames(storage, 'sub/')).toEqual(['sub/b.txt', 'sub/deep/c.txt', 'sub/uploading.txt']);
+      expect(await storedNames(storage, 'sub/')).toEqual(['sub/b.txt', 'sub/deep/c.txt', 'sub/uploading.txt']);
     });
 
     it('does not list the .part file of a save in progress even with dotfiles: true', async () => {
@@ -798,14 +784,14 @@ describe('FileSystemStorage', () => {
       const release = deferred();
       const saving = open.save('uploading.txt', held('part one ', 'part two', release.promise));
       await until(async () => (await partFiles(root)).length > 0);
-      const during = await listNames(open);
+      const during = await storedNames(open);
       release.resolve();
       await saving;
       expect(during.filter((name) => name.endsWith('.part'))).toEqual([]);
     });
 
     it('yields nothing for a root that does not exist', async () => {
-      expect(await listNames(new FileSystemStorage(path.join(tmp, 'nowhere')))).toEqual([]);
+      expect(await storedNames(new FileSystemStorage(path.join(tmp, 'nowhere')))).toEqual([]);
     });
   });
 
@@ -867,7 +853,7 @@ describe('FileSystemStorage', () => {
       expect(await storage.exists(name)).toBe(true);
       expect(await storage.stat(name)).toEqual(saved);
       expect(await text(await storage.open(name, { ifMatch: saved.etag }))).toBe('a,b\n1,2\n');
-      expect(await listNames(storage, 'reports/')).toEqual([name]);
+      expect(await storedNames(storage, 'reports/')).toEqual([name]);
       expect(await storage.delete(name)).toBe(true);
       expect(await storage.exists(name)).toBe(false);
       expect(await storage.delete(name)).toBe(false);

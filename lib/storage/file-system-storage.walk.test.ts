@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileSystemStorage } from './file-system-storage';
+import { storedNames } from './storage-contract';
 
 // The walks of FileSystemStorage (list, removeStaleTemporaryFiles) against a real tree with
 // symlinked folders, loops and links out of the root:
@@ -42,12 +43,6 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function listNames(store: FileSystemStorage, prefix?: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const file of store.list(prefix)) names.push(file.name);
-  return names.sort();
-}
-
 async function exists(file: string): Promise<boolean> {
   return lstat(file).then(
     () => true,
@@ -68,12 +63,12 @@ describe('FileSystemStorage walks', () => {
   describe('list', () => {
     it('lists each real file once, without following symlinked folders or loops', async () => {
       const started = Date.now();
-      expect(await listNames(new FileSystemStorage(root))).toEqual(['a.txt', 'docs/guide.txt', 'link-in']);
+      expect(await storedNames(new FileSystemStorage(root))).toEqual(['a.txt', 'docs/guide.txt', 'link-in']);
       expect(Date.now() - started).toBeLessThan(2000);
     }, 10_000);
 
     it('lists nothing outside the root, even with dotfiles: true', async () => {
-      const names = await listNames(new FileSystemStorage(root, { dotfiles: true }));
+      const names = await storedNames(new FileSystemStorage(root, { dotfiles: true }));
       expect(names.filter((name) => name.startsWith('away') || name.includes('secret'))).toEqual([]);
       expect(names.some((name) => name.startsWith('alias/') || name.startsWith('docs/up/'))).toBe(false);
     }, 10_000);
@@ -88,11 +83,11 @@ describe('FileSystemStorage walks', () => {
 
     it('does not list a symlinked file whose target lies outside the root', async () => {
       await symlink(path.join(outside, 'secret.txt'), path.join(root, 'out.txt'));
-      expect(await listNames(new FileSystemStorage(root))).not.toContain('out.txt');
+      expect(await storedNames(new FileSystemStorage(root))).not.toContain('out.txt');
     });
 
     it('filters by prefix and does not walk folders outside it', async () => {
-      expect(await listNames(new FileSystemStorage(root), 'docs/')).toEqual(['docs/guide.txt']);
+      expect(await storedNames(new FileSystemStorage(root), 'docs/')).toEqual(['docs/guide.txt']);
     });
 
     it('stops below maxWalkDepth with one warning line, listing what is above', async () => {
@@ -101,7 +96,7 @@ describe('FileSystemStorage walks', () => {
       await writeFile(path.join(root, 'd1', 'd2', 'd3-file.txt'), 'x');
       await mkdir(path.join(root, 'd1', 'd2', 'd3', 'd4'), { recursive: true });
       await writeFile(path.join(root, 'd1', 'd2', 'd3', 'd4', 'too-deep.txt'), 'x');
-      const names = await listNames(new FileSystemStorage(root, { maxWalkDepth: 2 }));
+      const names = await storedNames(new FileSystemStorage(root, { maxWalkDepth: 2 }));
       expect(names).toContain(shallow);
       expect(names).toContain('d1/d2/d3-file.txt');
       expect(names.filter((name) => name.includes('too-deep'))).toEqual([]);
@@ -113,7 +108,7 @@ describe('FileSystemStorage walks', () => {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
       await mkdir(path.join(root, 'many'));
       for (let index = 0; index < 50; index++) await writeFile(path.join(root, 'many', `f${index}.txt`), 'x');
-      const names = await listNames(new FileSystemStorage(root, { maxWalkEntries: 20 }));
+      const names = await storedNames(new FileSystemStorage(root, { maxWalkEntries: 20 }));
       expect(names.length).toBeLessThanOrEqual(20);
       expect(warn).toHaveBeenCalledTimes(1);
       expect(String(warn.mock.calls[0]![0])).toMatch(/maxWalkEntries/);
@@ -122,7 +117,7 @@ describe('FileSystemStorage walks', () => {
     it('walks a deep tree within the default limits without a warning', async () => {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
       const name = await nest(20);
-      expect(await listNames(new FileSystemStorage(root))).toContain(name);
+      expect(await storedNames(new FileSystemStorage(root))).toContain(name);
       expect(warn).not.toHaveBeenCalled();
     });
 

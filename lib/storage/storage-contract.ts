@@ -11,24 +11,26 @@ import { NotFoundError, type Storage } from './storage';
  * @example
  * describeStorageContract('FileSystemStorage', async () => new FileSystemStorage(await mkdtemp(...)));
  */
+/** The names a storage lists under `prefix`, sorted. */
+export async function storedNames(storage: Storage, prefix?: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const file of storage.list(prefix)) found.push(file.name);
+  return found.sort();
+}
+
+/** What `promise` rejects with; fails if it fulfils. */
+export async function rejection<E = unknown>(promise: Promise<unknown>): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as E;
+  }
+  throw new Error('expected a rejection');
+}
+
 export function describeStorageContract(name: string, makeStorage: () => Promise<Storage>): void {
   async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
     return Buffer.from(await new Response(stream).arrayBuffer()).toString('utf8');
-  }
-
-  async function names(storage: Storage, prefix?: string): Promise<string[]> {
-    const found: string[] = [];
-    for await (const file of storage.list(prefix)) found.push(file.name);
-    return found.sort();
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<unknown> {
-    try {
-      await promise;
-    } catch (error) {
-      return error;
-    }
-    throw new Error('expected a rejection');
   }
 
   describe(`${name} (storage contract)`, () => {
@@ -126,7 +128,7 @@ export function describeStorageContract(name: string, makeStorage: () => Promise
         const seen: unknown[] = [];
         await storage.save('new.txt', (async function* () {
           yield 'first half, ';
-          seen.push(await storage.exists('new.txt'), await names(storage));
+          seen.push(await storage.exists('new.txt'), await storedNames(storage));
           yield 'second half';
         })());
         expect(seen).toEqual([false, []]);
@@ -158,7 +160,7 @@ export function describeStorageContract(name: string, makeStorage: () => Promise
         })(), { maxBytes: 100 }));
         expect((error as HttpError).status).toBe(413);
         expect(await storage.exists('big.bin')).toBe(false);
-        expect(await names(storage)).toEqual([]);
+        expect(await storedNames(storage)).toEqual([]);
         expect((await storage.save('fits.bin', new Uint8Array(100), { maxBytes: 100 })).size).toBe(100);
       });
 
@@ -173,7 +175,7 @@ export function describeStorageContract(name: string, makeStorage: () => Promise
         await storage.save('old.txt', 'old');
         await expect(storage.save('old.txt', failing(), { overwrite: true })).rejects.toThrow('client went away');
         expect(await text(await storage.open('old.txt'))).toBe('old');
-        expect(await names(storage)).toEqual(['old.txt']);
+        expect(await storedNames(storage)).toEqual(['old.txt']);
       });
     });
 
@@ -193,9 +195,9 @@ export function describeStorageContract(name: string, makeStorage: () => Promise
       it('lists every file, and by prefix only those under it', async () => {
         const storage = await makeStorage();
         for (const file of ['a.txt', 'docs/one.txt', 'docs/two.txt', 'docs/deep/three.txt', 'docsx.txt']) await storage.save(file, file);
-        expect(await names(storage)).toEqual(['a.txt', 'docs/deep/three.txt', 'docs/one.txt', 'docs/two.txt', 'docsx.txt']);
-        expect(await names(storage, 'docs/')).toEqual(['docs/deep/three.txt', 'docs/one.txt', 'docs/two.txt']);
-        expect(await names(storage, 'nothing/')).toEqual([]);
+        expect(await storedNames(storage)).toEqual(['a.txt', 'docs/deep/three.txt', 'docs/one.txt', 'docs/two.txt', 'docsx.txt']);
+        expect(await storedNames(storage, 'docs/')).toEqual(['docs/deep/three.txt', 'docs/one.txt', 'docs/two.txt']);
+        expect(await storedNames(storage, 'nothing/')).toEqual([]);
         for await (const file of storage.list('docs/one')) expect(file.size).toBe('docs/one.txt'.length);
       });
     });
@@ -212,7 +214,7 @@ export function describeStorageContract(name: string, makeStorage: () => Promise
             expect((error as HttpError).status).toBeLessThan(500);
           }
           expect(await storage.exists(bad)).toBe(false);
-          expect(await names(storage)).toEqual([]);
+          expect(await storedNames(storage)).toEqual([]);
         },
       );
 
@@ -220,7 +222,7 @@ export function describeStorageContract(name: string, makeStorage: () => Promise
         const storage = await makeStorage();
         await storage.save('résumé final (2).pdf', 'pdf');
         await storage.save('中文/文件.txt', 'zh');
-        expect(await names(storage)).toEqual(['中文/文件.txt', 'résumé final (2).pdf'].sort());
+        expect(await storedNames(storage)).toEqual(['中文/文件.txt', 'résumé final (2).pdf'].sort());
         expect(await text(await storage.open('中文/文件.txt'))).toBe('zh');
       });
     });

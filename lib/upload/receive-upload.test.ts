@@ -7,6 +7,7 @@ import { HttpError } from '../http/http-error';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import type { Storage } from '../storage/storage';
 import { receiveUpload, type ReceiveUploadOptions } from './receive-upload';
+import { rejection } from '../storage/storage-contract';
 
 // receiveUpload into a FileSystemStorage on a real temporary directory (<tmp>/media), with real
 // multipart bodies: FormData for well-formed uploads, hand-built bytes for malformed, truncated
@@ -117,15 +118,6 @@ function streamRequest(
   );
   const init = { method: 'POST', body, headers, duplex: 'half' } as RequestInit;
   return { request: new Request(URL_, init), stats };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /**
