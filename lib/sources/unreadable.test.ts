@@ -5,8 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * Permissions only stop a process that is not root, so the requests run in a child process:
- * as `nobody` when the tests run as root, as the test's own user otherwise.
+ * Permissions do not stop root, so the requests run in a child process: when the tests run as
+ * root, still as root but without the capabilities that bypass file permissions (so the
+ * checkout, wherever it is and whatever its mode, stays readable to its owner, while the
+ * fixtures below refuse it); as the test's own user otherwise.
  *
  * base/                (0755)
  *   media/             (0755)  <- the root
@@ -44,11 +46,11 @@ afterAll(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-/** Runs `script` (an ES module body with `lib` bound to this folder's parent) as a non-root user. */
+/** Runs `script` (an ES module body with `lib` bound to this folder's parent) without permission to bypass file modes. */
 function runUnprivileged(script: string): unknown {
   const code = `const lib = ${JSON.stringify(libDir)}; const root = ${JSON.stringify(root)};\n${script}`;
   const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code];
-  const [command, ...args] = process.getuid?.() === 0 ? ['runuser', '-u', 'nobody', '--', ...node] : node;
+  const [command, ...args] = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', ...node] : node;
   const out = execFileSync(command!, args, { cwd: path.resolve(libDir, '..'), encoding: 'utf8', timeout: 30_000 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
