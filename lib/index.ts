@@ -36,4 +36,4 @@ export type { DownloadHandlers } from './factories/handlers';
 
 // Errors
 export { HttpError, ConfigurationError } from './errors';
-export { errorResponse } from './http/http-error';
+export { errorResponse, withErrorResponses } from './http/http-error';

@@ -75,6 +75,7 @@ describe('the package next-downloadview', () => {
         'sourceDownload',
         'storageDownload',
         'virtualDownload',
+        'withErrorResponses',
       ]);
       const declarations = readFileSync(entryFile('.').replace(/\.js$/, '.d.ts'), 'utf8');
       const typeNames = [...declarations.matchAll(/\btype (\w+)/g)].map((m) => m[1]);
