@@ -61,8 +61,8 @@ describe('nginx/nginx.conf.template', () => {
   // Never skipped: nginx is installed here as the offload e2e installs it (apt-get as root), and
   // a machine where it cannot be had fails with the line that says how to get it.
   it('passes nginx -t', () => {
-    const nginx = ensureNginx();
-    if (!nginx.ok) throw new Error(nginx.message);
+    const nginx = ensureNginx() as { ok: boolean; path?: string; message?: string };
+    if (!nginx.ok || !nginx.path) throw new Error(nginx.message ?? 'nginx is not available');
     const check = spawnSync(
       nginx.path,
       ['-t', '-q', '-p', `${tmp}/`, '-e', path.join(tmp, 'error.log'), '-c', path.join(tmp, 'nginx.conf')],
