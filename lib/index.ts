@@ -31,6 +31,7 @@ export type { ByteRange } from './http/range';
 
 // What every factory takes and returns
 export type { ActiveContent, DownloadOptions, RouteParams } from './engine/options';
+export type { CachePolicy } from './engine/cache-policy';
 export type { Delivery, DeliveryOptions } from './factories/delivery';
 export type { DownloadHandlers } from './factories/handlers';
 

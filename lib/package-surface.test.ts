@@ -103,6 +103,7 @@ describe('the package next-downloadview', () => {
       expect(rootTypeNames(declarations)).toEqual([
         'ActiveContent',
         'ByteRange',
+        'CachePolicy',
         'Delivery',
         'DeliveryOptions',
         'DownloadHandlers',

@@ -1,5 +1,6 @@
 import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from './offload/rules';
 import { ConfigurationError, MissingSettingError } from '../errors';
+import { resolveCache, type CacheHeaders, type CacheOption } from './cache-policy';
 import { assertNodeRuntime } from './runtime';
 import type { Source, SourceMeta } from './source';
 
@@ -31,6 +32,12 @@ export interface DownloadOptions<P extends RouteParams = RouteParams> {
    * a proxy or framework that recompresses a download makes its Content-Range a lie.
    */
   cacheControl?: string;
+  /**
+   * The same as switches (`{ maxAge: 31536000, public: true, immutable: true }`), or a function of
+   * the request and the file returning them (`undefined`: the default). Exclusive with
+   * `cacheControl`. `no-transform` is always added.
+   */
+  cache?: CacheOption;
   /** Extra headers on every response of the route (200, 206, 304, 416). */
   headers?: PerRequest<HeadersInit | undefined>;
   /**
@@ -78,8 +85,10 @@ const ACTIVE_CONTENT: readonly ActiveContent[] = ['attachment', 'sandbox', 'allo
 export const DEFAULT_CACHE_CONTROL = 'private, no-cache, no-transform';
 
 /** Options after the checks done once, when the route module is loaded. */
-export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'maxRanges' | 'offload' | 'activeContent'> {
+export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'cache' | 'maxRanges' | 'offload' | 'activeContent'> {
   cacheControl: string;
+  /** Cache-Control and Expires of successful answers, fixed or per request. */
+  cache: CacheHeaders | ((request: Request, source: SourceMeta) => CacheHeaders);
   maxRanges: number;
   activeContent: ActiveContent;
   offload?: ResolvedOffloadRules;
@@ -112,7 +121,11 @@ export function resolveOptions<P extends RouteParams>(options: DownloadOptions<P
   if (!ACTIVE_CONTENT.includes(activeContent)) {
     throw new ConfigurationError(`${factory}: activeContent must be 'attachment', 'sandbox' or 'allow', got ${JSON.stringify(options.activeContent)}`);
   }
-  const resolved: ResolvedOptions = { ...(options as DownloadOptions), cacheControl, maxRanges, activeContent, offload: undefined };
+  if (options.cache !== undefined && options.cacheControl !== undefined) {
+    throw new ConfigurationError(`${factory}: give cache or cacheControl, not both`);
+  }
+  const cache = resolveCache(options.cache, cacheControl, factory);
+  const resolved: ResolvedOptions = { ...(options as DownloadOptions), cacheControl, cache, maxRanges, activeContent, offload: undefined };
   if (options.offload !== undefined) {
     try {
       resolved.offload = resolveOffloadRules(options.offload, factory);
