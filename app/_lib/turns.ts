@@ -1,0 +1,22 @@
+/** How long a request's own loop may run before it lets the other requests of the process in. */
+export const TURN_MS = 10;
+
+/**
+ * A pacer for a loop whose length grows with the data (rows of a table, entries of an archive):
+ * `await turn()` after each step resolves at once while the loop is within its time slice, and
+ * waits for the next turn of the event loop (`setImmediate`, after pending I/O) once `sliceMs`
+ * have passed. Awaiting a resolved promise is not enough: a chain of microtasks never lets
+ * timers or sockets run, so one request would hold every other one for as long as it loops.
+ */
+export function turns(sliceMs = TURN_MS): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < sliceMs) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        since = performance.now();
+        resolve();
+      }),
+    );
+  };
+}
