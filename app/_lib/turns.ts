@@ -20,3 +20,21 @@ export function turns(sliceMs = TURN_MS): () => Promise<void> | undefined {
     );
   };
 }
+
+/** Runs a computation written as steps (a generator that yields between steps) to its result at once. */
+export function drain<T>(steps: Generator<unknown, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs a computation written as steps to its result, letting the event loop in every `sliceMs`. */
+export async function inTurns<T>(steps: Generator<unknown, T>, sliceMs = TURN_MS): Promise<T> {
+  const turn = turns(sliceMs);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await turn();
+  }
+}
