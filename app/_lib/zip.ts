@@ -164,8 +164,13 @@ function describeRow(entry: ZipEntry): string {
 export async function checkEntries(entries: readonly ZipEntry[], storage: Storage, concurrency = CHECK_CONCURRENCY): Promise<void> {
   let next = 0;
   const failures = new Map<number, unknown>();
+  // A local disk answers synchronously (FileSystemStorage's syncFs): the workers then never wait
+  // for I/O, and without turns 8,000 checks would be one run of microtasks.
+  const turn = turns();
   const worker = async () => {
-    while (failures.size === 0 && next < entries.length) {
+    for (;;) {
+      await turn();
+      if (failures.size > 0 || next >= entries.length) return;
       const index = next++;
       const entry = entries[index]!;
       try {
