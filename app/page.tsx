@@ -6,7 +6,7 @@ import { RemoteSection } from './_components/remote-section';
 import { SignedSection } from './_components/signed-section';
 import { maxUploadBytes, media, upstreamUrl } from './_lib/demo';
 import { listFiles } from './_lib/files';
-import { zipEntries, zipLength } from './_lib/zip';
+import { zipEntries, zipLengthInTurns } from './_lib/zip';
 
 export const dynamic = 'force-dynamic';
 
@@ -35,7 +35,7 @@ function remoteExamples(entries: StoredFile[]): string[] {
 
 export default async function Home() {
   const [rows, { entries, truncated }] = await Promise.all([listFiles(), listMediaFolder()]);
-  const zipSize = zipLength(await zipEntries(rows));
+  const zipSize = await zipLengthInTurns(await zipEntries(rows));
   return (
     <>
       <div className="hero">

@@ -31,6 +31,7 @@ import {
   zipFile,
   zipLastModified,
   zipLength,
+  zipLengthInTurns,
   type ZipEntry,
 } from './zip';
 
@@ -238,6 +239,7 @@ describe('zipEntries', () => {
     const probe = await probeEventLoop(() => zipFile(rows, stats));
     expect(probe.result.size).toBe(zipLength(await zipEntries(rows)));
     expect(probe.result.etag).toBe(zipEtag(await zipEntries(rows)));
+    expect(await zipLengthInTurns(await zipEntries(rows))).toBe(probe.result.size);
     expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
   });
 

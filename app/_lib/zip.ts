@@ -403,6 +403,11 @@ export function zipLength(entries: readonly ZipEntry[]): number {
   return layout(entries).length;
 }
 
+/** `zipLength`, computed in turns with the other requests of the process (for a page that shows it). */
+export async function zipLengthInTurns(entries: readonly ZipEntry[]): Promise<number> {
+  return (await inTurns(layoutSteps(entries))).length;
+}
+
 /** Newest modification time of the entries; undefined for an empty archive. */
 export function zipLastModified(entries: readonly ZipEntry[]): Date | undefined {
   let newest: Date | undefined;
