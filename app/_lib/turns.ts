@@ -3,9 +3,9 @@ export const TURN_MS = 10;
 
 /**
  * A pacer for a loop whose length grows with the data (rows of a table, entries of an archive):
- * `await turn()` after each step resolves at once while the loop is within its time slice, and
- * waits for the next turn of the event loop (`setImmediate`, after pending I/O) once `sliceMs`
- * have passed. Awaiting a resolved promise is not enough: a chain of microtasks never lets
+ * `turn()` after each step is `undefined` while the loop is within its time slice (no await, not
+ * even a microtask, on the common path), and a promise of the next turn of the event loop
+ * (`setImmediate`, after pending I/O) once `sliceMs` have passed. Awaiting a resolved promise is not enough: a chain of microtasks never lets
  * timers or sockets run, so one request would hold every other one for as long as it loops.
  */
 export function turns(sliceMs = TURN_MS): () => Promise<void> | undefined {
@@ -35,6 +35,7 @@ export async function inTurns<T>(steps: Generator<unknown, T>, sliceMs = TURN_MS
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    await turn();
+    const wait = turn();
+    if (wait) await wait;
   }
 }

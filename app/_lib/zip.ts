@@ -136,7 +136,8 @@ export async function zipEntries(rows: AsyncIterable<FileRow> | Iterable<FileRow
       lastModified: row.updatedAt,
       sha256: row.sha256,
     });
-    await turn();
+    const wait = turn();
+    if (wait) await wait;
   }
   return entries;
 }
@@ -169,7 +170,8 @@ export async function checkEntries(entries: readonly ZipEntry[], storage: Storag
   const turn = turns();
   const worker = async () => {
     for (;;) {
-      await turn();
+      const wait = turn();
+      if (wait) await wait;
       if (failures.size > 0 || next >= entries.length) return;
       const index = next++;
       const entry = entries[index]!;
