@@ -227,6 +227,37 @@ describe('skipping to a far range of generated content', () => {
     expectNotHeld(probe);
   });
 
+  it('stops skipping, and cancels the source, when the client goes away mid-skip', async () => {
+    let made = 0;
+    let cancelled = false;
+    const endlessBusy = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          const until = performance.now() + 1;
+          while (performance.now() < until) {
+            // CPU time per chunk, as a generator spends.
+          }
+          made++;
+          controller.enqueue(new Uint8Array(SIZE));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const reader = sliceStream(endlessBusy, Number.MAX_SAFE_INTEGER - 10).getReader();
+    const read = reader.read();
+    // A timer can fire during the skip only because the skip takes turns.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await reader.cancel(new Error('client went away'));
+    expect(await read).toEqual({ done: true, value: undefined });
+    expect(cancelled).toBe(true);
+    const madeAtCancel = made;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(made).toBeLessThanOrEqual(madeAtCancel + 1);
+  });
+
   it('lets timers run while eight streams skip at once', async () => {
     const probe = await probeEventLoop(() => Promise.all(Array.from({ length: 8 }, () => readAll(sliceStream(iterableToStream(busyChunks(100, SIZE, 1)), 99 * SIZE, 99 * SIZE)))));
     expect(probe.result.every((bytes) => bytes.length === 1 && bytes[0] === 99)).toBe(true);
