@@ -161,6 +161,9 @@ function describeRow(entry: ZipEntry): string {
  * client and any cache that there is no such export. What the storage itself answers with a 5xx
  * stays (a store that does not answer in time is its 504). One line of the log names the row.
  * When several rows fail, the first in row order is the one reported.
+ *
+ * The price is one `stat` per row on every request, HEAD included: on a local disk about 20 µs of
+ * CPU each here (8,000 rows: ~0.2 s, in turns), on S3 one HEAD request per object.
  */
 export async function checkEntries(entries: readonly ZipEntry[], storage: Storage, concurrency = CHECK_CONCURRENCY): Promise<void> {
   let next = 0;
