@@ -51,15 +51,8 @@ export const { GET, HEAD } = {
     file: 'app/api/exports/files.zip/route.ts',
     code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload({
   file: async () => {
-    const entries = await zipEntries(iterateFiles());
-    return {
-      name: 'files.zip',
-      contentType: 'application/zip',
-      size: zipLength(entries),
-      lastModified: zipLastModified(entries),
-      etag: zipEtag(entries),
-      content: () => makeArchive(entries, filesStorage),
-    };
+    await filesStorageReady();
+    return zipFile(iterateFiles(), filesStorage);
   },
 });`,
   },

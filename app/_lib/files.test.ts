@@ -384,6 +384,34 @@ describe.each(testDialects())('on %s', (dialect) => {
     });
   });
 
+  describe('newestFiles(db, limit)', () => {
+    it('gives the newest rows in id order, and how many there are in all', async () => {
+      const rows = await addRows(['a', 'b', 'c', 'd', 'e']);
+      const { rows: newest, total } = await lib.newestFiles(db, 3);
+      expect(newest.map((row) => row.id)).toEqual(rows.slice(2).map((row) => row.id));
+      expect(total).toBe(5);
+    });
+
+    it('gives every row when there are fewer than the limit', async () => {
+      await addRows(['a', 'b']);
+      const { rows, total } = await lib.newestFiles(db);
+      expect(rows.map((row) => row.name)).toEqual(['a', 'b']);
+      expect(total).toBe(2);
+    });
+  });
+
+  describe('filesJson', () => {
+    it('is the JSON array of every row, in id order, made a page at a time', async () => {
+      const rows = await addRows(['a', 'b"quoted', 'c\nnewline']);
+      const text = (await collect(lib.filesJson(db))).join('');
+      expect(JSON.parse(text)).toEqual(rows.map(lib.toJson));
+    });
+
+    it('is [] for an empty table', async () => {
+      expect(JSON.parse((await collect(lib.filesJson(db))).join(''))).toEqual([]);
+    });
+  });
+
   describe('iterateFiles(db, pageSize)', () => {
     it('yields every row in id order across pages', async () => {
       const rows = await addRows(['a', 'b', 'c', 'd', 'e']);
