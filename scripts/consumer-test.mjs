@@ -158,7 +158,7 @@ async function main() {
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], path.join(root, 'lib')));
   const tarball = path.join(work, packed[0].filename);
   const shipped = packed[0].files.map((file) => file.path);
-  expect(!shipped.some((file) => /\.test\.|\.typetest\.|rfc9110-|test-server|storage-contract/.test(file)), 'the tarball has no tests and no test support', shipped);
+  expect(!shipped.some((file) => /\.test\.|\.typetest\.|rfc9110-|test-server|storage-contract|event-loop-probe/.test(file)), 'the tarball has no tests and no test support', shipped);
   expect(shipped.includes('dist/index.d.ts.map') && shipped.includes('index.ts'), 'it has declaration maps and the sources they point at', shipped);
   expect(shipped.includes('README.md') && shipped.includes('LICENSE'), 'and its own README and LICENSE', shipped);
   expect(shipped.includes('dist/cli/main.js') && shipped.includes('dist/index.d.ts'), 'the tarball has the bin and the types', shipped);
