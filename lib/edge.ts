@@ -40,6 +40,10 @@ export const DEFAULT_REDIRECT_EXPIRES_IN = 0;
 export const S3Storage = nodeOnly;
 export const presignUrl = nodeOnly;
 export const signHeaders = nodeOnly;
+export const fromContainerCredentials = nodeOnly;
+export const fromEnvironment = nodeOnly;
+export const fromInstanceMetadata = nodeOnly;
+export const fromWebIdentity = nodeOnly;
 // /sources
 export const DEFAULT_CHUNK_SIZE = 0;
 export const FileChangedError = nodeOnly;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '../http/http-error';
 import { NotFoundError } from '../storage/storage';
 import { S3Storage } from './s3-storage';
@@ -355,7 +355,7 @@ describe('S3Storage', () => {
     it('sign a GET of the key, with the response-* overrides and lifetime asked for', async () => {
       const storage = s3.storage({ prefix: 'signed/', urlExpiresIn: 30 });
       await storage.save('été 1.txt', 'summer', { overwrite: true });
-      const url = new URL(storage.presignedUrl('été 1.txt', { contentDisposition: "attachment; filename*=UTF-8''%C3%A9t%C3%A9", contentType: 'text/plain', cacheControl: 'private, max-age=60', expiresIn: 45 }));
+      const url = new URL(await storage.presignedUrl('été 1.txt', { contentDisposition: "attachment; filename*=UTF-8''%C3%A9t%C3%A9", contentType: 'text/plain', cacheControl: 'private, max-age=60', expiresIn: 45 }));
       expect(url.pathname).toBe(`/${TEST_BUCKET}/signed/%C3%A9t%C3%A9%201.txt`);
       expect(url.searchParams.get('X-Amz-Expires')).toBe('45');
       expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
@@ -363,13 +363,46 @@ describe('S3Storage', () => {
       expect(url.searchParams.get('response-content-disposition')).toBe("attachment; filename*=UTF-8''%C3%A9t%C3%A9");
       expect(url.searchParams.get('response-content-type')).toBe('text/plain');
       expect(url.searchParams.get('response-cache-control')).toBe('private, max-age=60');
-      expect(new URL(storage.url('été 1.txt')).searchParams.get('X-Amz-Expires')).toBe('30');
+      expect(new URL(storage.url('été 1.txt')!).searchParams.get('X-Amz-Expires')).toBe('30');
       const response = await fetch(url);
       expect(await response.text()).toBe('summer');
     });
 
     it('refuse a name that leaves the storage', () => {
       expect(() => s3.storage().url('../x')).toThrow(HttpError);
+    });
+  });
+
+  describe('with a credentials provider', () => {
+    it('asks the provider once for many concurrent requests and signs them all with what it gave', async () => {
+      const provider = vi.fn(async () => ({ ...TEST_CREDENTIALS, expiration: new Date(Date.now() + 3_600_000) }));
+      const storage = s3.storage({ credentials: provider });
+      await Promise.all(Array.from({ length: 8 }, (_, i) => storage.save(`c${i}.txt`, `n${i}`, { overwrite: true })));
+      const sizes = await Promise.all(Array.from({ length: 8 }, (_, i) => storage.stat(`c${i}.txt`).then((file) => file.size)));
+      expect(sizes).toEqual(Array.from({ length: 8 }, () => 2));
+      expect(provider).toHaveBeenCalledTimes(1);
+    });
+
+    it('never presigns a URL for longer than the credentials have left', async () => {
+      const storage = s3.storage({ credentials: async () => ({ ...TEST_CREDENTIALS, expiration: new Date(Date.now() + 20_500) }), urlExpiresIn: 600 });
+      expect(storage.url('a.txt')).toBeUndefined();
+      const expires = Number(new URL(await storage.presignedUrl('a.txt', { expiresIn: 3600 })).searchParams.get('X-Amz-Expires'));
+      expect(expires).toBeGreaterThanOrEqual(19);
+      expect(expires).toBeLessThanOrEqual(20);
+      expect(Number(new URL(storage.url('a.txt')!).searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(20);
+      expect(new URL(await storage.presignedUrl('a.txt', { expiresIn: 5 })).searchParams.get('X-Amz-Expires')).toBe('5');
+    });
+
+    it('is a 503 when the provider fails and there is nothing to sign with', async () => {
+      const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      const storage = s3.storage({
+        credentials: async () => {
+          throw new Error('endpoint down');
+        },
+      });
+      const error = await rejection<HttpError>(storage.stat('a.txt'));
+      expect([error.status, error.message]).toEqual([503, 'S3Storage: no credentials: endpoint down']);
+      log.mockRestore();
     });
   });
 
@@ -390,10 +423,33 @@ describe('S3Storage', () => {
       expect(storage.url('a.txt')).toMatch(/^https:\/\/my-bucket\.s3\.us-east-1\.amazonaws\.com\/a\.txt\?/);
     });
 
-    it('refuses a location or credentials that are not there', () => {
+    it('refuses a location that is not s3://bucket', () => {
       expect(() => S3Storage.fromUrl('https://x/y', { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })).toThrow(TypeError);
-      expect(() => S3Storage.fromUrl('s3://bucket', {})).toThrow(/AWS_ACCESS_KEY_ID/);
       expect(() => S3Storage.fromUrl('s3://B_ad', { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })).toThrow(/bucket/);
+    });
+
+    it('looks for credentials at the first request, not when built, and names the variables when there are none', async () => {
+      // What `next build` does: the module is loaded with no AWS variables at all.
+      const storage = S3Storage.fromUrl('s3://bucket', { AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL_S3: s3.endpoint() });
+      expect(storage.url('a.txt')).toBeUndefined();
+      const error = await rejection<HttpError>(storage.stat('a.txt'));
+      expect(error.status).toBe(503);
+      expect(error.message).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+      expect(error.message).toMatch(/AWS_CONTAINER_CREDENTIALS_FULL_URI/);
+    });
+
+    it('says which variable is missing when only the key id is set', async () => {
+      const storage = S3Storage.fromUrl('s3://bucket', { AWS_ACCESS_KEY_ID: 'id', AWS_ENDPOINT_URL_S3: s3.endpoint() });
+      expect((await rejection<HttpError>(storage.stat('a.txt'))).message).toMatch(/AWS_SECRET_ACCESS_KEY is not/);
+    });
+
+    it('takes the keys from the variables when they are set at the first request only', async () => {
+      const env: Record<string, string | undefined> = { AWS_ENDPOINT_URL_S3: s3.endpoint() };
+      const storage = S3Storage.fromUrl(`s3://${TEST_BUCKET}/late-${process.pid}`, env);
+      env.AWS_ACCESS_KEY_ID = TEST_CREDENTIALS.accessKeyId;
+      env.AWS_SECRET_ACCESS_KEY = TEST_CREDENTIALS.secretAccessKey;
+      await storage.save('a.txt', 'late', { overwrite: true });
+      expect((await storage.stat('a.txt')).size).toBe(4);
     });
   });
 });

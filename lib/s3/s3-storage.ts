@@ -5,6 +5,7 @@ import { parseContentRange } from '../http/range';
 import { checkRequestedPath } from '../fs/confine';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
 import { FileChangedError } from '../streams/file-stream';
+import { CredentialsCache, fromEnvironment, type S3CredentialsProvider, type S3ProvidedCredentials } from './credentials';
 import { presignUrl, sha256Hex, signHeaders, uriEncode, type S3Credentials } from './sigv4';
 import { elements, escapeXmlText, text } from './xml';
 
@@ -24,7 +25,13 @@ export interface S3StorageOptions {
   endpoint?: string;
   /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`. Default: `true` when `endpoint` is given. */
   forcePathStyle?: boolean;
-  credentials: S3Credentials;
+  /**
+   * Static keys, or a provider called when credentials are first needed and again shortly
+   * before they expire (one call shared by concurrent requests): `fromEnvironment()` for the
+   * standard AWS chain, or `fromNodeProviderChain()` of `@aws-sdk/credential-providers`.
+   * Presigned URLs never outlive the credentials that signed them.
+   */
+  credentials: S3Credentials | S3CredentialsProvider;
   /**
    * A store that has not answered within this many ms is 504 (plus a second per 100 kB of a
    * body being sent): headers, and the whole body of an answer read here (a list page, a
@@ -107,7 +114,7 @@ export class S3Storage implements Storage {
   readonly exactReads = false;
   readonly #base: string;
   readonly #pathStyle: boolean;
-  readonly #credentials: S3Credentials;
+  readonly #credentials: CredentialsCache;
   readonly #timeoutMs: number;
   readonly #partSize: number;
   readonly #urlExpiresIn: number;
@@ -119,8 +126,8 @@ export class S3Storage implements Storage {
     if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new TypeError(`S3Storage: invalid bucket name ${JSON.stringify(bucket)}`);
     }
-    if (!credentials || typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') {
-      throw new TypeError('S3Storage: credentials need accessKeyId and secretAccessKey');
+    if (typeof credentials !== 'function' && (!credentials || typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string')) {
+      throw new TypeError('S3Storage: credentials need accessKeyId and secretAccessKey, or are a provider function');
     }
     this.bucket = bucket;
     this.region = options.region ?? 'us-east-1';
@@ -139,7 +146,7 @@ export class S3Storage implements Storage {
     this.#base = this.#pathStyle
       ? `${url.origin}${url.pathname.replace(/\/+$/, '')}/${bucket}`
       : `${url.protocol}//${bucket}.${url.host}${url.pathname.replace(/\/+$/, '')}`;
-    this.#credentials = credentials;
+    this.#credentials = new CredentialsCache(credentials);
     this.#timeoutMs = positive(options.timeoutMs ?? 10_000, 'timeoutMs');
     this.#partSize = positive(options.partSize ?? DEFAULT_PART_SIZE, 'partSize');
     if (this.#partSize < MIN_PART_SIZE) throw new TypeError(`S3Storage: partSize must be at least ${MIN_PART_SIZE} (S3's minimum part)`);
@@ -175,7 +182,8 @@ export class S3Storage implements Storage {
   ): Promise<T> {
     const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
     const payloadHash = init.payloadHash ?? (body ? sha256Hex(body) : undefined);
-    const headers = signHeaders({ method, url, headers: init.headers, payloadHash, region: this.region, credentials: this.#credentials });
+    const credentials = await this.#credentials.get();
+    const headers = signHeaders({ method, url, headers: init.headers, payloadHash, region: this.region, credentials });
     const controller = new AbortController();
     // A part of several MiB takes a while to send on a slow link: 100 kB/s is allowed for.
     const limit = this.#timeoutMs + (body ? Math.ceil(body.length / 100_000) * 1000 : 0) + (init.extraMs ?? 0);
@@ -460,16 +468,28 @@ export class S3Storage implements Storage {
     } while (token);
   }
 
-  /** A presigned GET of the file, valid `urlExpiresIn` seconds. */
-  url(name: string): string {
-    return this.presignedUrl(name);
+  /**
+   * A presigned GET of the file, valid `urlExpiresIn` seconds (less when the credentials expire
+   * sooner). Signed synchronously, so with a credentials provider only once credentials have
+   * been fetched (any request of this storage does that): before, `undefined`. `presignedUrl`
+   * waits for them.
+   */
+  url(name: string): string | undefined {
+    const credentials = this.#credentials.peek();
+    return credentials ? this.#presign(name, {}, credentials) : undefined;
   }
 
   /**
    * A presigned GET (SigV4 query signing) whose answer carries the given Content-Disposition,
    * Content-Type and Cache-Control instead of the object's own (S3's response-* parameters).
+   * Valid `expiresIn` seconds, or until the credentials that signed it expire if that is sooner.
    */
-  presignedUrl(name: string, options: PresignOptions = {}): string {
+  async presignedUrl(name: string, options: PresignOptions = {}): Promise<string> {
+    const key = this.#key(name);
+    return this.#presign(name, options, await this.#credentials.get(), key);
+  }
+
+  #presign(name: string, options: PresignOptions, credentials: S3ProvidedCredentials, key = this.#key(name)): string {
     const query: Record<string, string> = {};
     if (options.cacheControl !== undefined) query['response-cache-control'] = options.cacheControl;
     if (options.contentDisposition !== undefined) query['response-content-disposition'] = options.contentDisposition;
@@ -477,33 +497,44 @@ export class S3Storage implements Storage {
     if (options.contentEncoding !== undefined) query['response-content-encoding'] = options.contentEncoding;
     return presignUrl({
       method: 'GET',
-      url: this.#url(this.#key(name), query),
+      url: this.#url(key, query),
       region: this.region,
-      credentials: this.#credentials,
-      expiresIn: options.expiresIn ?? this.#urlExpiresIn,
+      credentials,
+      expiresIn: clampExpiry(options.expiresIn ?? this.#urlExpiresIn, credentials),
     });
   }
 
   /**
-   * An S3Storage from `s3://bucket/prefix` and the standard AWS variables: AWS_ACCESS_KEY_ID,
-   * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (or AWS_DEFAULT_REGION) and
-   * AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), which also selects path-style addressing.
+   * An S3Storage from `s3://bucket/prefix` and the standard AWS variables: AWS_REGION (or
+   * AWS_DEFAULT_REGION), AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL, which also selects path-style
+   * addressing) and credentials from `fromEnvironment(env)`: AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when AWS_ACCESS_KEY_ID is set, else a web
+   * identity, the container credentials endpoint or instance metadata. Credentials are looked
+   * for at the first request, never here (`next build` imports routes without the variables).
    */
   static fromUrl(location: string, env: Record<string, string | undefined> = process.env, options: Partial<S3StorageOptions> = {}): S3Storage {
     const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
     if (!match) throw new TypeError(`S3Storage: expected s3://bucket/prefix, got ${JSON.stringify(location)}`);
-    const accessKeyId = env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey) throw new TypeError('S3Storage: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set');
+    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+    // Keys already set are used as they are (so `url()` can sign at once); otherwise the chain
+    // looks at the first request.
+    const credentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: sessionToken || undefined } : fromEnvironment({ env });
     return new S3Storage({
       bucket: match[1]!,
       prefix: match[2],
       region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
       endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? undefined,
-      credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined },
+      credentials,
       ...options,
     });
   }
+}
+
+/** A URL's lifetime, cut so that it ends no later than the credentials that sign it (at least 1 s). */
+function clampExpiry(expiresIn: number, credentials: S3ProvidedCredentials): number {
+  if (!credentials.expiration) return expiresIn;
+  const left = Math.floor((credentials.expiration.getTime() - Date.now()) / 1000);
+  return Math.max(1, Math.min(expiresIn, left));
 }
 
 class StoreTimeout extends Error {}
