@@ -178,6 +178,56 @@ describe('S3Storage', () => {
     });
   });
 
+  describe('save with metadata', () => {
+    const options = {
+      contentType: 'image/png',
+      contentDisposition: "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.png",
+      cacheControl: 'private, max-age=3600',
+      metadata: { 'Uploaded-By': 'user-7', sha256: 'not-the-hash' },
+    };
+
+    it('stores Content-Type, Content-Disposition, Cache-Control and user metadata, and stat gives them back', async () => {
+      const storage = s3.storage();
+      const saved = await storage.save('pic.png', 'png bytes', options);
+      const sha256 = createHash('sha256').update('png bytes').digest('hex');
+      for (const file of [saved, await storage.stat('pic.png')]) {
+        expect(file).toMatchObject({ contentType: 'image/png', contentDisposition: options.contentDisposition, cacheControl: 'private, max-age=3600', sha256 });
+        // The storage's own sha256 wins over one given as metadata.
+        expect(file.metadata).toEqual({ 'uploaded-by': 'user-7', sha256 });
+      }
+      // A plain GET of the object carries them too.
+      const response = await fetch(await storage.presignedUrl('pic.png'));
+      expect([response.headers.get('content-type'), response.headers.get('cache-control')]).toEqual(['image/png', 'private, max-age=3600']);
+      await response.body?.cancel();
+    });
+
+    it('keeps them, and the SHA-256, on a body sent in parts', async () => {
+      const storage = s3.storage({ partSize: 5 * MiB });
+      const body = pattern(6 * MiB);
+      await storage.save('big.png', inChunks(body, 512 * 1024), options);
+      const file = await storage.stat('big.png');
+      expect(file).toMatchObject({ size: body.length, contentType: 'image/png', contentDisposition: options.contentDisposition, cacheControl: 'private, max-age=3600' });
+      expect(file.metadata).toEqual({ 'uploaded-by': 'user-7', sha256: createHash('sha256').update(body).digest('hex') });
+      expect(Buffer.compare(new Uint8Array(await new Response(await storage.open('big.png')).arrayBuffer()), body)).toBe(0);
+    });
+
+    it('refuses with 400, before a byte is stored, what cannot be a header', async () => {
+      const storage = s3.storage();
+      for (const bad of [
+        { contentType: 'text/html\r\nx-evil: 1' },
+        { contentType: 'not a type' },
+        { contentDisposition: 'attachment; filename="résumé.pdf"' },
+        { cacheControl: '' },
+        { metadata: { 'a b': 'x' } },
+        { metadata: { note: 'line\nbreak' } },
+        { metadata: { big: 'x'.repeat(2100) } },
+      ]) {
+        expect((await rejection<HttpError>(storage.save('bad.txt', 'x', bad))).status).toBe(400);
+      }
+      expect(await storage.exists('bad.txt')).toBe(false);
+    });
+  });
+
   describe('list', () => {
     it('follows continuation tokens across pages and skips keys that are not valid names', async () => {
       const pages: Record<string, string> = {

@@ -3,7 +3,7 @@ import { formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import { parseContentRange } from '../http/range';
 import { checkRequestedPath } from '../fs/confine';
-import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
+import { checkSaveMetadata, NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
 import { FileChangedError } from '../streams/file-stream';
 import { CredentialsCache, fromEnvironment, type S3CredentialsProvider, type S3ProvidedCredentials } from './credentials';
 import { presignUrl, sha256Hex, signHeaders, uriEncode, type S3Credentials } from './sigv4';
@@ -62,10 +62,16 @@ export interface PresignOptions {
   contentEncoding?: string;
 }
 
-/** What `stat` and `save` tell about an object, with its SHA-256 where the store keeps it. */
+/** What `stat` and `save` tell about an object, with its SHA-256 and the metadata stored with it. */
 export interface S3StoredFile extends StoredFile {
   /** Hex SHA-256 of the content (computed by `save`, kept as `x-amz-meta-sha256`). */
   sha256?: string;
+  /** The Content-Disposition stored with the object, if any. */
+  contentDisposition?: string;
+  /** The Cache-Control stored with the object, if any. */
+  cacheControl?: string;
+  /** User metadata (`x-amz-meta-*`, names lower-case), `sha256` included. */
+  metadata: Record<string, string>;
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -236,6 +242,8 @@ export class S3Storage implements Storage {
     const modified = headers.get('last-modified');
     const lastModified = modified === null ? undefined : new Date(modified);
     const sha256 = headers.get(SHA256_META) ?? undefined;
+    const metadata: Record<string, string> = {};
+    for (const [header, value] of headers) if (header.startsWith('x-amz-meta-')) metadata[header.slice('x-amz-meta-'.length)] = value;
     return {
       name,
       size,
@@ -243,6 +251,9 @@ export class S3Storage implements Storage {
       etag: headers.get('etag') ?? undefined,
       contentType: knownType(headers.get('content-type')),
       sha256: sha256 && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined,
+      contentDisposition: headers.get('content-disposition') ?? undefined,
+      cacheControl: headers.get('cache-control') ?? undefined,
+      metadata,
     };
   }
 
@@ -306,8 +317,15 @@ export class S3Storage implements Storage {
     return idleTimeout(body, this.#timeoutMs, `S3 GET ${url.pathname}`);
   }
 
+  /**
+   * Streams the content to the object `name`, with the Content-Type, Content-Disposition,
+   * Cache-Control and user metadata of `options` and its SHA-256 as `x-amz-meta-sha256` (a
+   * multipart upload gets its SHA-256 by copying the object onto itself once complete: S3 fixes
+   * metadata before the first part).
+   */
   async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<S3StoredFile> {
     const key = this.#key(name);
+    const stored = objectHeaders(options);
     // Refused before a byte is read; `If-None-Match: *` on the final write closes the race on
     // stores that support conditional writes.
     if (!options.overwrite && (await this.#head(name))) throw new HttpError(409, 'A file of that name exists');
@@ -320,25 +338,54 @@ export class S3Storage implements Storage {
     if (second.done) {
       // One part only: a single PUT, its payload signed with its own SHA-256.
       sha256 = hash.digest('hex');
-      await this.#put(key, firstPart, sha256, options.overwrite === true);
+      await this.#put(key, firstPart, sha256, options.overwrite === true, stored);
     } else {
-      sha256 = await this.#multipart(key, [firstPart, second.value], parts, hash, options.overwrite === true);
+      sha256 = await this.#multipart(key, [firstPart, second.value], parts, hash, options.overwrite === true, stored);
+      await this.#addSha256(key, stored, sha256);
     }
     return { ...(await this.stat(name)), sha256 };
   }
 
-  #writeHeaders(overwrite: boolean, sha256?: string): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  #writeHeaders(overwrite: boolean, stored: Record<string, string>, sha256?: string): Record<string, string> {
+    const headers: Record<string, string> = { ...stored };
     if (sha256) headers[SHA256_META] = sha256;
     if (!overwrite) headers['if-none-match'] = '*';
     return headers;
   }
 
-  async #put(key: string, body: Uint8Array, sha256: string, overwrite: boolean): Promise<void> {
+  async #put(key: string, body: Uint8Array, sha256: string, overwrite: boolean, stored: Record<string, string>): Promise<void> {
     const url = this.#url(key);
-    await this.#request('PUT', url, { headers: this.#writeHeaders(overwrite, sha256), body, payloadHash: sha256 }, (response) =>
+    await this.#request('PUT', url, { headers: this.#writeHeaders(overwrite, stored, sha256), body, payloadHash: sha256 }, (response) =>
       this.#written('PUT', url, response),
     );
+  }
+
+  /**
+   * Puts `x-amz-meta-sha256` on an object written in parts: a copy onto itself that replaces
+   * its metadata (CopyObject, up to 5 GiB), only if it is still the object just written. A copy
+   * that fails leaves the object as it was, without the hash (logged): the save itself took.
+   */
+  async #addSha256(key: string, stored: Record<string, string>, sha256: string): Promise<void> {
+    const url = this.#url(key);
+    try {
+      const head = await this.#request('HEAD', url, {}, async (response) => {
+        await response.body?.cancel();
+        return response.status === 200 ? response.headers : undefined;
+      });
+      const etag = head?.get('etag');
+      const size = Number(head?.get('content-length'));
+      if (!etag || !(size <= 5 * 1024 ** 3)) return;
+      const headers: Record<string, string> = {
+        ...stored,
+        [SHA256_META]: sha256,
+        'x-amz-copy-source': `/${this.bucket}/${uriEncode(key, true)}`,
+        'x-amz-copy-source-if-match': etag,
+        'x-amz-metadata-directive': 'REPLACE',
+      };
+      await this.#request('PUT', url, { headers }, (response) => this.#written('PUT', url, response));
+    } catch (error) {
+      console.warn(`S3Storage: could not store the sha256 of ${key}: ${describe(error)}`);
+    }
   }
 
   /** Whether a write took; called from a `consume` of #request, so its body is read under the timeout. */
@@ -367,9 +414,10 @@ export class S3Storage implements Storage {
     rest: AsyncGenerator<Uint8Array>,
     hash: Hash,
     overwrite: boolean,
+    stored: Record<string, string>,
   ): Promise<string> {
     const createUrl = this.#url(key, { uploads: '' });
-    const uploadId = await this.#request('POST', createUrl, { headers: { 'content-type': 'application/octet-stream' } }, async (response) => {
+    const uploadId = await this.#request('POST', createUrl, { headers: stored }, async (response) => {
       if (response.status !== 200) throw await this.#unexpected('POST', createUrl, response);
       return text(await readText(response, MAX_ANSWER_BYTES, `S3 POST ${createUrl.pathname}`), 'UploadId');
     });
@@ -535,6 +583,16 @@ function clampExpiry(expiresIn: number, credentials: S3ProvidedCredentials): num
   if (!credentials.expiration) return expiresIn;
   const left = Math.floor((credentials.expiration.getTime() - Date.now()) / 1000);
   return Math.max(1, Math.min(expiresIn, left));
+}
+
+/** The headers that store `SaveOptions`' metadata with an object (checked: 400 for a bad value). */
+function objectHeaders(options: SaveOptions): Record<string, string> {
+  const { contentType, contentDisposition, cacheControl, metadata } = checkSaveMetadata(options);
+  const headers: Record<string, string> = { 'content-type': contentType ?? 'application/octet-stream' };
+  if (contentDisposition !== undefined) headers['content-disposition'] = contentDisposition;
+  if (cacheControl !== undefined) headers['cache-control'] = cacheControl;
+  for (const [name, value] of Object.entries(metadata)) if (name !== 'sha256') headers[`x-amz-meta-${name}`] = value;
+  return headers;
 }
 
 class StoreTimeout extends Error {}

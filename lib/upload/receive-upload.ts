@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy';
+import { typeFromName } from '../http/content-type';
 import { safeBasename } from '../http/disposition';
 import { HttpError } from '../http/http-error';
 import { declaredLength } from '../http/read-body';
@@ -28,6 +29,8 @@ export interface ReceivedUpload {
   clientName: string;
   /** Media type the client declared; untrusted. */
   clientType: string | undefined;
+  /** The media type stored with the file (where the storage keeps one): from the file name, else `application/octet-stream`. */
+  contentType: string;
   size: number;
   /** Hex SHA-256 of the bytes, computed as they were written. */
   sha256: string;
@@ -143,9 +146,10 @@ export async function receiveUpload(request: Request, storage: Storage, options:
         throw new HttpError(400, 'Malformed or interrupted upload');
       }
     }
+    const contentType = typeFromName(clientName) ?? 'application/octet-stream';
     saving = storage
-      .save(options.name(clientName), hashed(), { maxBytes: options.maxBytes })
-      .then((stored) => ({ stored, clientName, clientType: mimetype || undefined, size, sha256: hash.digest('hex') }));
+      .save(options.name(clientName), hashed(), { maxBytes: options.maxBytes, contentType })
+      .then((stored) => ({ stored, clientName, clientType: mimetype || undefined, contentType, size, sha256: hash.digest('hex') }));
     // A save that fails (too large, disk full) stops the parsing too, instead of leaving the
     // parser waiting on a file stream nobody reads.
     saving.catch(fail);
