@@ -69,6 +69,8 @@ export const sendfileHeaders = nodeOnly;
 export const ACTIVE_CONTENT_POLICY = '';
 // /upload
 export const receiveUpload = nodeOnly;
+export const checkedContentType = nodeOnly;
+export const SNIFF_BYTES = 0;
 // /drizzle
 export const drizzleGetObject = nodeOnly;
 export const drizzleObjectDownload = nodeOnly;
