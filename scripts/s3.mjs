@@ -114,8 +114,9 @@ export async function startS3({ port = 4790, buckets = ['downloads'], host = '12
   });
   child.removeAllListeners('exit');
   let proxy;
+  let accepted = [credentials];
   if (gate) {
-    proxy = signatureGate({ host, port: innerPort, credentials });
+    proxy = signatureGate({ host, port: innerPort, accepted: () => accepted });
     await new Promise((resolve, reject) => {
       proxy.once('error', reject);
       proxy.listen(port, host, resolve);
@@ -124,6 +125,14 @@ export async function startS3({ port = 4790, buckets = ['downloads'], host = '12
   return {
     endpoint: `http://${host}:${port}`,
     child,
+    /**
+     * The credentials the gate accepts from now on (a rotation: the old keys are refused at
+     * once); `{ accessKeyId, secretAccessKey, sessionToken? }` each.
+     */
+    setCredentials: (list) => {
+      if (!Array.isArray(list) || list.length === 0) throw new TypeError('s3: setCredentials needs at least one set of credentials');
+      accepted = list;
+    },
     stop: async () => {
       proxy?.closeAllConnections();
       await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
@@ -218,22 +227,101 @@ const RESPONSE_OVERRIDES = {
   'response-expires': 'expires',
 };
 
-/** The proxy in front of fauxqs: signatures checked, response-* applied, everything else passed on. */
-function signatureGate({ host, port, credentials }) {
-  return createServer((request, response) => {
-    const failure = verifySignature({ method: request.method, url: request.url, headers: request.headers, credentials });
+/** The whole body of a request (the gate buffers the uploads whose hash it checks: a test server). */
+async function readBody(request) {
+  const chunks = [];
+  for await (const chunk of request) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** A HEAD of a key straight to fauxqs (which checks no signature): its status and ETag. */
+function headUpstream(host, port, keyPath) {
+  return new Promise((resolve) => {
+    const head = httpRequest({ host, port, method: 'HEAD', path: keyPath.startsWith('/') ? keyPath : `/${keyPath}` }, (answer) => {
+      answer.resume();
+      resolve({ status: answer.statusCode, etag: answer.headers.etag });
+    });
+    head.on('error', () => resolve({ status: 502 }));
+    head.end();
+  });
+}
+
+function s3Error(response, status, code, headers = {}) {
+  response.writeHead(status, { ...headers, 'content-type': 'application/xml' });
+  response.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>refused by the signature gate</Message></Error>`);
+}
+
+/**
+ * The proxy in front of fauxqs: signatures checked, response-* applied, everything else passed on.
+ * Also what S3 checks of an upload's bytes: the body of a PUT must hash to its signed
+ * x-amz-content-sha256 (XAmzContentSHA256Mismatch) and to its x-amz-checksum-sha256 (BadDigest),
+ * and a presigned PUT whose signed Content-Length differs from the body fails its signature. A
+ * browser's cross-origin request gets the answers of a bucket whose CORS rule allows any origin.
+ * `accepted()` gives the credentials accepted now (rotated by the caller); one with a
+ * sessionToken is accepted only with that token.
+ */
+function signatureGate({ host, port, accepted }) {
+  return createServer(async (request, response) => {
+    const origin = request.headers.origin;
+    const cors = origin ? { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'ETag, x-amz-checksum-sha256', vary: 'Origin' } : {};
+    if (request.method === 'OPTIONS' && origin && request.headers['access-control-request-method']) {
+      // A CORS preflight is not signed (S3 answers it from the bucket's CORS configuration).
+      request.resume();
+      response.writeHead(200, {
+        ...cors,
+        'access-control-allow-methods': 'GET, HEAD, PUT, POST',
+        'access-control-allow-headers': request.headers['access-control-request-headers'] ?? '',
+        'access-control-max-age': '600',
+      });
+      response.end();
+      return;
+    }
+    const url = new URL(request.url, 'http://gate');
+    const keyId = (url.searchParams.get('X-Amz-Credential') ?? /Credential=([^/,]+)/.exec(request.headers.authorization ?? '')?.[1] ?? '').split('/')[0];
+    const credentials = accepted().find((candidate) => candidate.accessKeyId === keyId) ?? accepted()[0];
+    let failure = verifySignature({ method: request.method, url: request.url, headers: request.headers, credentials });
+    const token = url.searchParams.get('X-Amz-Security-Token') ?? request.headers['x-amz-security-token'];
+    if (!failure && credentials.sessionToken && token !== credentials.sessionToken) failure = 'InvalidToken';
     if (failure) {
       request.resume();
-      response.writeHead(403, { 'content-type': 'application/xml' });
-      response.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${failure}</Code><Message>refused by the signature gate</Message></Error>`);
+      s3Error(response, 403, failure, cors);
+      return;
+    }
+    let body;
+    const payloadHash = request.headers['x-amz-content-sha256'];
+    const checksum = request.headers['x-amz-checksum-sha256'];
+    if (request.method === 'PUT' && (checksum || /^[0-9a-f]{64}$/.test(payloadHash ?? ''))) {
+      body = await readBody(request);
+      if (/^[0-9a-f]{64}$/.test(payloadHash ?? '') && createHash('sha256').update(body).digest('hex') !== payloadHash) {
+        s3Error(response, 400, 'XAmzContentSHA256Mismatch', cors);
+        return;
+      }
+      if (checksum && createHash('sha256').update(body).digest('base64') !== checksum) {
+        s3Error(response, 400, 'BadDigest', cors);
+        return;
+      }
+    }
+    // Conditional writes, which fauxqs ignores: If-None-Match: * on PutObject, CopyObject and
+    // CompleteMultipartUpload (412 when the key exists), x-amz-copy-source-if-match on a copy.
+    const writes = (request.method === 'PUT' && !url.searchParams.has('partNumber')) || (request.method === 'POST' && url.searchParams.has('uploadId'));
+    if (writes && request.headers['if-none-match'] === '*' && (await headUpstream(host, port, url.pathname)).status === 200) {
+      request.resume();
+      s3Error(response, 412, 'PreconditionFailed', cors);
+      return;
+    }
+    const copySource = request.headers['x-amz-copy-source'];
+    const copyIfMatch = request.headers['x-amz-copy-source-if-match'];
+    if (request.method === 'PUT' && copySource && copyIfMatch && (await headUpstream(host, port, copySource.split('?')[0])).etag !== copyIfMatch) {
+      request.resume();
+      s3Error(response, 412, 'PreconditionFailed', cors);
       return;
     }
     const overrides = {};
-    for (const [name, value] of new URL(request.url, 'http://gate').searchParams) {
+    for (const [name, value] of url.searchParams) {
       if (RESPONSE_OVERRIDES[name] && request.method === 'GET') overrides[RESPONSE_OVERRIDES[name]] = value;
     }
     const upstream = httpRequest({ host, port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
-      const headers = { ...answer.headers };
+      const headers = { ...answer.headers, ...cors };
       if (answer.statusCode === 200 || answer.statusCode === 206) Object.assign(headers, overrides);
       response.writeHead(answer.statusCode ?? 502, headers);
       answer.pipe(response);
@@ -242,7 +330,8 @@ function signatureGate({ host, port, credentials }) {
       if (!response.headersSent) response.writeHead(502);
       response.end();
     });
-    request.pipe(upstream);
+    if (body) upstream.end(body);
+    else request.pipe(upstream);
   });
 }
 

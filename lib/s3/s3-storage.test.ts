@@ -228,6 +228,81 @@ describe('S3Storage', () => {
     });
   });
 
+  describe('presignedPut (a browser uploading straight to the bucket)', () => {
+    const content = Buffer.from('%PDF-1.7\nstraight to the bucket\n');
+    const sha256 = createHash('sha256').update(content).digest('hex');
+
+    async function put(target: { url: string; headers: Record<string, string> }, body: Uint8Array, headers: Record<string, string> = target.headers) {
+      const response = await fetch(target.url, { method: 'PUT', headers, body });
+      return { status: response.status, text: await response.text() };
+    }
+
+    it('lets exactly that file in, with its type, metadata and SHA-256 kept', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPut('pending/a.pdf', { size: content.length, sha256, contentType: 'application/pdf', metadata: { name: 'r%C3%A9sum%C3%A9.pdf' } });
+      expect(target.headers).toMatchObject({ 'content-type': 'application/pdf', 'x-amz-meta-sha256': sha256, 'x-amz-checksum-sha256': createHash('sha256').update(content).digest('base64'), 'if-none-match': '*' });
+      expect(new URL(target.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match;x-amz-checksum-sha256;x-amz-meta-name;x-amz-meta-sha256');
+      expect((await put(target, content)).status).toBe(200);
+      expect(await storage.stat('pending/a.pdf')).toMatchObject({ size: content.length, sha256, contentType: 'application/pdf', metadata: { name: 'r%C3%A9sum%C3%A9.pdf', sha256 } });
+    });
+
+    it('is refused by the store for a larger body (the signed length), other bytes (BadDigest), changed headers, or a second upload', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPut('pending/b.pdf', { size: content.length, sha256, contentType: 'application/pdf' });
+      const larger = await put(target, Buffer.concat([content, Buffer.from('more')]));
+      expect([larger.status, /SignatureDoesNotMatch/.test(larger.text)]).toEqual([403, true]);
+      const other = Buffer.from(content);
+      other[0] = 0x41;
+      const tampered = await put(target, other);
+      expect([tampered.status, /BadDigest/.test(tampered.text)]).toEqual([400, true]);
+      expect((await put(target, content, { ...target.headers, 'content-type': 'text/html' })).status).toBe(403);
+      expect(await storage.exists('pending/b.pdf')).toBe(false);
+      expect((await put(target, content)).status).toBe(200);
+      expect((await put(target, content)).status).toBe(412);
+    });
+
+    it('is reachable from a page of another origin: the test store answers the CORS preflight a bucket rule would', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPut('pending/c.pdf', { size: content.length, sha256, contentType: 'application/pdf' });
+      const preflight = await fetch(target.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://127.0.0.1:3101', 'access-control-request-method': 'PUT', 'access-control-request-headers': Object.keys(target.headers).join(',') },
+      });
+      expect(preflight.status).toBe(200);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:3101');
+      expect(preflight.headers.get('access-control-allow-headers')).toBe(Object.keys(target.headers).join(','));
+      const response = await fetch(target.url, { method: 'PUT', headers: { ...target.headers, origin: 'http://127.0.0.1:3101' }, body: content });
+      expect([response.status, response.headers.get('access-control-allow-origin')]).toEqual([200, 'http://127.0.0.1:3101']);
+    });
+
+    it('refuses with 400 a size or SHA-256 that cannot be right, and a name outside the storage', async () => {
+      const storage = s3.storage();
+      expect((await rejection<HttpError>(storage.presignedPut('a', { size: -1, sha256 }))).status).toBe(400);
+      expect((await rejection<HttpError>(storage.presignedPut('a', { size: 1, sha256: 'abc' }))).status).toBe(400);
+      expect((await rejection<HttpError>(storage.presignedPut('../a', { size: 1, sha256 }))).status).toBe(400);
+    });
+  });
+
+  describe('copy and readStart', () => {
+    it('copies inside the store with new metadata, keeping the SHA-256, and never onto an existing name', async () => {
+      const storage = s3.storage();
+      const saved = await storage.save('pending/x.bin', 'GIF89a and more', { contentType: 'image/png', metadata: { name: 'x' } });
+      const copied = await storage.copy('pending/x.bin', 'uploads/x.gif', { contentType: 'image/gif' });
+      expect(copied).toMatchObject({ size: saved.size, contentType: 'image/gif', sha256: saved.sha256, metadata: { sha256: saved.sha256 } });
+      expect((await rejection<HttpError>(storage.copy('pending/x.bin', 'uploads/x.gif'))).status).toBe(409);
+      expect(await rejection(storage.copy('pending/none.bin', 'uploads/y.gif'))).toBeInstanceOf(NotFoundError);
+    });
+
+    it('reads the first bytes of a file, or all of a shorter one', async () => {
+      const storage = s3.storage();
+      await storage.save('r.txt', 'abcdef');
+      expect(Buffer.from(await storage.readStart('r.txt', 4)).toString()).toBe('abcd');
+      expect(Buffer.from(await storage.readStart('r.txt', 4100)).toString()).toBe('abcdef');
+      await storage.save('empty.txt', '');
+      expect((await storage.readStart('empty.txt', 4100)).length).toBe(0);
+    });
+  });
+
   describe('list', () => {
     it('follows continuation tokens across pages and skips keys that are not valid names', async () => {
       const pages: Record<string, string> = {

@@ -62,6 +62,32 @@ export interface PresignOptions {
   contentEncoding?: string;
 }
 
+/** What a browser may upload with a presigned PUT (`S3Storage.presignedPut`). */
+export interface PresignPutOptions {
+  /** The exact size in bytes: the length is signed, so a larger (or smaller) body is refused by the store. */
+  size: number;
+  /** Hex SHA-256 of the content: sent as `x-amz-checksum-sha256`, which S3 checks (400 BadDigest), and kept as `x-amz-meta-sha256`. */
+  sha256: string;
+  /** The Content-Type the object gets (the browser must send it). Default `application/octet-stream`. */
+  contentType?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  /** User metadata, as for `save` (the browser sends it as `x-amz-meta-*` headers). */
+  metadata?: Record<string, string>;
+  /** Seconds the URL is valid; default the storage's `urlExpiresIn`, never past the credentials' expiry. */
+  expiresIn?: number;
+}
+
+/** A presigned PUT: the browser sends `method` to `url` with exactly these `headers` and the file as the body. */
+export interface PresignedPut {
+  url: string;
+  method: 'PUT';
+  /** Headers the request must carry as they are (Content-Length, which the browser sets itself, is signed too). */
+  headers: Record<string, string>;
+  /** Unix time in ms after which the store refuses the URL. */
+  expiresAt: number;
+}
+
 /** What `stat` and `save` tell about an object, with its SHA-256 and the metadata stored with it. */
 export interface S3StoredFile extends StoredFile {
   /** Hex SHA-256 of the content (computed by `save`, kept as `x-amz-meta-sha256`). */
@@ -361,6 +387,51 @@ export class S3Storage implements Storage {
   }
 
   /**
+   * Copies the object `from` to `to` inside the store (CopyObject, up to 5 GiB, no bytes through
+   * this process), with the type, disposition, cache policy and user metadata of `options`
+   * instead of the source's; its SHA-256 goes along. Only the version just looked at is copied
+   * (`x-amz-copy-source-if-match`), and `to` is not replaced unless `options.overwrite`.
+   */
+  async copy(from: string, to: string, options: SaveOptions = {}): Promise<S3StoredFile> {
+    const source = await this.stat(from);
+    const etag = typeof source.etag === 'string' ? source.etag : undefined;
+    if (!etag) throw new HttpError(502, 'S3: object without an ETag');
+    if (source.size > 5 * 1024 ** 3) throw new HttpError(413, 'File is too large to copy in one request');
+    const headers: Record<string, string> = objectHeaders(options);
+    if (source.sha256) headers[SHA256_META] = source.sha256;
+    if (!options.overwrite) {
+      // Refused before the copy, like a save; `If-None-Match: *` closes the race where supported.
+      if (await this.#head(to)) throw new HttpError(409, 'A file of that name exists');
+      headers['if-none-match'] = '*';
+    }
+    try {
+      await this.#copyObject(this.#key(from), this.#key(to), headers, etag);
+    } catch (error) {
+      // S3 answers 412 both for a source that changed and for a target that appeared meanwhile.
+      if (error instanceof FileChangedError && !options.overwrite && (await this.#head(to))) throw new HttpError(409, 'A file of that name exists');
+      throw error;
+    }
+    return this.stat(to);
+  }
+
+  async #copyObject(fromKey: string, toKey: string, headers: Record<string, string>, etag: string): Promise<void> {
+    const url = this.#url(toKey);
+    const copyHeaders: Record<string, string> = {
+      ...headers,
+      'x-amz-copy-source': `/${this.bucket}/${uriEncode(fromKey, true)}`,
+      'x-amz-copy-source-if-match': etag,
+      'x-amz-metadata-directive': 'REPLACE',
+    };
+    await this.#request('PUT', url, { headers: copyHeaders }, async (response) => {
+      if (response.status === 412) {
+        await response.body?.cancel();
+        throw new FileChangedError(fromKey);
+      }
+      return this.#written('PUT', url, response);
+    });
+  }
+
+  /**
    * Puts `x-amz-meta-sha256` on an object written in parts: a copy onto itself that replaces
    * its metadata (CopyObject, up to 5 GiB), only if it is still the object just written. A copy
    * that fails leaves the object as it was, without the hash (logged): the save itself took.
@@ -375,14 +446,7 @@ export class S3Storage implements Storage {
       const etag = head?.get('etag');
       const size = Number(head?.get('content-length'));
       if (!etag || !(size <= 5 * 1024 ** 3)) return;
-      const headers: Record<string, string> = {
-        ...stored,
-        [SHA256_META]: sha256,
-        'x-amz-copy-source': `/${this.bucket}/${uriEncode(key, true)}`,
-        'x-amz-copy-source-if-match': etag,
-        'x-amz-metadata-directive': 'REPLACE',
-      };
-      await this.#request('PUT', url, { headers }, (response) => this.#written('PUT', url, response));
+      await this.#copyObject(key, key, { ...stored, [SHA256_META]: sha256 }, etag);
     } catch (error) {
       console.warn(`S3Storage: could not store the sha256 of ${key}: ${describe(error)}`);
     }
@@ -535,6 +599,47 @@ export class S3Storage implements Storage {
   async presignedUrl(name: string, options: PresignOptions = {}): Promise<string> {
     const key = this.#key(name);
     return this.#presign(name, options, await this.#credentials.get(), key);
+  }
+
+  /**
+   * A presigned PUT for a browser to upload one file straight to the bucket: its size, type,
+   * metadata and SHA-256 are signed, so the store refuses any other body (a longer one breaks
+   * the signature, other bytes fail S3's `x-amz-checksum-sha256` check with BadDigest). The
+   * object is created only if none exists under the name (`If-None-Match: *`). Check it before
+   * recording it (`stat`: size and `sha256`), and clean up names never completed (see the README:
+   * a lifecycle rule on a prefix for pending uploads). The bucket needs a CORS rule allowing PUT
+   * from the app's origin with these headers.
+   */
+  async presignedPut(name: string, options: PresignPutOptions): Promise<PresignedPut> {
+    const key = this.#key(name);
+    if (!Number.isSafeInteger(options.size) || options.size < 0 || options.size > 5 * 1024 ** 3) {
+      throw new HttpError(400, 'Invalid size for a direct upload (0 to 5 GiB)');
+    }
+    if (typeof options.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(options.sha256)) throw new HttpError(400, 'Invalid SHA-256 for a direct upload');
+    const sha256 = options.sha256.toLowerCase();
+    const headers: Record<string, string> = objectHeaders(options);
+    headers[SHA256_META] = sha256;
+    headers['x-amz-checksum-sha256'] = Buffer.from(sha256, 'hex').toString('base64');
+    headers['if-none-match'] = '*';
+    const credentials = await this.#credentials.get();
+    const expiresIn = clampExpiry(options.expiresIn ?? this.#urlExpiresIn, credentials);
+    const url = presignUrl({
+      method: 'PUT',
+      url: this.#url(key),
+      headers: { ...headers, 'content-length': String(options.size) },
+      region: this.region,
+      credentials,
+      expiresIn,
+    });
+    return { url, method: 'PUT', headers, expiresAt: Date.now() + expiresIn * 1000 };
+  }
+
+  /** The first `bytes` bytes of a file (all of it if shorter): what a type check reads. */
+  async readStart(name: string, bytes: number): Promise<Uint8Array> {
+    const { size, etag } = await this.stat(name);
+    if (size === 0 || bytes < 1) return new Uint8Array(0);
+    const stream = await this.open(name, { range: { start: 0, end: Math.min(size, bytes) - 1 }, ifMatch: etag });
+    return new Uint8Array(await new Response(stream).arrayBuffer());
   }
 
   #presign(name: string, options: PresignOptions, credentials: S3ProvidedCredentials, key = this.#key(name)): string {
