@@ -53,7 +53,7 @@ export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: nu
         )}{' '}
         (<code>FILES_STORAGE</code>, <code>FILES_DELIVERY</code>).
       </p>
-      <UploadForm maxBytes={maxBytes} />
+      <UploadForm maxBytes={maxBytes} direct={storage.kind === 's3'} />
       {rows.length === 0 ? (
         <div className="empty">
           <p>

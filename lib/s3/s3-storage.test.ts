@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '../http/http-error';
-import { NotFoundError } from '../storage/storage';
+import { NotFoundError, type SaveOptions } from '../storage/storage';
 import { S3Storage } from './s3-storage';
 import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './test-server';
 import { rejection, storedNames } from '../storage/storage-contract';
@@ -213,7 +213,7 @@ describe('S3Storage', () => {
 
     it('refuses with 400, before a byte is stored, what cannot be a header', async () => {
       const storage = s3.storage();
-      for (const bad of [
+      const refused: SaveOptions[] = [
         { contentType: 'text/html\r\nx-evil: 1' },
         { contentType: 'not a type' },
         { contentDisposition: 'attachment; filename="résumé.pdf"' },
@@ -221,7 +221,8 @@ describe('S3Storage', () => {
         { metadata: { 'a b': 'x' } },
         { metadata: { note: 'line\nbreak' } },
         { metadata: { big: 'x'.repeat(2100) } },
-      ]) {
+      ];
+      for (const bad of refused) {
         expect((await rejection<HttpError>(storage.save('bad.txt', 'x', bad))).status).toBe(400);
       }
       expect(await storage.exists('bad.txt')).toBe(false);
@@ -233,7 +234,7 @@ describe('S3Storage', () => {
     const sha256 = createHash('sha256').update(content).digest('hex');
 
     async function put(target: { url: string; headers: Record<string, string> }, body: Uint8Array, headers: Record<string, string> = target.headers) {
-      const response = await fetch(target.url, { method: 'PUT', headers, body });
+      const response = await fetch(target.url, { method: 'PUT', headers, body: new Uint8Array(body) });
       return { status: response.status, text: await response.text() };
     }
 
