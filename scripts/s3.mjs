@@ -234,6 +234,94 @@ async function readBody(request) {
   return Buffer.concat(chunks);
 }
 
+/**
+ * A multipart/form-data body as S3's POST reads it: the fields before the file, and the file
+ * (the field named `file`, which must come last; anything after it is ignored).
+ */
+function parseForm(body, contentType) {
+  const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+  if (!match) return undefined;
+  const delimiter = Buffer.from(`--${match[1] ?? match[2]}`);
+  const fields = new Map();
+  let at = body.indexOf(delimiter);
+  while (at >= 0) {
+    const start = at + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === '--') break;
+    const headEnd = body.indexOf('\r\n\r\n', start);
+    if (headEnd < 0) return undefined;
+    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), headEnd + 4);
+    if (next < 0) return undefined;
+    const head = body.subarray(start, headEnd).toString('utf8');
+    const name = /name="([^"]*)"/i.exec(head)?.[1];
+    const content = body.subarray(headEnd + 4, next);
+    if (name?.toLowerCase() === 'file') return { fields, file: content };
+    if (name !== undefined) fields.set(name.toLowerCase(), content.toString('utf8'));
+    at = next + 2;
+  }
+  return { fields, file: undefined };
+}
+
+/**
+ * S3's checks of a browser-based upload (POST Object with a SigV4-signed policy, from AWS's "POST
+ * Policy" and "Browser-Based Uploads Using POST" documents): the policy's signature with an
+ * accepted key, its expiration, every condition (exact match, `eq`, `starts-with`,
+ * `content-length-range`), no form field the policy does not cover (but `policy`,
+ * `x-amz-signature`, `file` and `x-ignore-*`), and the session token of temporary keys.
+ * Returns undefined when the upload passes, else [status, S3 error code].
+ */
+export function checkPostPolicy({ bucket, form, accepted, now = new Date() }) {
+  const field = (name) => form.fields.get(name.toLowerCase());
+  const policyText = field('policy');
+  if (!policyText || form.file === undefined) return [400, 'InvalidArgument'];
+  if (field('x-amz-algorithm') !== 'AWS4-HMAC-SHA256') return [400, 'InvalidArgument'];
+  const [keyId, day, region, service] = (field('x-amz-credential') ?? '').split('/');
+  const credentials = accepted.find((candidate) => candidate.accessKeyId === keyId);
+  if (!credentials) return [403, 'InvalidAccessKeyId'];
+  const key = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day ?? ''), region ?? ''), service ?? ''), 'aws4_request');
+  const expected = createHmac('sha256', key).update(policyText, 'utf8').digest('hex');
+  const given = Buffer.from(field('x-amz-signature') ?? '', 'utf8');
+  if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected, 'utf8'))) return [403, 'SignatureDoesNotMatch'];
+  if (credentials.sessionToken && field('x-amz-security-token') !== credentials.sessionToken) return [403, 'InvalidToken'];
+  let policy;
+  try {
+    policy = JSON.parse(Buffer.from(policyText, 'base64').toString('utf8'));
+  } catch {
+    return [400, 'InvalidPolicyDocument'];
+  }
+  const expiration = Date.parse(policy?.expiration ?? '');
+  if (!Number.isFinite(expiration) || !Array.isArray(policy.conditions)) return [400, 'InvalidPolicyDocument'];
+  if (now.getTime() > expiration) return [403, 'AccessDenied'];
+  const covered = new Set(['policy', 'x-amz-signature', 'file']);
+  const value = (name) => (name === 'bucket' ? bucket : (field(name) ?? ''));
+  for (const condition of policy.conditions) {
+    if (Array.isArray(condition)) {
+      const [operator, target, ...rest] = condition;
+      if (operator === 'content-length-range') {
+        const [, min, max] = condition;
+        if (form.file.length > Number(max)) return [400, 'EntityTooLarge'];
+        if (form.file.length < Number(min)) return [400, 'EntityTooSmall'];
+        continue;
+      }
+      const name = String(target ?? '').replace(/^\$/, '').toLowerCase();
+      covered.add(name);
+      if (operator === 'eq' && value(name) !== rest[0]) return [403, 'AccessDenied'];
+      if (operator === 'starts-with' && !value(name).startsWith(String(rest[0]))) return [403, 'AccessDenied'];
+      if (operator !== 'eq' && operator !== 'starts-with') return [400, 'InvalidPolicyDocument'];
+    } else if (condition && typeof condition === 'object') {
+      for (const [name, expectedValue] of Object.entries(condition)) {
+        covered.add(name.toLowerCase());
+        if (value(name.toLowerCase()) !== expectedValue) return [403, 'AccessDenied'];
+      }
+    } else {
+      return [400, 'InvalidPolicyDocument'];
+    }
+  }
+  for (const name of form.fields.keys()) {
+    if (!covered.has(name) && !name.startsWith('x-ignore-')) return [403, 'AccessDenied'];
+  }
+  return undefined;
+}
+
 /** A HEAD of a key straight to fauxqs (which checks no signature): its status and ETag. */
 function headUpstream(host, port, keyPath) {
   return new Promise((resolve) => {
@@ -277,6 +365,26 @@ function signatureGate({ host, port, accepted }) {
       return;
     }
     const url = new URL(request.url, 'http://gate');
+    if (request.method === 'POST' && /^multipart\/form-data/i.test(request.headers['content-type'] ?? '') && /^\/[^/]+\/?$/.test(url.pathname)) {
+      // A browser-based upload: the policy in the form is the signature.
+      const body = await readBody(request);
+      const form = parseForm(body, request.headers['content-type']);
+      const refused = form ? checkPostPolicy({ bucket: url.pathname.split('/')[1], form, accepted: accepted() }) : [400, 'MalformedPOSTRequest'];
+      if (refused) {
+        s3Error(response, refused[0], refused[1], cors);
+        return;
+      }
+      const upstream = httpRequest({ host, port, method: 'POST', path: request.url, headers: { ...request.headers, 'content-length': String(body.length) } }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...cors });
+        answer.pipe(response);
+      });
+      upstream.on('error', () => {
+        if (!response.headersSent) response.writeHead(502);
+        response.end();
+      });
+      upstream.end(body);
+      return;
+    }
     const keyId = (url.searchParams.get('X-Amz-Credential') ?? /Credential=([^/,]+)/.exec(request.headers.authorization ?? '')?.[1] ?? '').split('/')[0];
     const credentials = accepted().find((candidate) => candidate.accessKeyId === keyId) ?? accepted()[0];
     let failure = verifySignature({ method: request.method, url: request.url, headers: request.headers, credentials });

@@ -11,7 +11,7 @@
  *
  * @module
  */
-export { S3Storage, type PresignOptions, type PresignPutOptions, type PresignedPut, type S3Credentials, type S3StorageOptions, type S3StoredFile } from './s3-storage';
+export { S3Storage, type PresignOptions, type PresignPutOptions, type PresignedPut, type PresignPostOptions, type PresignedPost, type S3Credentials, type S3StorageOptions, type S3StoredFile } from './s3-storage';
 export { presignUrl, signHeaders, type SignInput } from './sigv4';
 export {
   fromContainerCredentials,

@@ -284,6 +284,49 @@ describe('S3Storage', () => {
     });
   });
 
+  describe('presignedPost (a browser form posting straight to the bucket)', () => {
+    function form(target: { fields: Record<string, string> }, file: Uint8Array, fields: Record<string, string> = target.fields): FormData {
+      const body = new FormData();
+      for (const [name, value] of Object.entries(fields)) body.append(name, value);
+      body.append('file', new Blob([new Uint8Array(file)]), 'upload.bin');
+      return body;
+    }
+    async function post(target: { url: string; fields: Record<string, string> }, file: Uint8Array, fields?: Record<string, string>) {
+      const response = await fetch(target.url, { method: 'POST', body: form(target, file, fields) });
+      return { status: response.status, code: /<Code>([^<]*)<\/Code>/.exec(await response.text())?.[1] };
+    }
+
+    it('takes a file up to maxBytes under the signed key, with the signed type and metadata', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPost('posted/a.csv', { maxBytes: 1000, contentType: 'text/csv', metadata: { name: 'a.csv' } });
+      expect(target.fields).toMatchObject({ key: `${storage.prefix}posted/a.csv`, 'Content-Type': 'text/csv', 'x-amz-meta-name': 'a.csv', 'x-amz-algorithm': 'AWS4-HMAC-SHA256' });
+      const policy = JSON.parse(Buffer.from(target.fields.policy!, 'base64').toString()) as { conditions: unknown[] };
+      expect(policy.conditions).toContainEqual(['content-length-range', 0, 1000]);
+      expect((await post(target, Buffer.alloc(1000, 0x41))).status).toBe(204);
+      expect(await storage.stat('posted/a.csv')).toMatchObject({ size: 1000, contentType: 'text/csv', metadata: { name: 'a.csv' } });
+    });
+
+    it('is refused by the store over maxBytes (EntityTooLarge), under minBytes, for another key, an extra field or a changed type', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPost('posted/b.bin', { maxBytes: 1000, minBytes: 10 });
+      expect(await post(target, Buffer.alloc(1001))).toEqual({ status: 400, code: 'EntityTooLarge' });
+      expect(await post(target, Buffer.alloc(9))).toEqual({ status: 400, code: 'EntityTooSmall' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, key: `${storage.prefix}posted/other.bin` })).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, 'x-amz-meta-role': 'admin' })).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, 'Content-Type': 'text/html' })).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, policy: Buffer.from('{"expiration":"2099-01-01T00:00:00Z","conditions":[]}').toString('base64') })).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+      expect(await storage.exists('posted/b.bin')).toBe(false);
+      expect((await post(target, Buffer.alloc(10))).status).toBe(204);
+    });
+
+    it('is refused once it has expired', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPost('posted/c.bin', { maxBytes: 10, expiresIn: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await post(target, Buffer.alloc(5))).toEqual({ status: 403, code: 'AccessDenied' });
+    });
+  });
+
   describe('copy and readStart', () => {
     it('copies inside the store with new metadata, keeping the SHA-256, and never onto an existing name', async () => {
       const storage = s3.storage();

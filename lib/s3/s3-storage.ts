@@ -6,7 +6,7 @@ import { checkRequestedPath } from '../fs/confine';
 import { checkSaveMetadata, NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
 import { FileChangedError } from '../streams/file-stream';
 import { CredentialsCache, fromEnvironment, type S3CredentialsProvider, type S3ProvidedCredentials } from './credentials';
-import { presignUrl, sha256Hex, signHeaders, uriEncode, type S3Credentials } from './sigv4';
+import { amzDate, presignUrl, sha256Hex, signHeaders, signPolicy, uriEncode, type S3Credentials } from './sigv4';
 import { elements, escapeXmlText, text } from './xml';
 
 export type { S3Credentials } from './sigv4';
@@ -85,6 +85,31 @@ export interface PresignedPut {
   /** Headers the request must carry as they are (Content-Length, which the browser sets itself, is signed too). */
   headers: Record<string, string>;
   /** Unix time in ms after which the store refuses the URL. */
+  expiresAt: number;
+}
+
+/** What a browser may upload with a presigned POST form (`S3Storage.presignedPost`). */
+export interface PresignPostOptions {
+  /** Largest file the store accepts (`content-length-range`); S3 answers EntityTooLarge past it. */
+  maxBytes: number;
+  /** Smallest file the store accepts. Default 0. */
+  minBytes?: number;
+  /** The Content-Type the object gets (a form field the policy fixes). Default `application/octet-stream`. */
+  contentType?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  /** User metadata, as for `save` (form fields `x-amz-meta-*` the policy fixes). */
+  metadata?: Record<string, string>;
+  /** Seconds the form is valid; default the storage's `urlExpiresIn`, never past the credentials' expiry. */
+  expiresIn?: number;
+}
+
+/** A presigned POST: a `multipart/form-data` POST to `url` with these `fields` first and the file last, in a field named `file`. */
+export interface PresignedPost {
+  url: string;
+  /** Form fields to send as they are, before the file (key, policy, signature, type, metadata). */
+  fields: Record<string, string>;
+  /** Unix time in ms after which the store refuses the form. */
   expiresAt: number;
 }
 
@@ -632,6 +657,44 @@ export class S3Storage implements Storage {
       expiresIn,
     });
     return { url, method: 'PUT', headers, expiresAt: Date.now() + expiresIn * 1000 };
+  }
+
+  /**
+   * A presigned POST form (an S3 POST policy, signed with SigV4) for a browser to upload a file
+   * of unknown exact size: the key is fixed, the size bounded by `content-length-range` (the store
+   * answers EntityTooLarge past `maxBytes`), the type and metadata fixed. S3 checks no SHA-256 of a
+   * POST: hash the object before trusting it, or use `presignedPut` when the size and hash are
+   * known ahead. Unlike a PUT, a POST replaces an existing object of that name.
+   */
+  async presignedPost(name: string, options: PresignPostOptions): Promise<PresignedPost> {
+    const key = this.#key(name);
+    const min = options.minBytes ?? 0;
+    if (!Number.isSafeInteger(options.maxBytes) || !Number.isSafeInteger(min) || min < 0 || options.maxBytes < min || options.maxBytes > 5 * 1024 ** 3) {
+      throw new TypeError('S3Storage.presignedPost: maxBytes and minBytes must be whole numbers, 0 <= minBytes <= maxBytes <= 5 GiB');
+    }
+    const headers = objectHeaders(options);
+    const credentials = await this.#credentials.get();
+    const expiresIn = clampExpiry(options.expiresIn ?? this.#urlExpiresIn, credentials);
+    const now = new Date();
+    const date = amzDate(now);
+    const credential = `${credentials.accessKeyId}/${date.slice(0, 8)}/${this.region}/s3/aws4_request`;
+    const fields: Record<string, string> = { key };
+    // Form field names are case-insensitive; S3's documents spell the standard ones this way.
+    const FIELD_NAMES: Record<string, string> = { 'content-type': 'Content-Type', 'content-disposition': 'Content-Disposition', 'cache-control': 'Cache-Control' };
+    for (const [header, value] of Object.entries(headers)) fields[FIELD_NAMES[header] ?? header] = value;
+    fields['x-amz-algorithm'] = 'AWS4-HMAC-SHA256';
+    fields['x-amz-credential'] = credential;
+    fields['x-amz-date'] = date;
+    if (credentials.sessionToken) fields['x-amz-security-token'] = credentials.sessionToken;
+    const expiresAt = now.getTime() + expiresIn * 1000;
+    const policy = {
+      expiration: new Date(expiresAt).toISOString(),
+      conditions: [{ bucket: this.bucket }, ...Object.entries(fields).map(([field, value]) => ({ [field]: value })), ['content-length-range', min, options.maxBytes]],
+    };
+    const encoded = Buffer.from(JSON.stringify(policy), 'utf8').toString('base64');
+    fields.policy = encoded;
+    fields['x-amz-signature'] = signPolicy(encoded, credentials.secretAccessKey, date.slice(0, 8), this.region);
+    return { url: `${this.#base}/`, fields, expiresAt };
   }
 
   /** The first `bytes` bytes of a file (all of it if shorter): what a type check reads. */

@@ -79,6 +79,14 @@ function signature(input: SignInput, date: Date, headers: Record<string, string>
   return { scope, signedHeaders, signature: createHmac('sha256', key).update(toSign, 'utf8').digest('hex') };
 }
 
+/**
+ * The signature of a POST policy (SigV4 for browser-based uploads): the base64 policy itself is
+ * the string to sign, with the same derived key as a request's.
+ */
+export function signPolicy(policyBase64: string, secret: string, day: string, region: string, service = 's3'): string {
+  return createHmac('sha256', signingKey(secret, day, region, service)).update(policyBase64, 'utf8').digest('hex');
+}
+
 /** Headers that make a signed request: the caller's, plus x-amz-date, x-amz-content-sha256 and Authorization. */
 export function signHeaders(input: SignInput): Record<string, string> {
   const date = input.date ?? new Date();
