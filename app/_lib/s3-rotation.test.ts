@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createTestDatabase } from '@/db/testing/databases';
 import { readZip } from '@/e2e/helpers';
 import type { FileRow } from '@/db/schema';
 import { storageDownload } from '@/lib/factories/storage-download';
@@ -116,5 +120,66 @@ describe('S3Storage with credentials from a container endpoint that rotates them
       (reason: unknown) => reason as { status?: number },
     );
     expect(error?.status).toBe(502);
+  });
+});
+
+describe('the demo on FILES_STORAGE=s3://... with no AWS_ACCESS_KEY_ID, under rotating container credentials', () => {
+  const VARIABLES = ['FILES_STORAGE', 'FILES_DELIVERY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL_S3', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'MEDIA_ROOT', 'DATABASE_URL'];
+  const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
+
+  afterAll(() => {
+    for (const name of VARIABLES) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  });
+
+  it('uploads, downloads, redirects and exports through its routes across a rotation, with one endpoint call per rotation', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'demo-rotation-'));
+    const database = await createTestDatabase('sqlite');
+    // The environment of an ECS task: the container endpoint, and no keys.
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete process.env[name];
+    Object.assign(process.env, {
+      FILES_STORAGE: `s3://${TEST_BUCKET}/demo-rotation-${process.pid}`,
+      FILES_DELIVERY: 'redirect',
+      AWS_ENDPOINT_URL_S3: s3.endpoint(),
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: endpointUrl,
+      MEDIA_ROOT: path.join(tmp, 'media'),
+      DATABASE_URL: database.url,
+    });
+    vi.resetModules();
+    try {
+      const filesRoute = await import('../api/files/route');
+      const fileRoute = await import('../api/files/[id]/route');
+      const zipRoute = await import('../api/exports/files.zip/route');
+      const { closeDatabase, getDb } = await import('@/db');
+      const before = handedOut.length;
+      const uploaded: { id: number; sha256: string }[] = [];
+      for (let round = 1; round <= 2; round++) {
+        const content = `demo round ${round}\n`.repeat(50);
+        const created = await filesRoute.POST(form(content, `demo-${round}.txt`));
+        expect(created.status, await created.clone().text()).toBe(201);
+        uploaded.push({ id: ((await created.json()) as { id: number }).id, sha256: sha256(content) });
+        for (const file of uploaded) {
+          const context = { params: Promise.resolve({ id: String(file.id) }) };
+          const streamed = await fileRoute.GET(new Request(`http://demo/api/files/${file.id}?stream`), context);
+          expect(sha256(Buffer.from(await streamed.arrayBuffer()))).toBe(file.sha256);
+          const redirect = await fileRoute.GET(new Request(`http://demo/api/files/${file.id}`), context);
+          expect(redirect.status).toBe(307);
+          const followed = await fetch(redirect.headers.get('location')!);
+          expect(sha256(Buffer.from(await followed.arrayBuffer()))).toBe(file.sha256);
+        }
+        const zip = await zipRoute.GET(new Request('http://demo/api/exports/files.zip'), { params: Promise.resolve({}) });
+        expect(zip.status).toBe(200);
+        expect(readZip(Buffer.from(await zip.arrayBuffer())).map((file) => sha256(file.data))).toEqual(uploaded.map((file) => file.sha256));
+        expect(handedOut.length - before).toBe(round);
+        const next = handedOut[handedOut.length - 1]!.at + LIFETIME_MS * 0.75 + 50;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+      }
+      await closeDatabase(getDb());
+    } finally {
+      await database.dispose();
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
