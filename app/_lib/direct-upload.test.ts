@@ -83,6 +83,13 @@ describe('direct uploads', () => {
     }
   });
 
+  it('records a client path with NUL and control characters as a basename the database can hold', async () => {
+    const ticket = await startDirectUpload({ name: '../../etc/a\u0000b\u0007c été.pdf', size: PDF.length, sha256: sha256(PDF) }, storage);
+    expect(ticket.key).toMatch(/^pending\/[0-9a-f-]{36}\.pdf$/);
+    expect(await put(ticket, PDF)).toBe(200);
+    expect((await completeDirectUpload(ticket.key, storage, database.db, MAX)).name).toBe('abc été.pdf');
+  });
+
   it('completes only keys it gave out', async () => {
     for (const key of ['uploads/x.pdf', 'pending/../uploads/x', 'pending/not-a-uuid.pdf', 42]) {
       expect((await rejection(completeDirectUpload(key, storage, database.db, MAX))).status).toBe(400);

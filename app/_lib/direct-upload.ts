@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'mime-types';
 import { HttpError } from 'next-downloadview';
+import { safeBasename } from 'next-downloadview/http';
 import type { PresignedPut, S3Storage } from 'next-downloadview/s3';
 import { checkedContentType, SNIFF_BYTES } from 'next-downloadview/upload';
 import type { DemoDatabase } from '@/db';
@@ -61,7 +62,8 @@ function claimedType(name: string, declared: string | undefined): string | undef
 
 /** Step 1: a presigned PUT of this one file under `pending/`. */
 export async function startDirectUpload(request: DirectUploadRequest, storage: S3Storage): Promise<DirectUploadTicket> {
-  const clientName = request.name.replace(/^.*[/\\]/, '');
+  // A basename without NUL or control characters, as for uploads through the app (Postgres text cannot hold NUL).
+  const clientName = safeBasename(request.name);
   // Generated, never the client's name; a plain extension is kept (as storageNameFor does).
   const extension = /\.[A-Za-z0-9]{1,10}$/.exec(clientName)?.[0].toLowerCase() ?? '';
   const key = `${PENDING_PREFIX}${randomUUID()}${extension}`;
@@ -95,7 +97,7 @@ export async function completeDirectUpload(key: unknown, storage: S3Storage, db:
   if (!sha256) throw new HttpError(409, 'The object has no SHA-256: it was not uploaded with the presigned PUT');
   let name = 'upload';
   try {
-    name = decodeURIComponent(object.metadata.name ?? '') || 'upload';
+    name = safeBasename(decodeURIComponent(object.metadata.name ?? '')) || 'upload';
   } catch {
     // A name that is not valid percent-encoding: the default one.
   }
