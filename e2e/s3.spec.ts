@@ -59,9 +59,17 @@ test.describe('the demo on S3', () => {
     });
     await page.goto(`${s3DemoBaseURL}/`);
     await expect(page.getByText('sent by the browser straight to the bucket')).toBeVisible();
+    // A 1 MB/s uplink, so the progress of the PUT can be seen.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1_000_000 });
     await page.getByLabel('File to upload').setInputFiles({ name, mimeType: 'application/pdf', buffer: content });
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    const progress = page.locator('#upload-progress');
+    await expect(progress).toBeVisible();
+    await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 10_000 }).toBeGreaterThan(0);
     await expect(page.getByRole('status')).toContainText(`Uploaded ${name}`, { timeout: 20_000 });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     // The bytes went to the store, not through the app.
     expect(puts).toHaveLength(1);
     expect(puts[0]!.startsWith(`${s3Endpoint}/${s3Bucket}/files/pending/`)).toBe(true);
