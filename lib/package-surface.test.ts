@@ -63,8 +63,8 @@ describe('the package next-downloadview', () => {
   describe('its root entry', () => {
     const loaded = [...reachable(entryFile('.'))];
 
-    it('loads neither drizzle-orm, busboy, node:assert, nor next itself', () => {
-      for (const heavy of ['drizzle-orm', '@fastify/busboy', 'node:assert', 'assert', 'next']) {
+    it('loads neither drizzle-orm, busboy, file-type, node:assert, nor next itself', () => {
+      for (const heavy of ['drizzle-orm', '@fastify/busboy', 'file-type', 'node:assert', 'assert', 'next']) {
         expect(loaded.filter((name) => name === heavy || name.startsWith(`${heavy}/`))).toEqual([]);
       }
     });

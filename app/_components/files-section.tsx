@@ -53,7 +53,7 @@ export function FilesSection({ rows, total = rows.length, maxBytes }: { rows: Fi
         )}{' '}
         (<code>FILES_STORAGE</code>, <code>FILES_DELIVERY</code>).
       </p>
-      <UploadForm maxBytes={maxBytes} />
+      <UploadForm maxBytes={maxBytes} direct={storage.kind === 's3'} />
       {total > rows.length ? (
         <p className="note" data-testid="files-truncated">
           The table holds {total.toLocaleString('en')} files: the newest {rows.length} are shown. <code>files.csv</code> and{' '}

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { asc, count, desc, eq, gt } from 'drizzle-orm';
-import { lookup } from 'mime-types';
 import { HttpError } from 'next-downloadview';
 import { receiveUpload } from 'next-downloadview/upload';
 import { getDb, type DemoDatabase } from '@/db';
@@ -52,7 +51,7 @@ export async function createFile(request: Request, db: DemoDatabase = getDb()): 
         name,
         storagePath: upload.stored.name,
         size: upload.size,
-        contentType: lookup(name) || 'application/octet-stream',
+        contentType: upload.contentType,
         sha256: upload.sha256,
         createdAt: now,
         updatedAt: now,

@@ -8,7 +8,7 @@ import { HttpError } from '../http/http-error';
 import { missingSetting } from '../errors';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
 import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
-import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
+import { checkSaveMetadata, NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
 /** Options of `FileSystemStorage`. */
@@ -329,7 +329,13 @@ export class FileSystemStorage implements Storage {
     }
   }
 
+  /**
+   * Writes the file atomically (a temporary file, then a link or rename). Of `SaveOptions` only
+   * `overwrite` and `maxBytes` act: a folder keeps no type, disposition, cache policy or user
+   * metadata (the name gives the type), but their values are checked as an object store checks them.
+   */
   async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<StoredFile> {
+    checkSaveMetadata(options);
     const target = this.#target(name);
     const folder = path.dirname(target);
     await mkdir(this.root, { recursive: true });
