@@ -91,8 +91,8 @@ class Handovers {
     child.send = ((message: unknown, handle?: unknown, ...rest: unknown[]) => {
       if (isNewConnection(message) && handle && typeof (handle as ConnectionHandle).close === 'function') {
         const ours = typeof message.seq === 'string';
-        const tries = ours ? (this.tries.get(message.seq) ?? 1) : 1;
-        this.tries.delete(message.seq);
+        const tries = typeof message.seq === 'string' ? (this.tries.get(message.seq) ?? 1) : 1;
+        if (typeof message.seq === 'string') this.tries.delete(message.seq);
         sent.set(message.seq, { handle: handle as ConnectionHandle, key: message.key, ours, tries });
       }
       return send(message, handle, ...rest);
