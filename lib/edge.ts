@@ -66,6 +66,8 @@ export const ACTIVE_CONTENT_POLICY = '';
 // /upload
 export const receiveUpload = nodeOnly;
 // /drizzle
+export const DATABASE_RETRY_AFTER_SECONDS = 0;
+export const databaseUnavailable = nodeOnly;
 export const drizzleGetObject = nodeOnly;
 export const drizzleObjectDownload = nodeOnly;
 // /server
