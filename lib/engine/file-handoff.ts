@@ -61,45 +61,99 @@ function bodyOf(response: Response): ReadableStream<Uint8Array> | null {
 
 /**
  * Called by the engine with a 200 or 206 Response it is about to return and that Response's
- * body (the stream of an open file nobody has read, or bytes in memory). Under the kit's server
- * the Response is marked so that, if and only if Next sends it, the server sends the body
- * itself, from Node's side: an open file in reused buffers, bytes with the headers in one
- * write. Anyone else reading the Response gets its body as usual. Without the kit's server
- * (plain `next start`, a test calling the handler) the Response is returned untouched.
+ * body, the stream of an open file nobody has read. Under the kit's server the Response is
+ * marked so that, if and only if Next sends it, the server sends the file itself, from Node's
+ * side, in reused buffers. Anyone else reading the Response gets its body as usual. Without the
+ * kit's server (plain `next start`, a test calling the handler) the Response is returned
+ * untouched.
  *
  * The file was opened and checked against the stat that decided the headers before this, so
  * the identity guarantee is unchanged; the server sends exactly `start..end` and breaks the
  * connection if the file ends early.
  */
-export function offerBody(response: Response, body: ReadableStream<Uint8Array> | Uint8Array): Response {
+export function offerBody(response: Response, body: ReadableStream<Uint8Array>): Response {
   const slot = freeSlot();
   if (!slot) return response;
-  const token = String((slot.offers = (slot.offers ?? 0) + 1));
-  response.headers.set(BODY_HEADER, token);
+  const token = mark(slot, response);
   // `body` is read by Next right after it has copied the headers (send-response.js): that read
   // of this very Response, while its private header is the one just written, is the claim.
   Object.defineProperty(response, 'body', {
     configurable: true,
     get(this: Response): ReadableStream<Uint8Array> | null {
       const own = bodyOf(this);
-      if (slot.sending !== token || freeSlot() !== slot) return own;
-      slot.sending = undefined;
-      // The server sends exactly the length this Response announces, or lets Next send the body.
-      const length = Number(this.headers.get('content-length'));
-      if (!slot.accepts?.(length, this.headers.get('content-encoding'))) return own;
-      if (body instanceof Uint8Array) {
-        if (this.bodyUsed || body.byteLength !== length) return own;
-        slot.bytes = body;
-      } else {
-        // A stream someone has locked or read is theirs: takeFile gives nothing then.
-        const file = takeFile(body);
-        if (!file) return own;
-        slot.file = file;
-      }
-      // Claimed: Next sends no body, and the server writes this one when Next ends the response.
-      Object.defineProperty(this, 'body', { configurable: true, value: null });
-      return null;
+      if (!claimable(slot, token, this)) return own;
+      // A stream someone has locked or read is theirs: takeFile gives nothing then.
+      const file = takeFile(body);
+      if (!file) return own;
+      slot.file = file;
+      return claimed(this);
     },
   });
   return response;
+}
+
+/**
+ * The answer for a body already in memory (a small file read at once): `new Response(bytes)`,
+ * except under the kit's server, where, when Next sends this Response, the server writes the
+ * bytes with the headers in one write instead of Next piping a web stream (which costs more
+ * than the rest of a small download). There the Response is made without a body, and one is
+ * made from the bytes the moment anyone asks for it (`body`, `arrayBuffer()`, `text()`,
+ * `clone()`...): making a web stream per small answer is a cost only a reader pays.
+ */
+export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, init: { status: number; headers: Headers }): Response {
+  const slot = freeSlot();
+  if (!slot) return new Response(bytes, init);
+  const response = new Response(null, init);
+  const token = mark(slot, response);
+  let real: Response | undefined;
+  const withBody = (): Response =>
+    (real ??= new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers }));
+  const read = (method: 'arrayBuffer' | 'blob' | 'bytes' | 'formData' | 'json' | 'text') => ({
+    configurable: true,
+    value: (...args: unknown[]) => (withBody()[method] as (...a: unknown[]) => unknown)(...args),
+  });
+  Object.defineProperties(response, {
+    body: {
+      configurable: true,
+      get(this: Response): ReadableStream<Uint8Array> | null {
+        const untouched = real === undefined || !(real.bodyUsed || bodyOf(real)?.locked);
+        if (!untouched || !claimable(slot, token, this) || bytes.byteLength !== Number(this.headers.get('content-length'))) return withBody().body;
+        slot.bytes = bytes;
+        return claimed(this);
+      },
+    },
+    bodyUsed: { configurable: true, get: () => real?.bodyUsed ?? false },
+    arrayBuffer: read('arrayBuffer'),
+    blob: read('blob'),
+    bytes: read('bytes'),
+    formData: read('formData'),
+    json: read('json'),
+    text: read('text'),
+    clone: { configurable: true, value: () => withBody().clone() },
+  });
+  return response;
+}
+
+/** Names `response` in its private header: the token the server sees when Next copies its headers. */
+function mark(slot: FileBodySlot, response: Response): string {
+  const token = String((slot.offers = (slot.offers ?? 0) + 1));
+  response.headers.set(BODY_HEADER, token);
+  return token;
+}
+
+/**
+ * Whether the server can take `response`'s body now: Next has just written this Response's
+ * private header, nothing was taken yet, and the server accepts the length and coding it
+ * announces. Asked once: the claim is this read or never.
+ */
+function claimable(slot: FileBodySlot, token: string, response: Response): boolean {
+  if (slot.sending !== token || freeSlot() !== slot) return false;
+  slot.sending = undefined;
+  return slot.accepts?.(Number(response.headers.get('content-length')), response.headers.get('content-encoding')) ?? false;
+}
+
+/** Claimed: Next sends no body, and the server writes this one when Next ends the response. */
+function claimed(response: Response): null {
+  Object.defineProperty(response, 'body', { configurable: true, value: null });
+  return null;
 }

@@ -1,6 +1,6 @@
 import { errorResponse, HttpError } from '../http/http-error';
 import { ENCODING_HEADER, LENGTH_HEADER, signedEncoding, signedLength } from './length-handoff';
-import { offerBody } from './file-handoff';
+import { bytesResponse, offerBody } from './file-handoff';
 import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
@@ -145,8 +145,7 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
  * web-stream piping of even 4 KiB costs more than the rest of the download).
  */
 function bytesAnswer(bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers): Response {
-  const response = new Response(bytes, { status, headers });
-  return headers.has(LENGTH_HEADER) ? offerBody(response, bytes) : response;
+  return headers.has(LENGTH_HEADER) ? bytesResponse(bytes, { status, headers }) : new Response(bytes, { status, headers });
 }
 
 /**

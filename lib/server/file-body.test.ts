@@ -9,7 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { pathDownload } from '../factories/path-download';
 import { virtualDownload } from '../factories/virtual-download';
 import { enableLengthHeader, restoreContentLength } from './content-length';
-import { BODY_HEADER, offerBody, withFileBodies } from './file-body';
+import { BODY_HEADER, bytesResponse, offerBody, withFileBodies } from './file-body';
 import { openFileStream } from '../streams/file-stream';
 
 let root: string;
@@ -343,7 +343,8 @@ describe('withFileBodies: a small body read at once goes out with the headers', 
  * read as the body (null: the server took it).
  */
 function offerAndSend(res: { setHeader: (name: string, value: string[]) => unknown; end: () => unknown }, body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>, length: number, status = 200) {
-  const response = offerBody(new Response(body, { status, headers: { 'content-length': String(length) } }), body);
+  const headers = new Headers({ 'content-length': String(length) });
+  const response = body instanceof Uint8Array ? bytesResponse(body, { status, headers }) : offerBody(new Response(body, { status, headers }), body);
   const token = response.headers.get(BODY_HEADER);
   if (token !== null) res.setHeader(BODY_HEADER, [token]);
   const read = response.body;
@@ -503,7 +504,7 @@ describe('offerBody with bytes, with a response of its own (no socket)', () => {
     const other = new Uint8Array([9, 9, 9, 9]);
     let first: Response | undefined;
     withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-      first = offerBody(new Response(other, { headers: { 'content-length': '4' } }), other);
+      first = bytesResponse(other, { status: 200, headers: new Headers({ 'content-length': '4' }) });
       expect(offerAndSend(res, bytes, 4)).toBeNull();
     });
     expect(res.endedWith[0]).toBe(bytes);
@@ -511,10 +512,36 @@ describe('offerBody with bytes, with a response of its own (no socket)', () => {
     expect(new Uint8Array(await first!.arrayBuffer())).toEqual(other);
   });
 
-  it('leaves a Response alone outside a request hosted by the server', () => {
-    const response = new Response(bytes);
-    expect(offerBody(response, bytes)).toBe(response);
+  it('makes a plain Response outside a request hosted by the server', async () => {
+    const response = bytesResponse(bytes, { status: 200, headers: new Headers() });
     expect(response.headers.has(BODY_HEADER)).toBe(false);
+    expect(Object.getOwnPropertyNames(response)).not.toContain('body');
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
+  });
+
+  it.each([
+    ['arrayBuffer()', async (response: Response) => new Uint8Array(await response.arrayBuffer())],
+    ['text()', async (response: Response) => new TextEncoder().encode(await response.text())],
+    ['blob()', async (response: Response) => new Uint8Array(await (await response.blob()).arrayBuffer())],
+    ['bytes()', async (response: Response) => new Uint8Array(await (response as Response & { bytes(): Promise<Uint8Array> }).bytes())],
+    ['body', async (response: Response) => new Uint8Array(await new Response(response.body).arrayBuffer())],
+    ['clone()', async (response: Response) => new Uint8Array(await response.clone().arrayBuffer())],
+  ])('gives every byte to app code that reads it with %s under the server, and is then not taken again', async (_, readAll) => {
+    const res = fakeResponse({ 'content-length': '4' });
+    const text = new Uint8Array([104, 105, 33, 10]);
+    let response: Response | undefined;
+    await withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, async () => {
+      response = bytesResponse(text, { status: 200, headers: new Headers({ 'content-length': '4' }) });
+      expect(await readAll(response)).toEqual(text);
+      // A clone reads a copy: the Response itself is untouched, and can still be sent by the server.
+      const copied = _ === 'clone()';
+      expect(response.bodyUsed).toBe(!copied);
+      // Next sending it now finds its body used: nothing is taken, and the server writes nothing itself.
+      (res as unknown as ServerResponse).setHeader(BODY_HEADER, [response.headers.get(BODY_HEADER)!]);
+      expect(response.body === null).toBe(copied);
+      res.end();
+    });
+    expect(res.endedWith).toEqual(_ === 'clone()' ? [text] : []);
   });
 });
 
@@ -588,7 +615,7 @@ describe('offerBody under a stored Content-Encoding, with a response of its own 
       };
       let read: ReadableStream<Uint8Array> | null = null;
       withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-        const response = offerBody(new Response(bytes, { headers: { 'content-length': '4', 'content-encoding': 'gzip' } }), bytes);
+        const response = bytesResponse(bytes, { status: 200, headers: new Headers({ 'content-length': '4', 'content-encoding': 'gzip' }) });
         (res as unknown as ServerResponse).setHeader(BODY_HEADER, [response.headers.get(BODY_HEADER)!]);
         read = response.body;
         res.end();

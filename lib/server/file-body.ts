@@ -3,7 +3,7 @@ import { BODY_HEADER, fileBodySlots, type FileBodySlot } from '../engine/file-ha
 import type { TakenFile } from '../streams/file-stream';
 
 // The engine's side of the hand-off, for the tests and callers that knew it here.
-export { BODY_HEADER, offerBody } from '../engine/file-handoff';
+export { BODY_HEADER, bytesResponse, offerBody } from '../engine/file-handoff';
 
 /**
  * Bytes per read of a file body the server sends itself. Each response holds at most two of
