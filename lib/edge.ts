@@ -75,6 +75,8 @@ export const uploadSummary = nodeOnly;
 export const checkedContentType = nodeOnly;
 export const SNIFF_BYTES = 0;
 // /drizzle
+export const DATABASE_RETRY_AFTER_SECONDS = 0;
+export const databaseUnavailable = nodeOnly;
 export const drizzleGetObject = nodeOnly;
 export const drizzleObjectDownload = nodeOnly;
 // /server

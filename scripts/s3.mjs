@@ -75,9 +75,21 @@ function install() {
 
 /** The program Node 22 runs: starts fauxqs, creates the buckets, says "ready" on stdout. */
 const PROGRAM = `
-const { startFauxqs } = await import('fauxqs');
 const [port, host, ...buckets] = process.argv.slice(1);
+// fauxqs 2.4 takes a host option but listens on 0.0.0.0 whatever it says, so the raw store (no
+// signature check) would answer beside the gate on every interface. Every listen of this
+// process is held to the host asked for.
+const net = await import('node:net');
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (first, ...rest) {
+  // Fastify listens with an options object; the address check below catches any other form.
+  if (first && typeof first === 'object' && 'port' in first) first = { ...first, host };
+  return listen.call(this, first, ...rest);
+};
+const { startFauxqs } = await import('fauxqs');
 const server = await startFauxqs({ port: Number(port), host, logger: false });
+const bound = new URL(server.address).hostname;
+if (bound !== host) throw new Error('fauxqs listens on ' + bound + ', not ' + host);
 for (const bucket of buckets) server.createBucket(bucket);
 process.stdout.write('ready\\n');
 const stop = async () => { await server.stop(); process.exit(0); };

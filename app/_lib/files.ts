@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asc, count, desc, eq, gt } from 'drizzle-orm';
 import { HttpError } from 'next-downloadview';
+import { databaseUnavailable } from 'next-downloadview/drizzle';
 import { receiveUpload } from 'next-downloadview/upload';
 import { getDb, type DemoDatabase } from '@/db';
 import { files, type FileRow } from '@/db/schema';
@@ -27,6 +28,18 @@ export function toJson(row: FileRow): FileJson {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+/**
+ * Runs a query; a database that cannot be reached (stopped, frozen, refusing) fails it with a
+ * 503 and Retry-After instead of a 500, for every route that answers from the table.
+ */
+async function query<T>(run: () => PromiseLike<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw databaseUnavailable(error) ?? error;
+  }
 }
 
 /** A storage name for an upload: generated, never the client's; keeps a plain extension. */
@@ -61,7 +74,7 @@ export async function createFile(request: Request, db: DemoDatabase = getDb()): 
     return row;
   } catch (error) {
     await filesStorage.delete(upload.stored.name);
-    throw error;
+    throw databaseUnavailable(error) ?? error;
   }
 }
 
@@ -78,14 +91,14 @@ export function parseId(value: string | undefined): number {
  */
 export async function deleteFile(id: number, db: DemoDatabase = getDb()): Promise<boolean> {
   await filesStorageReady();
-  const [row] = await db.delete(files).where(eq(files.id, id)).returning();
+  const [row] = await query(() => db.delete(files).where(eq(files.id, id)).returning());
   if (!row) return false;
   await filesStorage.delete(row.storagePath);
   return true;
 }
 
 export async function listFiles(db: DemoDatabase = getDb()): Promise<FileRow[]> {
-  return db.select().from(files).orderBy(asc(files.id));
+  return query(() => db.select().from(files).orderBy(asc(files.id)));
 }
 
 /**
@@ -121,7 +134,7 @@ export async function* filesJson(db: DemoDatabase = getDb()): AsyncGenerator<str
 export async function* iterateFiles(db: DemoDatabase = getDb(), pageSize = 500): AsyncGenerator<FileRow> {
   let after = 0;
   for (;;) {
-    const page = await db.select().from(files).where(gt(files.id, after)).orderBy(asc(files.id)).limit(pageSize);
+    const page = await query(() => db.select().from(files).where(gt(files.id, after)).orderBy(asc(files.id)).limit(pageSize));
     yield* page;
     if (page.length < pageSize) return;
     after = page[page.length - 1]!.id;

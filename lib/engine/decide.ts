@@ -5,7 +5,7 @@ import { formatEntityTag, toEntityTag } from '../http/etag';
 import { formatHttpDate } from '../http/http-date';
 import { planMultipart, type MultipartPlan } from '../http/multipart';
 import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
-import { LENGTH_HEADER } from './length-handoff';
+import { ENCODING_HEADER, LENGTH_HEADER } from './length-handoff';
 import { memoize } from './memo';
 import { perRequest, type ActiveContent, type ResolvedOptions } from './options';
 import type { Source } from './source';
@@ -19,7 +19,7 @@ export type Decision =
   | { status: 304 | 412 | 416; headers: Headers; body: { kind: 'none' } };
 
 /** The engine's alone: a route that set them by hand could announce bytes it does not send. */
-const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-encoding', LENGTH_HEADER]);
+const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-encoding', LENGTH_HEADER, ENCODING_HEADER]);
 
 /** Headers that describe a body a 416 does not have. */
 const REPRESENTATION_ONLY = new Set(['content-type', 'content-length', 'content-disposition', 'content-encoding']);

@@ -370,16 +370,25 @@ describe('S3Storage', () => {
   });
 
   describe('when the store fails', () => {
-    it('answers 502 for a store nobody listens on', async () => {
+    it('answers 503 with Retry-After for a store nobody listens on (a closed port), at once', async () => {
       const endpoint = await fakeStore(() => undefined);
       await new Promise((resolve) => servers.pop()!.close(resolve));
       const storage = storageAt(endpoint);
       // One at a time: a call made before the previous one is awaited could reject with no handler yet.
       for (const attempt of [() => storage.stat('a.txt'), () => storage.open('a.txt'), () => storage.save('a.txt', 'x'), () => storage.delete('a.txt')]) {
+        const started = Date.now();
         const error = await rejection<HttpError>(attempt());
         expect(error).toBeInstanceOf(HttpError);
-        expect(error.status).toBe(502);
+        expect(error.status).toBe(503);
+        expect(error.headers).toEqual({ 'retry-after': '5' });
+        expect(Date.now() - started).toBeLessThan(2_000);
       }
+    });
+
+    it('answers 502 for a store that closes the connection without an answer', async () => {
+      const endpoint = await fakeStore((request) => request.socket.destroy());
+      const error = await rejection<HttpError>(storageAt(endpoint).stat('a.txt'));
+      expect(error.status).toBe(502);
     });
 
     it('answers 504 for a store that does not answer in time', async () => {

@@ -226,7 +226,8 @@ export class S3Storage implements Storage {
 
   /**
    * One signed request, its answer handled by `consume` before the timeout: failures of the
-   * store become HttpErrors here, unreachable 502, no full answer within the timeout 504.
+   * store become HttpErrors here: unreachable 503 with Retry-After, a bad answer 502, no full
+   * answer within the timeout 504.
    * A body `consume` reads (a list page, a PUT's XML, an error) is under the timeout too, so a
    * store that sends headers and stalls cannot hang the call; a body it returns unread (a
    * download) may take as long as the client reading it, and is guarded by `idleTimeout`.
@@ -262,6 +263,11 @@ export class S3Storage implements Storage {
         throw new HttpError(504, `S3 ${method} ${url.pathname}: no full answer within ${limit} ms`);
       }
       if (error instanceof HttpError || error instanceof FileChangedError) throw error;
+      // No connection at all (refused, no route, no such host): the store is unavailable, which
+      // a client or a proxy in front may retry (RFC 9110 §15.6.4); a store that answered badly is a 502.
+      if (response === undefined && UNREACHABLE.has(errorCode(error) ?? '')) {
+        throw new HttpError(503, `S3 ${method} ${url.pathname}: store unreachable (${describe(error)})`, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      }
       throw new HttpError(502, `S3 ${method} ${url.pathname}: ${describe(error)}`);
     } finally {
       clearTimeout(timer);
@@ -862,6 +868,18 @@ function checkName(name: string): string[] {
 function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`S3Storage: ${name} must be a whole number >= 1, got ${String(value)}`);
   return value;
+}
+
+/** Connection failures that mean the store could not be reached at all (Node's and undici's codes). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Seconds a client is told to wait before retrying a store that could not be reached. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The code of a failed fetch: on its cause, or on the first error of an AggregateError cause (several addresses tried). */
+function errorCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: string; errors?: Array<{ code?: string }> } } | undefined)?.cause;
+  return cause?.code ?? cause?.errors?.[0]?.code;
 }
 
 function describe(error: unknown): string {

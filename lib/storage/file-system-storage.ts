@@ -336,6 +336,14 @@ export class FileSystemStorage implements Storage {
    */
   async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<StoredFile> {
     checkSaveMetadata(options);
+    try {
+      return await this.#save(name, content, options);
+    } catch (error) {
+      throw storageFull(error) ?? error;
+    }
+  }
+
+  async #save(name: string, content: SaveContent, options: SaveOptions): Promise<StoredFile> {
     const target = this.#target(name);
     const folder = path.dirname(target);
     await mkdir(this.root, { recursive: true });
@@ -489,6 +497,17 @@ export class FileSystemStorage implements Storage {
   async localPath(name: string): Promise<string> {
     return (await this.#resolve(name)).file;
   }
+}
+
+/**
+ * A full disk or an exhausted quota, wherever the save met it (a folder, the write, the flush,
+ * the link): RFC 4918 §11.5's 507 Insufficient Storage, which says what happened and that the
+ * same request may work later, instead of a 500. The save has removed its temporary file.
+ */
+function storageFull(error: unknown): HttpError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  return new HttpError(507, 'Not enough storage space left for this file');
 }
 
 /**
