@@ -113,10 +113,10 @@ export function decide(request: Request, source: Source, options: ResolvedOption
 /**
  * A 200 with the whole representation. Its content is the representation itself, so a known
  * digest of it is also the content's (RFC 9530 §2), for the algorithms `Want-Content-Digest`
- * prefers. A HEAD sends no content, so it gets none.
+ * prefers. A HEAD gets it too: it carries the fields its GET would (RFC 9110 §9.3.2).
  */
 function whole(request: Request, source: Source, headers: Headers): Decision {
-  if (request.method === 'GET' && source.digests) {
+  if (source.digests && !source.answered) {
     const algorithms = selectDigests(request.headers.get('want-content-digest'), source.digests);
     if (algorithms.length) headers.set('content-digest', formatDigestField(source.digests, algorithms)!);
   }
