@@ -7,8 +7,9 @@
  *
  *   node scripts/precompress.mjs DIR [FILE ...]   every text file under DIR, or only these (relative to DIR)
  *
- * Text means a name ending in one of TEXT_EXTENSIONS. By default a sibling that would not be
- * smaller than its file is not written (the client gains nothing); `keepLarger` writes it anyway.
+ * Text means a name ending in one of TEXT_EXTENSIONS. Files under MIN_SIZE bytes are left alone
+ * (their answer fits in a packet or two either way), and a sibling that would not be smaller than
+ * its file is not written (the client gains nothing); `keepLarger` writes both anyway.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, rename, rm, stat, utimes } from 'node:fs/promises';
@@ -16,6 +17,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { constants, createBrotliCompress, createGzip } from 'node:zlib';
+
+/** Smaller files gain next to nothing from compression (nginx's `gzip_min_length` serves the same purpose). */
+export const MIN_SIZE = 1024;
 
 export const TEXT_EXTENSIONS = ['.txt', '.csv', '.tsv', '.json', '.md', '.log', '.xml', '.svg', '.html', '.css', '.js', '.ndjson'];
 
@@ -71,11 +75,12 @@ export async function precompress(root, { files, keepLarger = false } = {}) {
       if (error.code === 'ENOENT') continue;
       throw error;
     }
-    if (!original.isFile()) continue;
+    if (!original.isFile() || (!keepLarger && original.size < MIN_SIZE)) continue;
     for (const { suffix, compressor } of CODINGS) {
       const target = file + suffix;
       const existing = await stat(target).catch(() => undefined);
-      if (existing && existing.mtimeMs >= original.mtimeMs) continue;
+      // Compared to the millisecond, as a route compares the two dates.
+      if (existing && Math.floor(existing.mtimeMs) >= Math.floor(original.mtimeMs)) continue;
       const temporary = `${target}.${process.pid}.tmp`;
       try {
         await pipeline(createReadStream(file), compressor(), createWriteStream(temporary, { flags: 'wx' }));
@@ -86,7 +91,8 @@ export async function precompress(root, { files, keepLarger = false } = {}) {
         }
         // The sibling takes its file's date: it is that version, in another coding (and a file
         // dated in the future would otherwise make a fresh sibling look stale).
-        await utimes(temporary, original.atime, original.mtime);
+        // (Half a millisecond in, so that rounding of the seconds cannot put it in the millisecond before.)
+        await utimes(temporary, original.atime, (Math.floor(original.mtimeMs) + 0.5) / 1000);
         await rename(temporary, target);
         written.push(name + suffix);
       } catch (error) {
