@@ -62,11 +62,12 @@ export const { GET, HEAD } = {
   root: mediaRoot(),
   attachment: (request) => !new URL(request.url).searchParams.has('inline'),
   activeContent: 'sandbox',
+  precompressed: true,
 });`,
   },
   storage: {
     file: 'app/api/storage/[...path]/route.ts',
-    code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = storageDownload({ storage: media });`,
+    code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = storageDownload({ storage: media, precompressed: true });`,
   },
   remote: {
     file: 'app/api/remote/[...path]/route.ts',

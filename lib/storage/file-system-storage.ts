@@ -2,6 +2,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open as openFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { digestFromHex } from '../http/digest';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import type { ByteRange } from '../http/range';
 import { HttpError } from '../http/http-error';
@@ -194,11 +195,15 @@ export class FileSystemStorage implements Storage {
   #describe(name: string, stats: Stats, hash?: string): StoredFile {
     const content = this.#options.etag === 'sha256';
     const opaque = content ? (hash ?? this.#hashes.get(versionKey(stats))) : fileEntityTag(stats.size, stats.mtimeMs).opaque;
+    // With `etag: 'sha256'` the tag is the content's SHA-256, computed from the whole file for
+    // this version: it is also the file's Repr-Digest (RFC 9530).
+    const sha256 = content ? digestFromHex('sha-256', opaque) : undefined;
     return {
       name,
       size: stats.size,
       lastModified: stats.mtime,
       etag: opaque === undefined ? undefined : formatEntityTag({ opaque, weak: false }),
+      ...(sha256 && { digests: { 'sha-256': sha256 } }),
     };
   }
 

@@ -1,3 +1,4 @@
+import type { Digests } from '../http/digest';
 import type { ByteRange } from '../http/range';
 import { HttpError, NotFoundError } from '../errors';
 import type { SourceEtag } from '../engine/source';
@@ -11,6 +12,11 @@ export interface StoredFile {
   /** A strong validator of this version of the file (a hash, an object store's ETag, size+mtime). */
   etag?: SourceEtag;
   contentType?: string;
+  /**
+   * Hashes of the stored bytes, standard base64 (see `Source.digests`), when the storage knows
+   * them without reading the file for this request (a hash it keeps, e.g. `etag: 'sha256'`).
+   */
+  digests?: Digests;
 }
 
 /** How much of a stored file to open, and how. */
