@@ -24,7 +24,16 @@ async function listMediaFolder(): Promise<{ entries: StoredFile[]; truncated: bo
     }
     entries.push(entry);
   }
-  return { entries: entries.sort((a, b) => a.name.localeCompare(b.name)), truncated };
+  return { entries: withoutPrecompressedSiblings(entries).sort((a, b) => a.name.localeCompare(b.name)), truncated };
+}
+
+/**
+ * A `name.br` or `name.gz` beside `name` is one of that file's representations (the routes send it
+ * to clients that accept the encoding), not a file of its own to list.
+ */
+function withoutPrecompressedSiblings(entries: StoredFile[]): StoredFile[] {
+  const names = new Set(entries.map((entry) => entry.name));
+  return entries.filter((entry) => !/\.(br|gz)$/.test(entry.name) || !names.has(entry.name.replace(/\.(br|gz)$/, '')));
 }
 
 /** Files the Remote section links to: a few, the samples before uploads (whose names are ids). */
