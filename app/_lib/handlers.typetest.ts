@@ -3,7 +3,7 @@
  * satisfy the types Next gives route exports, or `next build` rejects the route.
  */
 import type { NextRequest } from 'next/server';
-import { objectDownload, pathDownload, virtualDownload } from 'next-downloadview';
+import { objectDownload, pathDownload, sourceDownload, virtualDownload } from 'next-downloadview';
 import { FileSystemStorage } from 'next-downloadview/storage';
 import * as pathRoute from '../api/path/[...path]/route';
 import * as helloRoute from '../api/exports/hello-world.txt/route';
@@ -57,4 +57,9 @@ export const misspelt = objectDownload({
   getObject: () => findDocument('1'),
   // @ts-expect-error 'storage_path' is not a key of DocumentRow
   fields: { file: 'storage_path' },
+});
+
+// sourceDownload's hook takes the route's params type too.
+export const typedSource: NextRouteModule<DocumentParams> = sourceDownload({
+  source: (_request, { id }: DocumentParams) => (id ? undefined : null),
 });

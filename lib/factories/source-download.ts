@@ -4,13 +4,13 @@ import type { Source } from '../engine/source';
 import { createHandlers, type DownloadHandlers } from './handlers';
 
 /** Options of `sourceDownload`: every factory's options, and where the bytes come from. */
-export interface SourceDownloadOptions extends DownloadOptions {
+export interface SourceDownloadOptions<P extends RouteParams = RouteParams> extends DownloadOptions<P> {
   /**
    * The source of a request, after `authorize`: its metadata (size, date, ETag, name, type) and an
    * `open(range?)` that gives the bytes. `undefined` or `null` answers 404; throw an `HttpError`
    * for any other answer (400 for a bad parameter, say).
    */
-  source: (request: Request, params: RouteParams) => Source | undefined | null | Promise<Source | undefined | null>;
+  source: (request: Request, params: P) => Source | undefined | null | Promise<Source | undefined | null>;
 }
 
 /**
@@ -36,12 +36,12 @@ export interface SourceDownloadOptions extends DownloadOptions {
  *   },
  * });
  */
-export function sourceDownload(options: SourceDownloadOptions): DownloadHandlers {
-  const resolved = resolveOptions(options, 'sourceDownload');
+export function sourceDownload<P extends RouteParams = RouteParams>(options: SourceDownloadOptions<P>): DownloadHandlers {
+  const resolved = resolveOptions(options as DownloadOptions, 'sourceDownload');
   const { source } = options;
   if (typeof source !== 'function') throw new ConfigurationError('sourceDownload: source must be a function');
   return createHandlers(async (request, params) => {
-    const found = await source(request, params);
+    const found = await source(request, params as P);
     if (found === undefined || found === null) throw new HttpError(404, 'Not Found');
     if (typeof found.open !== 'function') throw new Error('sourceDownload: the source has no open()');
     return found;
