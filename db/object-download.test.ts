@@ -16,7 +16,7 @@ import { createTestDatabase, testDialects, type TestDatabase } from './testing/d
 // table, and a table of the test's own with the column types a lookup meets (32- and 16-bit
 // integers, text, Postgres's uuid), against FileSystemStorages on temporary folders.
 
-const DEMO_FIELDS = { file: 'storagePath', basename: 'name', contentType: 'contentType', size: 'size', checksum: 'sha256', lastModified: 'updatedAt' };
+const DEMO_FIELDS = { file: 'storagePath', basename: 'name', contentType: 'contentType', size: 'size', checksum: 'sha256', lastModified: 'updatedAt' } as const;
 
 const pgNotes = pgTable('notes', {
   id: pgInteger('id').primaryKey(),

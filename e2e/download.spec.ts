@@ -69,9 +69,18 @@ test.describe('HTTP', () => {
     expect(sha256(body)).toBe(sha256(onDisk.subarray(0, 100)));
   });
 
+  test("hello-world.txt is the seeds' was_modified_since example: 304 to any If-Modified-Since", async ({ request }) => {
+    const fresh = await request.get('/api/exports/hello-world.txt');
+    expect(fresh.status()).toBe(200);
+    expect(await fresh.text()).toBe('Hello world!\n');
+    const again = await request.get('/api/exports/hello-world.txt', { headers: { 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT' } });
+    expect(again.status()).toBe(304);
+    expect(await again.text()).toBe('');
+  });
+
   test('path traversal is refused', async ({ request }) => {
     const res = await request.get('/api/path/..%2f..%2fetc%2fpasswd');
-    expect(res.status()).not.toBe(200);
+    expect(res.status()).toBe(400);
     expect(await res.text()).not.toContain('root:');
   });
 

@@ -3,7 +3,7 @@
 // given its full file name (`./engine/serve.js`), which Node's ESM loader and `moduleResolution:
 // node16` need and bundlers accept. `npm pack` runs it (prepack), so a tarball is never stale.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,10 +18,5 @@ function run(command, args) {
 rmSync(dist, { recursive: true, force: true });
 run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json']);
 run('npx', ['--no-install', 'tsc-alias', '-p', 'tsconfig.build.json', '--resolve-full-paths']);
-// The package's page shows the repository's README, which is written for its users. Copied only
-// when it differs, so an unchanged README does not look like a newer source to `npm start`.
-const readme = readFileSync(path.join(here, '..', 'README.md'));
-const copy = path.join(here, 'README.md');
-if (!existsSync(copy) || !readFileSync(copy).equals(readme)) writeFileSync(copy, readme);
 const cli = path.join(dist, 'cli', 'main.js');
 if (existsSync(cli)) chmodSync(cli, 0o755);

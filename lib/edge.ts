@@ -25,6 +25,7 @@ nodeOnly();
 export const ConfigurationError = nodeOnly;
 export const HttpError = nodeOnly;
 export const errorResponse = nodeOnly;
+export const withErrorResponses = nodeOnly;
 export const httpDownload = nodeOnly;
 export const objectDownload = nodeOnly;
 export const pathDownload = nodeOnly;
@@ -65,6 +66,8 @@ export const sendfileHeaders = nodeOnly;
 export const ACTIVE_CONTENT_POLICY = '';
 // /upload
 export const receiveUpload = nodeOnly;
+export const uploadRoute = nodeOnly;
+export const uploadSummary = nodeOnly;
 // /drizzle
 export const drizzleGetObject = nodeOnly;
 export const drizzleObjectDownload = nodeOnly;

@@ -31,9 +31,10 @@ export type { ByteRange } from './http/range';
 
 // What every factory takes and returns
 export type { ActiveContent, DownloadOptions, RouteParams } from './engine/options';
+export type { CachePolicy } from './engine/cache-policy';
 export type { Delivery, DeliveryOptions } from './factories/delivery';
 export type { DownloadHandlers } from './factories/handlers';
 
 // Errors
 export { HttpError, ConfigurationError } from './errors';
-export { errorResponse } from './http/http-error';
+export { errorResponse, withErrorResponses } from './http/http-error';

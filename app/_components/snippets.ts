@@ -21,7 +21,7 @@ export const SNIPPETS = {
     size: 'size',
     checksum: 'sha256',
     lastModified: 'updatedAt',
-  },
+  } as const,
   attachment: (request: Request) => !new URL(request.url).searchParams.has('inline'),
 } satisfies Parameters<typeof drizzleObjectDownload>[0];
 const streamed = drizzleObjectDownload(options);

@@ -3,7 +3,8 @@
  * satisfy the types Next gives route exports, or `next build` rejects the route.
  */
 import type { NextRequest } from 'next/server';
-import { pathDownload, virtualDownload } from 'next-downloadview';
+import { objectDownload, pathDownload, virtualDownload } from 'next-downloadview';
+import { FileSystemStorage } from 'next-downloadview/storage';
 import * as pathRoute from '../api/path/[...path]/route';
 import * as helloRoute from '../api/exports/hello-world.txt/route';
 
@@ -33,3 +34,27 @@ export const wrong: (request: NextRequest, context: RouteContext<'/api/exports/h
   _request: Request,
   _context: { params: Promise<{ id: string }> },
 ) => new Response(null);
+
+// Hooks take the route's own params, typed with the context Next generates for the route.
+type DocumentParams = Awaited<RouteContext<'/api/files/[id]'>['params']>;
+interface DocumentRow {
+  storagePath: string;
+  name: string;
+  sha256: string;
+}
+const documents = new FileSystemStorage('/srv');
+const findDocument = (id: string): DocumentRow | undefined => (id ? { storagePath: 'a', name: 'a', sha256: '0' } : undefined);
+export const typedParams: NextRouteModule<DocumentParams> = objectDownload({
+  storage: documents,
+  getObject: (_request, { id }: DocumentParams) => findDocument(id),
+  authorize: (_request, { id }) => id.length > 0,
+  fields: { file: 'storagePath', basename: 'name', checksum: 'sha256' },
+});
+
+// `fields` are the row's own keys: a misspelt one fails the type check.
+export const misspelt = objectDownload({
+  storage: documents,
+  getObject: () => findDocument('1'),
+  // @ts-expect-error 'storage_path' is not a key of DocumentRow
+  fields: { file: 'storage_path' },
+});

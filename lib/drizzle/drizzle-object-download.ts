@@ -1,7 +1,7 @@
 import { eq, getTableColumns, getTableName, sql, type Column, type Table } from 'drizzle-orm';
 import { ConfigurationError } from '../errors';
 import type { RouteParams } from '../engine/options';
-import type { DownloadHandlers } from '../factories/handlers';
+import { routeParam, type DownloadHandlers } from '../factories/handlers';
 import { objectDownload, resolveFields, type ObjectDownloadOptions } from '../factories/object-download';
 
 /** A select whose SQL is built once: `execute` takes the value of its one placeholder. */
@@ -42,10 +42,16 @@ export interface DrizzleGetObjectOptions {
   lookup?: DrizzleLookup;
 }
 
-/** Options of `drizzleObjectDownload`: `objectDownload`'s, with a table in place of `getObject`. */
-export interface DrizzleObjectDownloadOptions<Row extends object = Record<string, unknown>>
-  extends Omit<ObjectDownloadOptions<Row>, 'getObject'>,
-    DrizzleGetObjectOptions {}
+/**
+ * Options of `drizzleObjectDownload`: `objectDownload`'s, with a table in place of `getObject`.
+ * `fields` are typed by the table's selected row, so a misspelt column fails the type check.
+ */
+export interface DrizzleObjectDownloadOptions<T extends Table = Table, P extends RouteParams = RouteParams>
+  extends Omit<ObjectDownloadOptions<T['$inferSelect'], P>, 'getObject'>,
+    DrizzleGetObjectOptions {
+  /** The Drizzle table of the rows. */
+  table: T;
+}
 
 /**
  * A `getObject` for `objectDownload` that selects one row of a Drizzle table by a route param.
@@ -90,7 +96,7 @@ export function drizzleGetObject<Row extends object = Record<string, unknown>>(
   };
 
   return async (_request, params) => {
-    const raw = params[param];
+    const raw = routeParam(params, param, 'drizzleObjectDownload', { segment: `[${param}]`, option: 'lookup.param' });
     if (typeof raw !== 'string') return undefined;
     let value: string | number | bigint = raw;
     if (numeric) {
@@ -123,8 +129,8 @@ export function drizzleGetObject<Row extends object = Record<string, unknown>>(
  *             size: 'size', checksum: 'sha256', lastModified: 'updatedAt' },
  * });
  */
-export function drizzleObjectDownload<Row extends object = Record<string, unknown>>(
-  options: DrizzleObjectDownloadOptions<Row>,
+export function drizzleObjectDownload<T extends Table, P extends RouteParams = RouteParams>(
+  options: DrizzleObjectDownloadOptions<T, P>,
 ): DownloadHandlers {
   const { db, table, lookup, ...rest } = options;
   if (!table) throw new ConfigurationError('drizzleObjectDownload: give db and table');
@@ -136,7 +142,8 @@ export function drizzleObjectDownload<Row extends object = Record<string, unknow
       );
     }
   }
-  return objectDownload<Row>({ ...rest, getObject: drizzleGetObject<Row>({ db, table, lookup }) });
+  type Row = T['$inferSelect'];
+  return objectDownload<Row, P>({ ...rest, getObject: drizzleGetObject<Row>({ db, table, lookup }) });
 }
 
 /** Postgres's integer column types narrower than 64 bits, and the bound of their magnitude. */

@@ -170,7 +170,9 @@ function representationHeaders(
   if (validators.lastModified) headers.set('last-modified', httpDate(String(validators.lastModified.getTime())));
   if (validators.etag) headers.set('etag', formatEntityTag(validators.etag));
   headers.set('accept-ranges', acceptsRanges(source) ? 'bytes' : 'none');
-  headers.set('cache-control', options.cacheControl);
+  const cache = typeof options.cache === 'function' ? options.cache(request, source) : options.cache;
+  headers.set('cache-control', cache.cacheControl);
+  if (cache.expiresIn !== undefined) headers.set('expires', httpDate(String((Math.floor(Date.now() / 1000) + cache.expiresIn) * 1000)));
   headers.set('x-content-type-options', 'nosniff');
   return headers;
 }

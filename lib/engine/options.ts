@@ -1,5 +1,6 @@
 import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from './offload/rules';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, MissingSettingError } from '../errors';
+import { resolveCache, type CacheHeaders, type CacheOption } from './cache-policy';
 import { assertNodeRuntime } from './runtime';
 import type { Source, SourceMeta } from './source';
 
@@ -11,8 +12,12 @@ export type RouteParams = Record<string, string | string[] | undefined>;
 /** A value fixed in the options, or computed per request from the request and the source. */
 export type PerRequest<T> = T | ((request: Request, source: SourceMeta) => T);
 
-/** Options every download factory takes. */
-export interface DownloadOptions {
+/**
+ * Options every download factory takes. `P` types the route params the hooks receive, e.g.
+ * `{ id: string }` for `app/files/[id]/route.ts` (Next's generated
+ * `Awaited<RouteContext<'/files/[id]'>['params']>`); it is inferred from the hooks' annotations.
+ */
+export interface DownloadOptions<P extends RouteParams = RouteParams> {
   /** `true` (default): `attachment`, the browser saves the file; `false`: `inline`. */
   attachment?: PerRequest<boolean>;
   /** Name offered to the browser; defaults to the source's name. */
@@ -27,15 +32,22 @@ export interface DownloadOptions {
    * a proxy or framework that recompresses a download makes its Content-Range a lie.
    */
   cacheControl?: string;
+  /**
+   * The same as switches (`{ maxAge: 31536000, public: true, immutable: true }`), or a function of
+   * the request and the file returning them (`undefined`: the default). Exclusive with
+   * `cacheControl`. `no-transform` is always added.
+   */
+  cache?: CacheOption;
   /** Extra headers on every response of the route (200, 206, 304, 416). */
   headers?: PerRequest<HeadersInit | undefined>;
   /**
    * Runs before anything is looked up or opened. Return `false` for 403, a Response to answer
-   * with it (e.g. a 401 with `WWW-Authenticate`), or `true` / nothing to go on.
+   * with it (e.g. a 401 with `WWW-Authenticate`), or `true` / nothing to go on. Next's own
+   * `redirect()`, `notFound()`, `forbidden()` and `unauthorized()` work here as in a plain route.
    */
-  authorize?: (request: Request, params: RouteParams) => boolean | void | Response | Promise<boolean | void | Response>;
+  authorize?: (request: Request, params: P) => boolean | void | Response | Promise<boolean | void | Response>;
   /** Answer for a missing file instead of the plain 404. */
-  notFound?: (request: Request, params: RouteParams) => Response | Promise<Response>;
+  notFound?: (request: Request, params: P) => Response | Promise<Response>;
   /**
    * Decides If-Modified-Since for content whose date is not the whole story (django-downloadview's
    * `was_modified_since`): return `true` if the content changed after `since`.
@@ -73,14 +85,16 @@ const ACTIVE_CONTENT: readonly ActiveContent[] = ['attachment', 'sandbox', 'allo
 export const DEFAULT_CACHE_CONTROL = 'private, no-cache, no-transform';
 
 /** Options after the checks done once, when the route module is loaded. */
-export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'maxRanges' | 'offload' | 'activeContent'> {
+export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'cache' | 'maxRanges' | 'offload' | 'activeContent'> {
   cacheControl: string;
+  /** Cache-Control and Expires of successful answers, fixed or per request. */
+  cache: CacheHeaders | ((request: Request, source: SourceMeta) => CacheHeaders);
   maxRanges: number;
   activeContent: ActiveContent;
   offload?: ResolvedOffloadRules;
 }
 
-export function resolveOptions(options: DownloadOptions, factory: string): ResolvedOptions {
+export function resolveOptions<P extends RouteParams>(options: DownloadOptions<P>, factory: string): ResolvedOptions {
   assertNodeRuntime();
   const maxRanges = options.maxRanges ?? 16;
   if (!Number.isInteger(maxRanges) || maxRanges < 1) {
@@ -107,8 +121,27 @@ export function resolveOptions(options: DownloadOptions, factory: string): Resol
   if (!ACTIVE_CONTENT.includes(activeContent)) {
     throw new ConfigurationError(`${factory}: activeContent must be 'attachment', 'sandbox' or 'allow', got ${JSON.stringify(options.activeContent)}`);
   }
-  const offload = options.offload === undefined ? undefined : resolveOffloadRules(options.offload, factory);
-  return { ...options, cacheControl, maxRanges, activeContent, offload };
+  if (options.cache !== undefined && options.cacheControl !== undefined) {
+    throw new ConfigurationError(`${factory}: give cache or cacheControl, not both`);
+  }
+  const cache = resolveCache(options.cache, cacheControl, factory);
+  const resolved: ResolvedOptions = { ...(options as DownloadOptions), cacheControl, cache, maxRanges, activeContent, offload: undefined };
+  if (options.offload !== undefined) {
+    try {
+      resolved.offload = resolveOffloadRules(options.offload, factory);
+    } catch (error) {
+      if (!(error instanceof MissingSettingError)) throw error;
+      // A rule's folder comes from a setting that is set only where the server starts: the rules
+      // are checked at the first request that reaches the offload step, once they succeed.
+      const rules = options.offload;
+      let checked: ResolvedOffloadRules | undefined;
+      Object.defineProperty(resolved, 'offload', {
+        enumerable: true,
+        get: () => (checked ??= resolveOffloadRules(rules, factory)),
+      });
+    }
+  }
+  return resolved;
 }
 
 export function perRequest<T>(value: PerRequest<T>, request: Request, source: Source | SourceMeta): T {

@@ -17,7 +17,8 @@ export type LoadSource = (request: Request, params: RouteParams) => Promise<Sour
 /**
  * The one path every download takes: method -> authorize -> load metadata -> decide -> open.
  * Errors before the headers become a short plain-text response; errors after them abort the
- * body, which breaks the connection so the client sees the truncation.
+ * body, which breaks the connection so the client sees the truncation. What Next throws to steer
+ * a request (`redirect()`, `notFound()` in a hook, a prerender bail-out) is thrown on untouched.
  */
 export async function serve(
   request: Request,
@@ -26,6 +27,10 @@ export async function serve(
   options: ResolvedOptions,
 ): Promise<Response> {
   try {
+    // A download always depends on the request's headers (Range, validators). Reading them
+    // first tells Next, before any hook or lookup runs, that this route cannot be prerendered
+    // at build time (with `cacheComponents` it throws its bail-out here, which passes on).
+    request.headers.has('range');
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       throw new HttpError(405, 'Method Not Allowed', { allow: ALLOWED_METHODS });
     }

@@ -1,5 +1,6 @@
 import { ALLOWED_METHODS, serve, type LoadSource } from '../engine/serve';
 import type { ResolvedOptions, RouteParams } from '../engine/options';
+import { ConfigurationError } from '../errors';
 
 /**
  * The second argument Next passes to a route handler. `params` is a Promise since Next 15;
@@ -38,4 +39,26 @@ export function createHandlers(load: LoadSource, options: ResolvedOptions): Down
 
 async function paramsOf(context: HandlerContext | undefined): Promise<RouteParams> {
   return (await context?.params) ?? {};
+}
+
+/**
+ * The route param a factory reads its file from. A route whose folder has no segment of that
+ * name (`app/media/route.ts` instead of `app/media/[...path]/route.ts`, or a `param` naming
+ * another segment) is set up wrong, and says so at its first request rather than answering
+ * every request 404.
+ */
+export function routeParam(
+  params: RouteParams,
+  param: string,
+  factory: string,
+  { segment = `[...${param}]`, option = 'param' }: { segment?: string; option?: string } = {},
+): string | string[] | undefined {
+  if (!Object.hasOwn(params, param)) {
+    const names = Object.keys(params);
+    throw new ConfigurationError(
+      `${factory}: the route has no ${segment} segment: put route.ts in a folder named ${segment}, or set ${option} to one of its segments`,
+      { detail: names.length ? `its segments: ${names.join(', ')}` : 'it has no dynamic segment' },
+    );
+  }
+  return params[param];
 }

@@ -707,9 +707,11 @@ describe('httpDownload', () => {
       expect(upstream.seen.map((seen) => seen.url)).toEqual(['/exports/..data/a..b/.well-known/...']);
     });
 
-    it('answers 404 without a path', async () => {
-      expect((await call({ base: base() }, {})).status).toBe(404);
+    it('answers 404 without a path, and 500 (a route set up wrong) without the param, asking nothing upstream', async () => {
       expect((await call({ base: base() }, { path: [] })).status).toBe(404);
+      const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      expect((await call({ base: base() }, {})).status).toBe(500);
+      log.mockRestore();
       expect(upstream.seen).toHaveLength(0);
     });
   });

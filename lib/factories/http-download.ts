@@ -1,5 +1,5 @@
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
-import { createHandlers, type DownloadHandlers } from './handlers';
+import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
 import { HttpError } from '../http/http-error';
 import { checkRequestedPath } from '../sources/path-source';
 import {
@@ -90,7 +90,7 @@ export function httpDownload(options: HttpDownloadOptions): DownloadHandlers {
   const base = sourceOptions.base;
 
   async function requestedUrl(request: Request, params: RouteParams): Promise<URL> {
-    const requested = getUrl ? await getUrl(request, params) : params[param];
+    const requested = getUrl ? await getUrl(request, params) : routeParam(params, param, factory);
     if (requested === undefined) throw new HttpError(404, 'Not Found');
     if (requested instanceof URL) return requested;
     if (getUrl && typeof requested === 'string' && HAS_SCHEME.test(requested)) {

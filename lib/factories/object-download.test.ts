@@ -235,11 +235,15 @@ describe('objectDownload', () => {
       expect(open).not.toHaveBeenCalled();
     });
 
-    it('answers 404 when the route has no such param, or gives it as a catch-all array', async () => {
+    it('answers 404 when the route gives its param as a catch-all array, and 500 when it has no such param', async () => {
       await insert({ path: 'docs/report.bin' });
       const { GET } = download();
-      expect((await GET(request(), context({}))).status).toBe(404);
       expect((await GET(request(), context({ id: ['1'] }))).status).toBe(404);
+      const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      const missing = await GET(request(), context({}));
+      expect(missing.status).toBe(500);
+      expect(await missing.text()).toContain('drizzleObjectDownload: the route has no [id] segment');
+      log.mockRestore();
     });
   });
 
@@ -654,7 +658,7 @@ describe('objectDownload', () => {
   describe('configuration errors, thrown at creation', () => {
     it('refuses an unknown field mapping, naming it', () => {
       const error = configurationError(() =>
-        objectDownload({ storage, getObject: () => undefined, fields: { file: 'path', mimeType: 'mime' } as ObjectFields }),
+        objectDownload({ storage, getObject: () => undefined, fields: { file: 'path', mimeType: 'mime' } as never }),
       );
       expect(error.message).toContain('mimeType');
     });

@@ -6,37 +6,48 @@ import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryO
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
 
+/** A property name of the row type: a typo in `fields` fails the type check. */
+export type RowField<Row extends object> = Extract<keyof Row, string>;
+
 /**
  * Which property of the row holds what (django-downloadview's `file_field`, `basename_field`,
- * `mime_type_field`, ...). Only `file` is needed; each one given is used.
+ * `mime_type_field`, ...). Only `file` is needed; each one given is used. Each value is a key of
+ * the row's type.
  */
-export interface ObjectFields {
+export interface ObjectFields<Row extends object = Record<string, unknown>> {
   /** The file's name in the storage. Default `file`. */
-  file?: string;
+  file?: RowField<Row>;
   /** The name offered to the browser. Default: the last segment of the storage name. */
-  basename?: string;
+  basename?: RowField<Row>;
   /** Media type, e.g. `application/pdf`. */
-  contentType?: string;
-  charset?: string;
+  contentType?: RowField<Row>;
+  /** Charset of a textual file. */
+  charset?: RowField<Row>;
   /** Content-Encoding the stored bytes are in (e.g. `gzip` for a stored `.gz` served as-is). */
-  encoding?: string;
+  encoding?: RowField<Row>;
   /** Modification time: a Date, epoch milliseconds or an ISO string. Default: the storage's. */
-  lastModified?: string;
+  lastModified?: RowField<Row>;
   /** Size in bytes as recorded; checked against the stored file. */
-  size?: string;
+  size?: RowField<Row>;
   /** A checksum or version of the content (e.g. a SHA-256), sent as a strong ETag. */
-  checksum?: string;
+  checksum?: RowField<Row>;
 }
 
-export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>> extends DownloadOptions, DeliveryOptions {
+/** The field mapping once checked, with its default: plain property names. */
+type ResolvedFields = { [K in keyof ObjectFields]?: string } & { file: string };
+
+export interface ObjectDownloadOptions<Row extends object = Record<string, unknown>, P extends RouteParams = RouteParams>
+  extends DownloadOptions<P>,
+    DeliveryOptions {
   /** Where the file field's names point. */
   storage: Storage;
   /**
    * Finds the row for a request; `undefined`/`null` is 404. With Drizzle, `drizzleObjectDownload`
    * from `next-downloadview/drizzle` writes it for you from a table.
    */
-  getObject: (request: Request, params: RouteParams) => Row | undefined | null | Promise<Row | undefined | null>;
-  fields?: ObjectFields;
+  getObject: (request: Request, params: P) => Row | undefined | null | Promise<Row | undefined | null>;
+  /** Which property of the row holds what; typed by the row that `getObject` returns. */
+  fields?: ObjectFields<NoInfer<Row>>;
 }
 
 const FIELD_NAMES = ['file', 'basename', 'contentType', 'charset', 'encoding', 'lastModified', 'size', 'checksum'] as const;
@@ -58,10 +69,10 @@ const FIELD_NAMES = ['file', 'basename', 'contentType', 'charset', 'encoding', '
  *             size: 'size', checksum: 'sha256', lastModified: 'updatedAt' },
  * });
  */
-export function objectDownload<Row extends object = Record<string, unknown>>(
-  options: ObjectDownloadOptions<Row>,
+export function objectDownload<Row extends object = Record<string, unknown>, P extends RouteParams = RouteParams>(
+  options: ObjectDownloadOptions<Row, P>,
 ): DownloadHandlers {
-  const resolved = resolveOptions(options, 'objectDownload');
+  const resolved = resolveOptions(options as DownloadOptions, 'objectDownload');
   const { storage, getObject } = options;
   if (!storage || typeof storage.stat !== 'function' || typeof storage.open !== 'function') {
     throw new ConfigurationError('objectDownload: storage must implement the Storage interface');
@@ -72,7 +83,7 @@ export function objectDownload<Row extends object = Record<string, unknown>>(
   const fields = resolveFields(options.fields);
   const delivery = withDelivery(
     async (request, params) => {
-      const row = await getObject(request, params);
+      const row = await getObject(request, params as P);
       if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
       return objectSource(row as Record<string, unknown>, fields, storage);
     },
@@ -87,8 +98,8 @@ export function objectDownload<Row extends object = Record<string, unknown>>(
  * The field mapping with its default (`file`), checked once at module load: an unknown key or a
  * value that is not a property name throws a `ConfigurationError`.
  */
-export function resolveFields(given: ObjectFields | undefined): ObjectFields & { file: string } {
-  const fields: ObjectFields & { file: string } = { file: 'file', ...given };
+export function resolveFields(given: { [K in keyof ObjectFields]?: string } | undefined): ResolvedFields {
+  const fields: ResolvedFields = { file: 'file', ...given };
   for (const [key, value] of Object.entries(fields)) {
     if (!(FIELD_NAMES as readonly string[]).includes(key)) {
       throw new ConfigurationError(`objectDownload: unknown field mapping "${key}" (known: ${FIELD_NAMES.join(', ')})`);
@@ -114,7 +125,7 @@ function date(row: Record<string, unknown>, field: string | undefined): Date | u
 /** The stored file, described by the row's fields where the row has them. */
 export async function objectSource(
   row: Record<string, unknown>,
-  fields: ObjectFields & { file: string },
+  fields: ResolvedFields,
   storage: Storage,
 ): Promise<Source> {
   const name = text(row, fields.file);

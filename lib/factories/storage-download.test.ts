@@ -171,9 +171,12 @@ describe('storageDownload', () => {
       expect(response.status).toBe(404);
     });
 
-    it('answers 404 for a route without the parameter', async () => {
+    it('answers 500, naming the mistake, for a route without the parameter (never a silent 404)', async () => {
+      const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
       const response = await storageDownload({ storage }).GET(request([]), context({}));
-      expect(response.status).toBe(404);
+      expect(response.status).toBe(500);
+      expect(await response.text()).toContain('the route has no [...path] segment');
+      log.mockRestore();
     });
 
     it('answers 404 when the file is deleted between its stat and its open', async () => {

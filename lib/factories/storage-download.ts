@@ -1,19 +1,19 @@
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
-import { createHandlers, type DownloadHandlers } from './handlers';
+import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
 import { checkRequestedPath } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
 import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
 
-export interface StorageDownloadOptions extends DownloadOptions, DeliveryOptions {
+export interface StorageDownloadOptions<P extends RouteParams = RouteParams> extends DownloadOptions<P>, DeliveryOptions {
   /** Where the files live, e.g. `new FileSystemStorage(process.env.MEDIA_ROOT!)`. */
   storage: Storage;
   /**
    * Which file: a fixed name, or a function of the request returning a name (a `/`-separated
    * string or segments). Default: the route's `param` (`[...path]`).
    */
-  path?: string | ((request: Request, params: RouteParams) => string | readonly string[] | undefined | Promise<string | readonly string[] | undefined>);
+  path?: string | ((request: Request, params: P) => string | readonly string[] | undefined | Promise<string | readonly string[] | undefined>);
   /** Route parameter holding the name when `path` is not given. Default `path`. */
   param?: string;
 }
@@ -32,8 +32,8 @@ export interface StorageDownloadOptions extends DownloadOptions, DeliveryOptions
  * // With an S3Storage: a 307 to a presigned URL that downloads under the same name.
  * export const { GET, HEAD } = storageDownload({ storage: bucket, delivery: 'redirect' });
  */
-export function storageDownload(options: StorageDownloadOptions): DownloadHandlers {
-  const resolved = resolveOptions(options, 'storageDownload');
+export function storageDownload<P extends RouteParams = RouteParams>(options: StorageDownloadOptions<P>): DownloadHandlers {
+  const resolved = resolveOptions(options as DownloadOptions, 'storageDownload');
   const { storage, path: which, param = 'path' } = options;
   if (!storage || typeof storage.stat !== 'function' || typeof storage.open !== 'function') {
     throw new ConfigurationError('storageDownload: storage must implement the Storage interface (stat, open, ...)');
@@ -43,7 +43,7 @@ export function storageDownload(options: StorageDownloadOptions): DownloadHandle
   }
   const delivery = withDelivery(
     async (request, params) => {
-      const requested = typeof which === 'string' ? which : which ? await which(request, params) : params[param];
+      const requested = typeof which === 'string' ? which : which ? await which(request, params as P) : routeParam(params, param, 'storageDownload');
       if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
       // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
       const name = typeof requested === 'string' ? requested : checkRequestedPath(requested, { dotfiles: true }).join('/');

@@ -153,6 +153,20 @@ describe('evaluatePreconditions', () => {
         expect(seen.map((d) => d.toUTCString())).toEqual([date]);
       });
 
+      it('is consulted when the representation has no modification date (generated content)', () => {
+        const result = evaluatePreconditions('GET', new Headers({ 'if-modified-since': AT }), {}, { modifiedSince: () => false });
+        expect(result).toEqual(notModified);
+        expect(evaluatePreconditions('HEAD', new Headers({ 'if-modified-since': AT }), {}, { modifiedSince: () => true })).toEqual(proceed);
+      });
+
+      it('is not called for a date that is not a valid HTTP-date, nor for another method', () => {
+        let calls = 0;
+        const hook = { modifiedSince: () => (calls++, false) };
+        expect(evaluatePreconditions('GET', new Headers({ 'if-modified-since': 'yesterday' }), {}, hook)).toEqual(proceed);
+        expect(evaluatePreconditions('POST', new Headers({ 'if-modified-since': AT }), {}, hook)).toEqual(proceed);
+        expect(calls).toBe(0);
+      });
+
       it('is not called when If-None-Match is present', () => {
         let calls = 0;
         const headers = new Headers({ 'if-none-match': '"x"', 'if-modified-since': AT });

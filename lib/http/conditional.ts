@@ -28,8 +28,10 @@ const PRECONDITION_FAILED: Precondition = { kind: 'precondition-failed' };
  * without revalidation, which is exactly what a conditional request is.
  *
  * `options.modifiedSince` lets a source answer "modified since?" itself
- * (django-downloadview's `was_modified_since`); it is only consulted where
- * the Last-Modified comparison would be (step 4).
+ * (django-downloadview's `was_modified_since`), in step 4's place: for every
+ * valid If-Modified-Since on a GET or HEAD without If-None-Match, whether or
+ * not the representation has a modification date (generated content that is
+ * always the same has none, and is exactly what the hook is for).
  *
  * Methods are compared case-sensitively (RFC 9110 §9.1); `Request` already
  * normalises `get`/`head` to upper case.
@@ -67,12 +69,13 @@ export function evaluatePreconditions(
 
   // Step 4: If-Modified-Since (§13.1.3), only for GET and HEAD and only when
   // If-None-Match is absent.
-  if (isGetOrHead && validators.lastModified) {
+  // Without a date of its own the representation is compared by the hook alone.
+  if (isGetOrHead && (validators.lastModified || options?.modifiedSince)) {
     const since = parseHttpDate(headers.get('if-modified-since'));
     if (since) {
       const modified = options?.modifiedSince
         ? options.modifiedSince(since)
-        : wholeSeconds(validators.lastModified) > wholeSeconds(since);
+        : wholeSeconds(validators.lastModified!) > wholeSeconds(since);
       if (!modified) return NOT_MODIFIED;
     }
   }

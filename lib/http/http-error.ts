@@ -1,4 +1,4 @@
-import { HttpError } from '../errors';
+import { ConfigurationError, HttpError, rethrowNextControlFlow } from '../errors';
 
 /** Defined with the kit's other errors; exported here too, next to the one place that answers it. */
 export { HttpError };
@@ -38,8 +38,13 @@ const RESERVED = new Set(['content-type', 'content-length', 'content-encoding', 
 /**
  * The one place where an error becomes a Response.
  *
+ * - What Next.js throws to steer a request (`redirect()`, `notFound()`, `forbidden()`, a
+ *   prerender bail-out: see `isNextControlFlow`) is thrown on, untouched, for Next to answer.
  * - HttpError: its status, a short single-line `text/plain` body, and its
  *   own headers (e.g. Allow for 405, `Content-Range: bytes *\/size` for 416).
+ * - ConfigurationError (a route set up wrong, found at a request): a 500
+ *   whose body names the problem (options and variables, no values), logged
+ *   once per message with its detail.
  * - Anything else: logged, and answered with a bare 500 that reveals
  *   nothing (no message, no stack: they may hold paths or secrets).
  *
@@ -48,6 +53,11 @@ const RESERVED = new Set(['content-type', 'content-length', 'content-encoding', 
  * of shared caches.
  */
 export function errorResponse(error: unknown): Response {
+  rethrowNextControlFlow(error);
+  if (error instanceof ConfigurationError) {
+    logConfigurationError(error);
+    return textResponse(500, `Server misconfigured: ${singleLine(error.message)}`, new Headers());
+  }
   if (!(error instanceof HttpError)) {
     console.error(error);
     return textResponse(500, REASON_PHRASES[500] ?? 'Internal Server Error', new Headers());
@@ -69,6 +79,16 @@ export function errorResponse(error: unknown): Response {
   return textResponse(error.status, body, headers);
 }
 
+const loggedConfigurationErrors = new Set<string>();
+
+/** One line per distinct mistake, not one per request that meets it. */
+function logConfigurationError(error: ConfigurationError): void {
+  const line = error.detail ? `${error.message} (${error.detail})` : error.message;
+  if (loggedConfigurationErrors.has(line)) return;
+  if (loggedConfigurationErrors.size < 256) loggedConfigurationErrors.add(line);
+  console.error(`next-downloadview: ${line}`);
+}
+
 function textResponse(status: number, message: string, headers: Headers): Response {
   headers.set('Content-Type', 'text/plain; charset=utf-8');
   headers.set('X-Content-Type-Options', 'nosniff');
@@ -87,4 +107,31 @@ function singleLine(message: string): string {
   return line.length > MAX_MESSAGE_LENGTH
     ? `${line.slice(0, MAX_MESSAGE_LENGTH - 1).toWellFormed()}…`
     : line;
+}
+
+/**
+ * Wraps a route handler of your own so that an `HttpError` thrown anywhere in it (by a kit helper
+ * such as `receiveUpload`, or by your code) answers with its status, as the factories' handlers
+ * do: no try/catch to write. Next's own control flow (`redirect()`, `notFound()`, ...) passes
+ * through; any other error is logged and answered with a plain 500.
+ *
+ * @example
+ * // app/imports/route.ts
+ * import { HttpError, withErrorResponses } from 'next-downloadview';
+ * export const POST = withErrorResponses(async (request: Request) => {
+ *   if (!request.headers.get('content-type')?.startsWith('text/csv')) throw new HttpError(415, 'Expected text/csv');
+ *   return Response.json(await importCsv(await request.text()), { status: 201 });   // your code
+ * });
+ */
+export function withErrorResponses<Args extends unknown[]>(
+  handler: (...args: Args) => Response | Promise<Response>,
+): (...args: Args) => Promise<Response> {
+  if (typeof handler !== 'function') throw new TypeError('withErrorResponses: handler must be a function');
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
 }

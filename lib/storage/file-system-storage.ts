@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import type { ByteRange } from '../http/range';
 import { HttpError } from '../http/http-error';
+import { missingSetting } from '../errors';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
 import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
 import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
@@ -94,7 +95,7 @@ function isMissing(error: unknown): boolean {
  * await media.save('reports/2026.csv', csvText);
  */
 export class FileSystemStorage implements Storage {
-  readonly root: string;
+  readonly #root: string | undefined;
   /** Reads are checked against the file's identity and size (see `openFileStream`). */
   readonly exactReads = true;
   readonly #options: FileSystemStorageOptions;
@@ -103,9 +104,14 @@ export class FileSystemStorage implements Storage {
   readonly #hashes = new Map<string, string>();
   readonly #hashing = new Map<string, Promise<string | undefined>>();
 
-  constructor(root: string, options: FileSystemStorageOptions = {}) {
-    if (typeof root !== 'string' || root === '') throw new TypeError('FileSystemStorage: root must be a non-empty path');
-    this.root = path.resolve(/* turbopackIgnore: true */ root);
+  /**
+   * @param root The folder. A value read from the environment (`process.env.MEDIA_ROOT!`) may be
+   *   undefined while `next build` loads the route: it is checked at first use, where a missing
+   *   one is a `ConfigurationError` (a 500 naming it, logged once), not at construction.
+   */
+  constructor(root: string | undefined, options: FileSystemStorageOptions = {}) {
+    if (root !== undefined && (typeof root !== 'string' || root === '')) throw new TypeError('FileSystemStorage: root must be a non-empty path');
+    this.#root = root === undefined ? undefined : path.resolve(/* turbopackIgnore: true */ root);
     for (const limit of ['maxWalkDepth', 'maxWalkEntries'] as const) {
       const value = options[limit];
       if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
@@ -123,6 +129,14 @@ export class FileSystemStorage implements Storage {
     }
     this.#options = options;
     this.#sync = options.syncFs ?? true;
+  }
+
+  /** The folder, absolute. Throws a `ConfigurationError` when it was not set (see the constructor). */
+  get root(): string {
+    if (this.#root === undefined) {
+      throw missingSetting('FileSystemStorage: root', 'MEDIA_ROOT');
+    }
+    return this.#root;
   }
 
   /** Options of a walk under the root; see `walk` for why it never follows a symlinked folder. */

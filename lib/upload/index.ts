@@ -1,7 +1,9 @@
 /**
  * `next-downloadview/upload`: a multipart upload streamed into a `Storage`, size-limited and
- * hashed on the way.
+ * hashed on the way: `uploadRoute` is a whole `POST` handler, `receiveUpload` the step inside it
+ * for a handler of your own (wrap that handler in `withErrorResponses`).
  *
  * @module
  */
 export { receiveUpload, type ReceiveUploadOptions, type ReceivedUpload } from './receive-upload';
+export { uploadRoute, uploadSummary, type UploadHandlers, type UploadRouteOptions, type UploadSummary } from './upload-route';

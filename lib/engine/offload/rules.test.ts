@@ -71,7 +71,7 @@ describe('resolveOffloadRules(rules, where)', () => {
       ['an unknown field', [nginx({ source_dir: '/m' })], 'offload rule 1: unknown field "source_dir"'],
       ['a missing backend', [{ source: '/m', destination: '/p/' }], "backend must be 'nginx', 'apache' or 'lighttpd', got undefined"],
       ['an unknown backend', [nginx({ backend: 'caddy' })], 'got "caddy"'],
-      ['a missing source', [nginx({ source: undefined })], 'source must be a directory'],
+      ['a missing source (a setting unset at runtime)', [nginx({ source: undefined })], 'source is undefined at runtime'],
       ['an empty source', [nginx({ source: '' })], 'source must be a directory'],
       ['a storage without a root', [nginx({ source: { url: () => 'x' } })], 'source must be a directory'],
       ['an ftp source', [nginx({ source: 'ftp://host/files' })], 'only http and https URL sources'],

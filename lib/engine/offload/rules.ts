@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigurationError } from '../../errors';
+import { ConfigurationError, missingSetting } from '../../errors';
 
 /** The web servers a download can be handed to. */
 export type OffloadBackend = 'nginx' | 'apache' | 'lighttpd';
@@ -246,6 +246,9 @@ function resolveSource(source: unknown, at: string): ResolvedOffloadRule['source
     }
     return Object.freeze({ kind: 'url', origin: url.origin, pathname: url.pathname.replace(/\/+$/, '') });
   }
+  // A folder read from the environment (`process.env.MEDIA_ROOT!`, or a storage made from one) may
+  // be undefined while `next build` loads the route: the rules are then checked at the first request.
+  if (source === undefined) throw missingSetting(`${at}: source`, 'MEDIA_ROOT');
   const directory =
     typeof source === 'string' ? source : source !== null && typeof source === 'object' && 'root' in source ? source.root : undefined;
   if (typeof directory !== 'string' || directory === '' || CONTROL.test(directory)) {

@@ -28,7 +28,7 @@ const options = {
     size: 'size',
     checksum: 'sha256',
     lastModified: 'updatedAt',
-  },
+  } as const,
   attachment: (request: Request) => !new URL(request.url).searchParams.has('inline'),
 } satisfies Parameters<typeof drizzleObjectDownload>[0];
 
