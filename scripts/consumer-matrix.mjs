@@ -9,7 +9,8 @@
 //   - what create-next-app@16 installs today, on the machine's Node 20 (its plain `next start`
 //     keeps Content-Length, the newest drops it: both answers are checked);
 //   - the newest Next on Node 20 with the fixture's TypeScript (the cell `npm test` runs);
-//   - the newest Next on Node 24 with the newest TypeScript, `skipLibCheck: false`.
+//   - the newest Next on Node 24 with the newest TypeScript a default app can install,
+//     `skipLibCheck: false`.
 // Node 22 and 24 come from the npm packages node@22 / node@24, installed once into
 // var/tools/node22 and var/tools/node24; a cell puts that Node first on PATH, so npm, next,
 // vitest and the servers all run on it. (The fixture has no native module to compile; one would
@@ -32,7 +33,9 @@ export const CELLS = [
   { next: '16.0.10', node: '22', typescript: '5.7.3', libCheck: true },
   { next: '16.4.3', node: '20', typescript: undefined, libCheck: false },
   { next: undefined, node: '20', typescript: undefined, libCheck: false },
-  { next: '16.5.0', node: '24', typescript: '7.0.2', libCheck: true },
+  // TypeScript 7 cannot be installed beside create-next-app's eslint-config-next (its peer range
+  // is typescript >=4.8.4 <6.1.0): 6.0 is the newest a default app can have.
+  { next: '16.5.0', node: '24', typescript: '6.0.3', libCheck: true },
 ];
 
 /** The folder holding the cell's `node` binary: the machine's for 20, else the npm package's. */

@@ -271,6 +271,18 @@ class ConsumerTest {
     return JSON.parse(readFileSync(path.join(this.app, 'node_modules', name, 'package.json'), 'utf8')).version;
   }
 
+  /**
+   * create-next-app of an older Next 16 wrote no `partialPrefetching` (that Next refuses the key):
+   * the config keeps only what the installed Next knows, as its own create-next-app made it.
+   */
+  fitConfigToNext() {
+    const schema = readFileSync(path.join(this.app, 'node_modules', 'next', 'dist', 'server', 'config-schema.js'), 'utf8');
+    if (schema.includes('partialPrefetching')) return;
+    const configPath = path.join(this.app, 'next.config.ts');
+    writeFileSync(configPath, readFileSync(configPath, 'utf8').replace(/^\s*partialPrefetching: true,\n/m, ''));
+    this.step(`Next ${this.found.versions.next} has no partialPrefetching: left out of next.config.ts, as its create-next-app did`);
+  }
+
   /** Whether the installed Next removes Content-Length from route-handler responses. */
   nextDropsLength() {
     const file = path.join(this.app, 'node_modules', 'next', 'dist', 'server', 'send-response.js');
@@ -305,6 +317,8 @@ class ConsumerTest {
     };
     this.found.seconds = { install: (Date.now() - t) / 1000 };
     this.step(`installed in ${this.found.seconds.install.toFixed(1)} s: ${JSON.stringify(this.found.versions)}`);
+
+    this.fitConfigToNext();
 
     this.step('eslint --max-warnings 0 (create-next-app\'s config)');
     this.run('npx', ['--no-install', 'eslint', '--max-warnings', '0', '.'], this.app);
