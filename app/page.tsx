@@ -5,8 +5,8 @@ import { MediaSection } from './_components/media-section';
 import { RemoteSection } from './_components/remote-section';
 import { SignedSection } from './_components/signed-section';
 import { maxUploadBytes, media, upstreamUrl } from './_lib/demo';
-import { listFiles } from './_lib/files';
-import { zipEntries, zipLength } from './_lib/zip';
+import { iterateFiles, newestFiles } from './_lib/files';
+import { zipEntries, zipLengthInTurns } from './_lib/zip';
 
 export const dynamic = 'force-dynamic';
 
@@ -34,8 +34,8 @@ function remoteExamples(entries: StoredFile[]): string[] {
 }
 
 export default async function Home() {
-  const [rows, { entries, truncated }] = await Promise.all([listFiles(), listMediaFolder()]);
-  const zipSize = zipLength(await zipEntries(rows));
+  const [{ rows, total }, { entries, truncated }] = await Promise.all([newestFiles(), listMediaFolder()]);
+  const zipSize = await zipLengthInTurns(await zipEntries(iterateFiles()));
   return (
     <>
       <div className="hero">
@@ -45,8 +45,8 @@ export default async function Home() {
           them, with a length, an ETag and resumable ranges; each section shows the route behind it.
         </p>
       </div>
-      <FilesSection rows={rows} maxBytes={maxUploadBytes()} />
-      <ExportsSection fileCount={rows.length} zipSize={zipSize} />
+      <FilesSection rows={rows} total={total} maxBytes={maxUploadBytes()} />
+      <ExportsSection fileCount={total} zipSize={zipSize} />
       <MediaSection entries={entries} truncated={truncated} />
       <RemoteSection upstream={upstreamUrl()} names={remoteExamples(entries)} />
       <SignedSection names={entries.map((entry) => entry.name)} />

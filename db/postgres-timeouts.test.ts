@@ -35,7 +35,7 @@ describe('a Postgres that never answers', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it("answers drizzleObjectDownload's request with a plain 500 after connect_timeout", async () => {
+  it("answers drizzleObjectDownload's request with a plain 503 and Retry-After after connect_timeout", async () => {
     const { GET } = drizzleObjectDownload({ storage: new FileSystemStorage('/nonexistent'), db, table: tablesOf(db).files, fields: { file: 'storagePath' } });
     const started = Date.now();
     const errors: unknown[] = [];
@@ -43,7 +43,8 @@ describe('a Postgres that never answers', () => {
     console.error = (...args: unknown[]) => void errors.push(args);
     try {
       const response = await GET(new Request('http://x/files/1'), { params: Promise.resolve({ id: '1' }) });
-      expect(response.status).toBe(500);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
       expect(await response.text()).not.toContain('127.0.0.1');
     } finally {
       console.error = original;

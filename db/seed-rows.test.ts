@@ -48,6 +48,7 @@ describe.each(testDialects())('on %s', (dialect) => {
     '中文报告.txt': 'text/plain',
     'docs/guide.md': 'text/markdown',
     'sample.bin': 'application/octet-stream',
+    'logs/access.log': 'text/plain',
   };
 
   describe('seedFileRows(db, root)', () => {

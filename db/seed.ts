@@ -16,7 +16,21 @@ export const SAMPLE_FILES: ReadonlyArray<{ name: string; content: () => Uint8Arr
   { name: '中文报告.txt', content: () => '这是一个中文文件名的示例文件。\n' },
   { name: 'docs/guide.md', content: () => '# Guide\n\nFiles in sub-folders are served too.\n' },
   { name: 'sample.bin', content: () => pseudoRandomBytes(3 * 1024 * 1024, 'sample.bin') },
+  // Text that compresses well: `npm start` writes its .br and .gz beside it (scripts/precompress.mjs).
+  { name: 'logs/access.log', content: () => accessLog(2000) },
 ];
+
+/** A deterministic web server log of `lines` lines. */
+function accessLog(lines: number): string {
+  const paths = ['/api/path/hello.txt', '/api/files/1', '/api/storage/docs/guide.md', '/api/exports/numbers.txt', '/api/path/sample.bin'];
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const time = new Date(Date.UTC(2026, 0, 1) + i * 7_000).toISOString();
+    const status = i % 17 === 0 ? 304 : i % 11 === 0 ? 206 : 200;
+    out.push(`127.0.0.1 - - [${time}] "GET ${paths[i % paths.length]} HTTP/1.1" ${status} ${(i * 7919) % 65536}\n`);
+  }
+  return out.join('');
+}
 
 /** Deterministic bytes, so a test can recompute what it expects. */
 export function pseudoRandomBytes(length: number, seed: string): Uint8Array {

@@ -48,6 +48,66 @@ test.describe('the demo on S3', () => {
     expect(sha256(await readFile(saved))).toBe(sha256(content));
   });
 
+  test('the upload form sends a file straight to the bucket, and the row has its size, checked type and SHA-256', async ({ page, request }) => {
+    const name = `direct ${Date.now()} résumé.pdf`;
+    const content = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(2 * 1024 * 1024)]);
+    const puts: string[] = [];
+    const posts: string[] = [];
+    page.on('request', (sent) => {
+      if (sent.method() === 'PUT') puts.push(sent.url());
+      if (sent.method() === 'POST') posts.push(new URL(sent.url()).pathname);
+    });
+    await page.goto(`${s3DemoBaseURL}/`);
+    await expect(page.getByText('sent by the browser straight to the bucket')).toBeVisible();
+    // A 1 MB/s uplink, so the progress of the PUT can be seen.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1_000_000 });
+    await page.getByLabel('File to upload').setInputFiles({ name, mimeType: 'application/pdf', buffer: content });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    const progress = page.locator('#upload-progress');
+    await expect(progress).toBeVisible();
+    await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect(page.getByRole('status')).toContainText(`Uploaded ${name}`, { timeout: 20_000 });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    // The bytes went to the store, not through the app.
+    expect(puts).toHaveLength(1);
+    expect(puts[0]!.startsWith(`${s3Endpoint}/${s3Bucket}/files/pending/`)).toBe(true);
+    expect(posts).toEqual(['/api/files/direct', '/api/files/direct/complete']);
+    const rows = (await (await request.get(`${s3DemoBaseURL}/api/files`)).json()) as { id: number; name: string; size: number; contentType: string; sha256: string }[];
+    const row = rows.find((candidate) => candidate.name === name);
+    expect(row).toMatchObject({ size: content.length, contentType: 'application/pdf', sha256: sha256(content) });
+    await expect(page.getByRole('link', { name: `Download ${name}`, exact: true })).toBeVisible();
+    // The object is under uploads/ with the same type and SHA-256, and nothing is left pending.
+    const objects: { name: string; size: number }[] = [];
+    for await (const file of bucket.list('')) objects.push(file);
+    expect(objects.filter((file) => file.name.startsWith('pending/'))).toEqual([]);
+    const stored = objects.filter((file) => file.name.startsWith('uploads/') && file.size === content.length);
+    const stats = await Promise.all(stored.map((file) => bucket.stat(file.name)));
+    expect(stats.find((file) => file.sha256 === sha256(content))).toMatchObject({ contentType: 'application/pdf' });
+    // And downloads byte for byte.
+    const download = await request.get(`${s3DemoBaseURL}/api/files/${row!.id}?stream`);
+    expect(sha256(await download.body())).toBe(sha256(content));
+  });
+
+  test('a body larger than the presigned upload is refused by the store itself, and nothing is recorded', async ({ page, request }) => {
+    await page.goto(`${s3DemoBaseURL}/`);
+    const before = ((await (await request.get(`${s3DemoBaseURL}/api/files`)).json()) as unknown[]).length;
+    const result = await page.evaluate(async () => {
+      const small = new Uint8Array(16);
+      const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', small)), (b) => b.toString(16).padStart(2, '0')).join('');
+      const start = await fetch('/api/files/direct', { method: 'POST', body: JSON.stringify({ name: 'small.bin', size: 16, sha256: digest }) });
+      const ticket = (await start.json()) as { url: string; headers: Record<string, string>; key: string };
+      const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: new Uint8Array(1024 * 1024) });
+      const complete = await fetch('/api/files/direct/complete', { method: 'POST', body: JSON.stringify({ key: ticket.key }) });
+      const tooLarge = await fetch('/api/files/direct', { method: 'POST', body: JSON.stringify({ name: 'huge.bin', size: 2 ** 40, sha256: digest }) });
+      return { start: start.status, put: put.status, putText: await put.text(), complete: complete.status, tooLarge: tooLarge.status };
+    });
+    expect(result).toMatchObject({ start: 201, put: 403, complete: 409, tooLarge: 413 });
+    expect(result.putText).toContain('SignatureDoesNotMatch');
+    expect(((await (await request.get(`${s3DemoBaseURL}/api/files`)).json()) as unknown[]).length).toBe(before);
+  });
+
   test('a seeded sample file was copied to the bucket and downloads under its name', async ({ page }, testInfo) => {
     await page.goto(`${s3DemoBaseURL}/`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download résumé été.txt', exact: true }).click()]);

@@ -41,6 +41,10 @@ export const DEFAULT_REDIRECT_EXPIRES_IN = 0;
 export const S3Storage = nodeOnly;
 export const presignUrl = nodeOnly;
 export const signHeaders = nodeOnly;
+export const fromContainerCredentials = nodeOnly;
+export const fromEnvironment = nodeOnly;
+export const fromInstanceMetadata = nodeOnly;
+export const fromWebIdentity = nodeOnly;
 // /sources
 export const DEFAULT_CHUNK_SIZE = 0;
 export const FileChangedError = nodeOnly;
@@ -68,7 +72,11 @@ export const ACTIVE_CONTENT_POLICY = '';
 export const receiveUpload = nodeOnly;
 export const uploadRoute = nodeOnly;
 export const uploadSummary = nodeOnly;
+export const checkedContentType = nodeOnly;
+export const SNIFF_BYTES = 0;
 // /drizzle
+export const DATABASE_RETRY_AFTER_SECONDS = 0;
+export const databaseUnavailable = nodeOnly;
 export const drizzleGetObject = nodeOnly;
 export const drizzleObjectDownload = nodeOnly;
 // /server

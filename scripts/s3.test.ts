@@ -1,6 +1,8 @@
+import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { presignUrl, signHeaders } from '../lib/s3/sigv4';
-import { verifySignature } from './s3.mjs';
+import { startS3, verifySignature } from './s3.mjs';
 
 // The signature gate in front of fauxqs must refuse what S3 refuses, or the tests that go
 // through it prove nothing about our signatures.
@@ -34,4 +36,57 @@ describe('verifySignature (the S3 signature gate)', () => {
     expect(verifySignature({ method: 'PUT', url: target.pathname + target.search, headers: sent, credentials })).toBeUndefined();
     expect(verifySignature({ method: 'PUT', url: target.pathname + target.search, headers: { ...sent, 'if-none-match': 'x' }, credentials })).toBe('SignatureDoesNotMatch');
   });
+});
+
+describe('startS3 (the test S3 server)', () => {
+  /** Whether a TCP connection to host:port is accepted (true) or refused (false). */
+  function reachable(host: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = net.connect({ host, port, timeout: 2_000 });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  }
+
+  function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const probe = net.createServer();
+      probe.once('error', reject);
+      probe.listen(0, '127.0.0.1', () => {
+        const port = (probe.address() as net.AddressInfo).port;
+        probe.close(() => resolve(port));
+      });
+    });
+  }
+
+  it('answers on loopback only: neither the gate nor the raw store behind it is reachable on another address', async () => {
+    const port = await freePort();
+    const server = await startS3({ port, buckets: ['reach'], gate: true });
+    try {
+      const store = port + 1;
+      expect(await reachable('127.0.0.1', port)).toBe(true);
+      expect(await reachable('127.0.0.1', store)).toBe(true);
+      // A socket bound to 0.0.0.0 answers every 127/8 address and every interface's own address.
+      const others = [
+        '127.0.0.2',
+        ...Object.values(networkInterfaces())
+          .flat()
+          .filter((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)
+          .map((entry) => entry!.address),
+      ];
+      for (const address of others) {
+        expect({ address, gate: await reachable(address, port) }).toEqual({ address, gate: false });
+        expect({ address, store: await reachable(address, store) }).toEqual({ address, store: false });
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { databaseTarget, describeDatabase, mediaRoot } from '../db/config';
 import { downloadSecretFromEnvironment } from '../db/download-secret';
 import { withMigratedDatabase } from '../db/index';
-import { seedFileRows, seedMedia } from '../db/seed';
+import { SAMPLE_FILES, seedFileRows, seedMedia } from '../db/seed';
 
 const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
@@ -96,6 +96,11 @@ async function main(): Promise<void> {
   if (stale.length > 0) console.log(`Removed ${stale.length} temporary files left by interrupted uploads`);
   const created = await seedMedia(media);
   if (created.length > 0) console.log(`Seeded ${created.length} sample files into ${media}`);
+  // Sample text files get .br and .gz siblings where compression pays (logs/access.log; the
+  // others are a few bytes), which /api/path and /api/storage send to a client that accepts them.
+  const { precompress } = await import('./precompress.mjs');
+  const compressed = await precompress(media, { files: SAMPLE_FILES.map((sample) => sample.name) });
+  if (compressed.length > 0) console.log(`Precompressed ${compressed.join(', ')}`);
   console.log(`Database: ${describeDatabase(database)}`);
   const rows = await withMigratedDatabase(database, (db) => seedFileRows(db, media));
   if (rows > 0) console.log(`Recorded ${rows} sample files in the database`);

@@ -8,7 +8,7 @@ import { SNIPPETS } from './snippets';
 import { UploadForm } from './upload-form';
 
 /** drizzleObjectDownload (objectDownload over a Drizzle table): the rows of the `files` table, each served from its stored bytes. */
-export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: number }) {
+export function FilesSection({ rows, total = rows.length, maxBytes }: { rows: FileRow[]; total?: number; maxBytes: number }) {
   const storage = storageDescription();
   return (
     <Section
@@ -53,7 +53,13 @@ export function FilesSection({ rows, maxBytes }: { rows: FileRow[]; maxBytes: nu
         )}{' '}
         (<code>FILES_STORAGE</code>, <code>FILES_DELIVERY</code>).
       </p>
-      <UploadForm maxBytes={maxBytes} />
+      <UploadForm maxBytes={maxBytes} direct={storage.kind === 's3'} />
+      {total > rows.length ? (
+        <p className="note" data-testid="files-truncated">
+          The table holds {total.toLocaleString('en')} files: the newest {rows.length} are shown. <code>files.csv</code> and{' '}
+          <code>files.zip</code> below hold them all.
+        </p>
+      ) : null}
       {rows.length === 0 ? (
         <div className="empty">
           <p>

@@ -51,15 +51,8 @@ export const { GET, HEAD } = {
     file: 'app/api/exports/files.zip/route.ts',
     code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload({
   file: async () => {
-    const entries = await zipEntries(iterateFiles());
-    return {
-      name: 'files.zip',
-      contentType: 'application/zip',
-      size: zipLength(entries),
-      lastModified: zipLastModified(entries),
-      etag: zipEtag(entries),
-      content: () => makeArchive(entries, filesStorage),
-    };
+    await filesStorageReady();
+    return zipFile(iterateFiles(), filesStorage);
   },
 });`,
   },
@@ -69,11 +62,12 @@ export const { GET, HEAD } = {
   root: mediaRoot(),
   attachment: (request) => !new URL(request.url).searchParams.has('inline'),
   activeContent: 'sandbox',
+  precompressed: true,
 });`,
   },
   storage: {
     file: 'app/api/storage/[...path]/route.ts',
-    code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = storageDownload({ storage: media });`,
+    code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = storageDownload({ storage: media, precompressed: true });`,
   },
   remote: {
     file: 'app/api/remote/[...path]/route.ts',

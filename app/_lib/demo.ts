@@ -10,7 +10,9 @@ export const media = new FileSystemStorage(mediaRoot());
 /**
  * Where the files table keeps its bytes: `FILES_STORAGE=s3://BUCKET/PREFIX` puts them in S3 (or
  * any S3-compatible server: AWS_ENDPOINT_URL_S3), with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
- * and AWS_REGION; otherwise the media folder.
+ * and AWS_REGION, or without AWS_ACCESS_KEY_ID credentials from the AWS chain (a role's: container
+ * endpoint, web identity, instance metadata), looked up at the first request; otherwise the
+ * media folder.
  */
 export const filesStorage: Storage = process.env.FILES_STORAGE ? S3Storage.fromUrl(process.env.FILES_STORAGE) : media;
 

@@ -223,7 +223,17 @@ describe.each(testDialects())('on %s', (dialect) => {
     });
 
     it('keeps a binary file byte for byte', async () => {
-      const content = randomBytes(2 * 1024 * 1024 + 17);
+      // A PNG's framing (signature, IHDR, one large IDAT of noise, IEND): the type is checked against the first bytes.
+      const noise = randomBytes(2 * 1024 * 1024 + 17);
+      const idat = Buffer.alloc(8);
+      idat.writeUInt32BE(noise.length);
+      idat.write('IDAT', 4);
+      const content = Buffer.concat([
+        Buffer.from('89504e470d0a1a0a0000000d49484452000000020000000208020000000000000000', 'hex'),
+        idat,
+        noise,
+        Buffer.from('000000000000000049454e44ae426082', 'hex'),
+      ]);
       const row = await lib.createFile(upload(content, 'photo.PNG'), db);
       expect(row.contentType).toBe('image/png');
       expect(row.sha256).toBe(sha256(content));
@@ -242,6 +252,13 @@ describe.each(testDialects())('on %s', (dialect) => {
       const row = await lib.createFile(upload('data', ''), db);
       expect(row.name).toBe('upload');
       expect(row.contentType).toBe('application/octet-stream');
+    });
+
+    it('records the type the first bytes show: HTML uploaded as a .png is application/octet-stream, a GIF named .jpg is image/gif', async () => {
+      const html = await lib.createFile(upload('<!doctype html><script>alert(1)</script>', 'cat.png'), db);
+      expect(html).toMatchObject({ name: 'cat.png', contentType: 'application/octet-stream' });
+      const gif = Buffer.from('47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b', 'hex');
+      expect((await lib.createFile(upload(gif, 'photo.jpg'), db)).contentType).toBe('image/gif');
     });
 
     it('answers 413 over MAX_UPLOAD_BYTES and keeps neither a row nor a file', async () => {
@@ -384,6 +401,34 @@ describe.each(testDialects())('on %s', (dialect) => {
     });
   });
 
+  describe('newestFiles(db, limit)', () => {
+    it('gives the newest rows in id order, and how many there are in all', async () => {
+      const rows = await addRows(['a', 'b', 'c', 'd', 'e']);
+      const { rows: newest, total } = await lib.newestFiles(db, 3);
+      expect(newest.map((row) => row.id)).toEqual(rows.slice(2).map((row) => row.id));
+      expect(total).toBe(5);
+    });
+
+    it('gives every row when there are fewer than the limit', async () => {
+      await addRows(['a', 'b']);
+      const { rows, total } = await lib.newestFiles(db);
+      expect(rows.map((row) => row.name)).toEqual(['a', 'b']);
+      expect(total).toBe(2);
+    });
+  });
+
+  describe('filesJson', () => {
+    it('is the JSON array of every row, in id order, made a page at a time', async () => {
+      const rows = await addRows(['a', 'b"quoted', 'c\nnewline']);
+      const text = (await collect(lib.filesJson(db))).join('');
+      expect(JSON.parse(text)).toEqual(rows.map(lib.toJson));
+    });
+
+    it('is [] for an empty table', async () => {
+      expect(JSON.parse((await collect(lib.filesJson(db))).join(''))).toEqual([]);
+    });
+  });
+
   describe('iterateFiles(db, pageSize)', () => {
     it('yields every row in id order across pages', async () => {
       const rows = await addRows(['a', 'b', 'c', 'd', 'e']);
@@ -513,7 +558,7 @@ describe.each(testDialects())('on %s', (dialect) => {
     }
 
     it('downloads the uploaded bytes with the row name, type, size and SHA-256 ETag', async () => {
-      const content = randomBytes(100_000);
+      const content = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(100_000 - 9)]);
       const row = await lib.createFile(upload(content, 'Résumé 2026.pdf'), routeDb);
       const response = await route.GET(new Request(`http://x/api/files/${row.id}`), context(String(row.id)));
       expect(response.status).toBe(200);

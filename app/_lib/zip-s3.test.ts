@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { virtualDownload } from 'next-downloadview';
 import { readZip } from '@/e2e/helpers';
 import type { FileRow } from '@/db/schema';
-import { useS3Server } from '@/lib/s3/test-server';
-import { makeArchive, zipEntries, zipLength } from './zip';
+import { S3Storage as PackagedS3Storage } from 'next-downloadview/s3';
+import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from '@/lib/s3/test-server';
+import { makeArchive, zipEntries, zipFile, zipLength } from './zip';
 
 // files.zip on FILES_STORAGE=s3://...: the archive reads each row's bytes from the S3 storage.
 const s3 = useS3Server();
@@ -27,5 +29,39 @@ describe('makeArchive on an S3Storage', () => {
     expect(files.map((file) => file.name)).toEqual(['groß.bin', 'b.txt']);
     expect(Buffer.compare(files[0]!.data, Buffer.from(big))).toBe(0);
     expect(files[1]!.data.toString()).toBe('grüße');
+  });
+});
+
+describe('zipFile on an S3Storage', () => {
+  // The package's own S3Storage, as the demo uses it: its errors are the package's HttpErrors,
+  // which the route's factory maps to statuses (test-server's is built from the sources).
+  let count = 0;
+  const packaged = () =>
+    new PackagedS3Storage({ bucket: TEST_BUCKET, endpoint: s3.endpoint(), credentials: TEST_CREDENTIALS, prefix: `zip-${process.pid}-${++count}/` });
+
+  it('answers 502 before any byte when an object of a row is missing from the bucket, and logs the row', async () => {
+    const storage = packaged();
+    await storage.save('uploads/here.txt', 'here');
+    const rows = [row(1, 'here.txt', 'uploads/here.txt', 4), row(2, 'gone.txt', 'uploads/gone.txt', 4)];
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const { GET, HEAD } = virtualDownload({ file: () => zipFile(rows, storage) });
+      for (const handler of [GET, HEAD]) {
+        const response = await handler(new Request('http://x/api/exports/files.zip', { method: handler === GET ? 'GET' : 'HEAD' }), { params: Promise.resolve({}) });
+        expect(response.status).toBe(502);
+      }
+      expect(String(log.mock.calls[0]?.[0])).toMatch(/^files\.zip: row 2 "gone\.txt" \(uploads\/gone\.txt\)/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('answers 200 with the whole archive when every object is there', async () => {
+    const storage = packaged();
+    await storage.save('uploads/one.txt', 'one');
+    const { GET } = virtualDownload({ file: () => zipFile([row(1, 'one.txt', 'uploads/one.txt', 3)], storage) });
+    const response = await GET(new Request('http://x/api/exports/files.zip'), { params: Promise.resolve({}) });
+    expect(response.status).toBe(200);
+    expect(readZip(Buffer.from(await response.arrayBuffer())).map((file) => file.data.toString())).toEqual(['one']);
   });
 });

@@ -11,7 +11,29 @@ import { iterableToStream } from 'next-downloadview/sources';
 import type { Storage } from 'next-downloadview/storage';
 import type { FileRow } from '@/db/schema';
 import { readZip } from '@/e2e/helpers';
-import { entryName, makeArchive, MAX_ENTRY_NAME_BYTES, uniqueName, zipEntries, zipEtag, zipLastModified, zipLength, type ZipEntry } from './zip';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, vi } from 'vitest';
+import { HttpError, virtualDownload } from 'next-downloadview';
+import { S3Storage } from 'next-downloadview/s3';
+import { FileSystemStorage } from 'next-downloadview/storage';
+import { holdLimitMs, probeEventLoop } from '@/lib/streams/event-loop-probe';
+import {
+  checkEntries,
+  CHECK_CONCURRENCY,
+  entryName,
+  FALLBACK_ENTRY_NAME,
+  makeArchive,
+  MAX_ENTRY_NAME_BYTES,
+  UniqueNames,
+  zipEntries,
+  zipEtag,
+  zipFile,
+  zipLastModified,
+  zipLength,
+  zipLengthInTurns,
+  type ZipEntry,
+} from './zip';
 
 const CHUNK = 16 * 1024;
 
@@ -84,16 +106,67 @@ describe('entryName', () => {
     ['/abs/path.txt', '_abs_path.txt'],
     ['back\\slash.txt', 'back_slash.txt'],
     ['tab\there.txt', 'tab_here.txt'],
-    ['..', '_..'],
-    ['', '_'],
+    ['..', FALLBACK_ENTRY_NAME],
+    ['', FALLBACK_ENTRY_NAME],
     ['  spaced  ', 'spaced'],
     ['e\u0301te\u0301.txt', 'été.txt'],
   ])('makes %j the entry name %j', (name, expected) => {
     expect(entryName(name)).toBe(expected);
   });
+
+  describe('names Windows cannot extract', () => {
+    it.each([
+      // An NTFS alternate data stream with some extractors.
+      ['re:port.txt', 're_port.txt'],
+      ['C:\\Windows\\x.txt', 'C__Windows_x.txt'],
+      // Characters Windows refuses.
+      ['wh?t*.txt', 'wh_t_.txt'],
+      ['<a>|"b".txt', '_a___b_.txt'],
+      ['bell\u0007.txt', 'bell_.txt'],
+      ['nul\u0000byte.txt', 'nul_byte.txt'],
+      // Reserved device names, with any extension, in any case.
+      ['CON', '_CON'],
+      ['con', '_con'],
+      ['nul.txt', '_nul.txt'],
+      ['Aux.tar.gz', '_Aux.tar.gz'],
+      ['PRN.', '_PRN'],
+      ['com1', '_com1'],
+      ['LPT9.log', '_LPT9.log'],
+      ['COM\u00b9.txt', '_COM\u00b9.txt'],
+      ['CONIN$', '_CONIN$'],
+      ['CON .txt', '_CON.txt'],
+      // Not reserved: longer names and names that only start like one.
+      ['CONSOLE.txt', 'CONSOLE.txt'],
+      ['com10', 'com10'],
+      ['nul_report.txt', 'nul_report.txt'],
+      ['my.con', 'my.con'],
+      // Trailing dots and spaces, which Windows drops.
+      ['trailing dot.', 'trailing dot'],
+      ['dots...', 'dots'],
+      ['space. . ', 'space'],
+      ['...', FALLBACK_ENTRY_NAME],
+      [' . ', FALLBACK_ENTRY_NAME],
+      ['.env', '.env'],
+    ])('makes %j the entry name %j', (name, expected) => {
+      expect(entryName(name)).toBe(expected);
+    });
+
+    it('never gives a name Windows refuses, whatever the input', () => {
+      const parts = ['CON', 'nul', 'a', '.', ' ', ':', '?', '*', '<', '|', '"', '\\', '/', '\u0001', 'txt', 'é'];
+      for (let i = 0; i < 5000; i++) {
+        let name = '';
+        for (let j = 0, seed = i; j < 6; j++, seed = Math.floor(seed / parts.length) + j * 7) name += parts[seed % parts.length];
+        const entry = entryName(name);
+        // eslint-disable-next-line no-control-regex -- control characters are what must not be left
+        expect(entry, JSON.stringify(name)).not.toMatch(/[\u0000-\u001f<>:"/\\|?*]|[. ]$|^$/);
+        expect(entry.split('.')[0]!.trimEnd(), JSON.stringify(name)).not.toMatch(/^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i);
+        expect(entryName(name)).toBe(entry);
+      }
+    });
+  });
 });
 
-describe('uniqueName', () => {
+describe('UniqueNames', () => {
   it.each([
     [['a.txt', 'a.txt', 'a.txt'], ['a.txt', 'a (2).txt', 'a (3).txt']],
     [['a.txt', 'A.TXT'], ['a.txt', 'A (2).TXT']],
@@ -101,9 +174,43 @@ describe('uniqueName', () => {
     [['backup.tar.gz', 'backup.tar.gz'], ['backup.tar.gz', 'backup (2).tar.gz']],
     [['README', 'README'], ['README', 'README (2)']],
     [['.env', '.env'], ['.env', '.env (2)']],
+    [['a.txt', 'a (3).txt', 'a.txt', 'a.txt', 'a.txt'], ['a.txt', 'a (3).txt', 'a (2).txt', 'a (4).txt', 'a (5).txt']],
+    [['a (2).txt', 'a.txt', 'a.txt'], ['a (2).txt', 'a.txt', 'a (3).txt']],
   ])('names %j as %j', (names, expected) => {
-    const taken = new Set<string>();
-    expect(names.map((name) => uniqueName(name, taken))).toEqual(expected);
+    const unique = new UniqueNames();
+    expect(names.map((name) => unique.take(name))).toEqual(expected);
+  });
+
+  it('gives two rows whose portable names are the same two entries', () => {
+    const unique = new UniqueNames();
+    expect(['re:port.txt', 're?port.txt', 're_port.txt', 'CON', '_CON'].map((name) => unique.take(entryName(name)))).toEqual([
+      're_port.txt',
+      're_port (2).txt',
+      're_port (3).txt',
+      '_CON',
+      '_CON (2)',
+    ]);
+  });
+
+  it('names 50,000 rows of the same name in linear time, the last one a (50000).txt', () => {
+    // Each name once retried (2), (3), ... from 2: 1.25 billion tries here, where 8,000 rows took 8 s.
+    const unique = new UniqueNames();
+    const started = performance.now();
+    let last = '';
+    for (let i = 0; i < 50_000; i++) last = unique.take('a.txt');
+    expect(last).toBe('a (50000).txt');
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it('gives the same names for the same names in the same order', () => {
+    const names = Array.from({ length: 2000 }, (_, i) => ['a.txt', 'A.TXT', `a (${i % 7}).txt`, 'b', 'nul.txt'][i % 5]!);
+    const once = () => {
+      const unique = new UniqueNames();
+      return names.map((name) => unique.take(entryName(name)));
+    };
+    const first = once();
+    expect(once()).toEqual(first);
+    expect(new Set(first.map((name) => name.toLowerCase())).size).toBe(names.length);
   });
 });
 
@@ -113,6 +220,36 @@ describe('zipEntries', () => {
     expect(entries.map((entry) => entry.name)).toEqual(['a.txt', 'A (2).TXT', '中文报告.txt', 'a (3).txt']);
     expect(entries.map((entry) => entry.size)).toEqual(rows.map((r) => r.size));
     expect(entries[0]!.lastModified).toEqual(rows[0]!.updatedAt);
+    expect(entries.map((entry) => entry.row)).toEqual(rows.map((r) => ({ id: r.id, name: r.name })));
+  });
+
+  it('lets other requests run while it names 8,000 rows of the same name', async () => {
+    // 8,000 uploads called a.txt once held the event loop 8 s per export request.
+    const rows = Array.from({ length: 8000 }, (_, i) => row(i + 1, 'a.txt', new Uint8Array()));
+    const probe = await probeEventLoop(() => zipEntries(rows));
+    expect(probe.result.at(-1)!.name).toBe('a (8000).txt');
+    expect(probe.worstDelayMs).toBeLessThan(400);
+  });
+
+  it('zipFile lets other requests run while it names, checks and lays out 100,000 rows', async () => {
+    // Naming, the layout and the ETag are each a few hundred ms of CPU at this size.
+    const content = new Uint8Array();
+    const rows = Array.from({ length: 100_000 }, (_, i) => row(i + 1, `report ${i % 5000}.txt`, content));
+    const stats = { stat: (name: string) => Promise.resolve({ name, size: 0 }) } as unknown as import('next-downloadview/storage').Storage;
+    const probe = await probeEventLoop(() => zipFile(rows, stats));
+    expect(probe.result.size).toBe(zipLength(await zipEntries(rows)));
+    expect(probe.result.etag).toBe(zipEtag(await zipEntries(rows)));
+    expect(await zipLengthInTurns(await zipEntries(rows))).toBe(probe.result.size);
+    expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
+  });
+
+  it('lets other requests run while it names 200,000 rows', async () => {
+    // Linear, but still about a second of CPU: it takes turns with the rest of the process.
+    const content = new Uint8Array();
+    const rows = Array.from({ length: 200_000 }, (_, i) => row(i + 1, `report ${i % 5000}.txt`, content));
+    const probe = await probeEventLoop(() => zipEntries(rows));
+    expect(probe.result).toHaveLength(200_000);
+    expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
   });
 });
 
@@ -290,9 +427,9 @@ describe('entry names', () => {
   });
 
   it('keeps the number of a duplicate within 255 bytes, cutting the stem instead', () => {
-    const taken = new Set<string>();
+    const unique = new UniqueNames();
     const long = entryName(`${'ü'.repeat(500)}.csv`);
-    const names = Array.from({ length: 12 }, () => uniqueName(long, taken));
+    const names = Array.from({ length: 12 }, () => unique.take(long));
     expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(12);
     expect(names[1]).toMatch(/ü \(2\)\.csv$/);
     expect(names[11]).toMatch(/ü \(12\)\.csv$/);
@@ -348,5 +485,147 @@ describe('zipLastModified', () => {
     const at = (ms: number): ZipEntry => ({ name: 'x', storagePath: 'x', size: 0, lastModified: new Date(ms), sha256: '' });
     expect(zipLastModified([at(5), at(9), at(1)])).toEqual(new Date(9));
     expect(zipLastModified([])).toBeUndefined();
+  });
+});
+
+describe('checkEntries and zipFile: a status before the first byte', () => {
+  let root: string;
+  let storage: FileSystemStorage;
+  const servers: Server[] = [];
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'zip-check-'));
+    storage = new FileSystemStorage(root);
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await rm(root, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** `count` rows whose files are on disk, but for the ones in `missing`. */
+  async function rowsOnDisk(count: number, missing: number[] = [], prefix = 'r', size = 100): Promise<FileRow[]> {
+    const rows: FileRow[] = [];
+    for (let id = 1; id <= count; id++) {
+      const content = bytes(size + id, `${prefix}${id}`);
+      const r = { ...row(id, `file ${id}.txt`, content), storagePath: `${prefix}/${id}.bin` };
+      if (!missing.includes(id)) await storage.save(r.storagePath, content, { overwrite: true });
+      rows.push(r);
+    }
+    return rows;
+  }
+
+  const exportOf = (rows: FileRow[], store = storage as import('next-downloadview/storage').Storage) =>
+    virtualDownload({ file: () => zipFile(rows, store) });
+  const request = (method: 'GET' | 'HEAD') => new Request('http://x/api/exports/files.zip', { method });
+  const context = { params: Promise.resolve({}) };
+
+  it('answers 200 and the whole archive when every file is there', async () => {
+    const rows = await rowsOnDisk(20, [], 'ok');
+    const response = await exportOf(rows).GET(request('GET'), context);
+    expect(response.status).toBe(200);
+    const zip = Buffer.from(await response.arrayBuffer());
+    expect(zip.length).toBe(Number(response.headers.get('content-length')));
+    expect(readZip(zip).map((file) => file.name)).toEqual(rows.map((r) => r.name));
+  });
+
+  it.each([
+    ['the first file', 1],
+    ['a later file', 37],
+  ])('answers 502 before any byte, for GET and HEAD, when %s is missing, and logs its row', async (_what, id) => {
+    const rows = await rowsOnDisk(40, [id], `missing${id}`);
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    for (const method of ['GET', 'HEAD'] as const) {
+      const response = await exportOf(rows)[method](request(method), context);
+      expect(response.status).toBe(502);
+      expect(response.headers.get('content-type')).not.toBe('application/zip');
+    }
+    const lines = log.mock.calls.map((call) => String(call[0])).filter((line) => line.startsWith('files.zip:'));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain(`row ${id} "file ${id}.txt"`);
+    expect(lines[0]).toContain('missing');
+  });
+
+  it('answers 502 when a file is not the size its row says', async () => {
+    const rows = await rowsOnDisk(3, [], 'size');
+    rows[1] = { ...rows[1]!, size: rows[1]!.size + 1 };
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const response = await exportOf(rows).GET(request('GET'), context);
+    expect(response.status).toBe(502);
+    expect(String(log.mock.calls[0]?.[0])).toMatch(/row 2 "file 2\.txt".*has 102 bytes, its row 103/);
+  });
+
+  it('names a row whose name holds a line break on one line of the log', async () => {
+    const rows = await rowsOnDisk(1, [1], 'newline');
+    rows[0] = { ...rows[0]!, name: 'evil\nfiles.zip: forged line' };
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    await expect(checkEntries(await zipEntries(rows), storage)).rejects.toMatchObject({ status: 502 });
+    expect(String(log.mock.calls[0]?.[0])).not.toContain('\n');
+  });
+
+  it('answers 504 before any byte when the store does not answer in time', async () => {
+    // An S3 endpoint that takes the connection and never answers.
+    const server = createServer(() => undefined);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const s3 = new S3Storage({ bucket: 'hangs', endpoint, credentials: { accessKeyId: 'k', secretAccessKey: 's' }, timeoutMs: 300 });
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const rows = [row(1, 'a.txt', bytes(10, 'a')), row(2, 'b.txt', bytes(10, 'b'))];
+    const started = performance.now();
+    for (const method of ['GET', 'HEAD'] as const) {
+      const response = await exportOf(rows, s3)[method](request(method), context);
+      expect(response.status).toBe(504);
+    }
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(String(log.mock.calls[0]?.[0])).toMatch(/^files\.zip: row 1 "a\.txt"/);
+  });
+
+  it(`asks the storage about at most ${CHECK_CONCURRENCY} files at once, and stops at the first failure`, async () => {
+    let inFlight = 0;
+    let most = 0;
+    let asked = 0;
+    const counting = {
+      async stat(name: string) {
+        asked++;
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        inFlight--;
+        if (name === 'uploads/50.bin') throw new HttpError(404, 'Not Found');
+        return { name, size: 0 };
+      },
+    } as unknown as import('next-downloadview/storage').Storage;
+    const entries = await zipEntries(Array.from({ length: 500 }, (_, i) => row(i + 1, 'x', new Uint8Array())));
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    await expect(checkEntries(entries, counting)).rejects.toMatchObject({ status: 502 });
+    expect(most).toBe(CHECK_CONCURRENCY);
+    expect(asked).toBeLessThan(50 + 2 * CHECK_CONCURRENCY);
+  });
+
+  it('lets other requests run while it checks 50,000 files on a local disk, which answers synchronously', async () => {
+    const files = await rowsOnDisk(20, [], 'many');
+    const rows = Array.from({ length: 50_000 }, (_, i) => ({ ...files[i % 20]!, id: i + 1 }));
+    const entries = await zipEntries(rows);
+    const probe = await probeEventLoop(() => checkEntries(entries, storage));
+    expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
+  });
+
+  it('breaks the connection, and logs the row, when a file vanishes after the headers', async () => {
+    // Files larger than a chunk of the body, so that the third is opened only once the first is out.
+    const rows = await rowsOnDisk(3, [], 'vanish', 256 * 1024);
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const response = await exportOf(rows).GET(request('GET'), context);
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(first.value!.length).toBeGreaterThan(0);
+    await storage.delete(rows[2]!.storagePath);
+    await expect((async () => {
+      for (;;) if ((await reader.read()).done) return;
+    })()).rejects.toThrow();
+    expect(log.mock.calls.map((call) => String(call[0]))).toContainEqual(expect.stringMatching(/^files\.zip: row 3 "file 3\.txt" .*after the headers/));
   });
 });

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../errors';
 import type { RouteParams } from '../engine/options';
 import { routeParam, type DownloadHandlers } from '../factories/handlers';
 import { objectDownload, resolveFields, type ObjectDownloadOptions } from '../factories/object-download';
+import { databaseUnavailable } from './database-unavailable';
 
 /** A select whose SQL is built once: `execute` takes the value of its one placeholder. */
 interface PreparedSelect {
@@ -106,7 +107,13 @@ export function drizzleGetObject<Row extends object = Record<string, unknown>>(
       if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined;
     }
     if (!holds(column, value)) return undefined;
-    const rows = await select(database(), value);
+    let rows: unknown[];
+    try {
+      rows = await select(database(), value);
+    } catch (error) {
+      // A database that cannot be reached is a 503 the client may retry, not a 500.
+      throw databaseUnavailable(error) ?? error;
+    }
     return rows[0] as Row | undefined;
   };
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+export { DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable } from './database-unavailable';
 export {
   drizzleGetObject,
   drizzleObjectDownload,

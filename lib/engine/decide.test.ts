@@ -172,3 +172,50 @@ describe('decide() with active content', () => {
     if (status !== 416) expect(decision.headers.get('content-disposition')).toMatch(/^attachment;/);
   });
 });
+
+describe('decide() with Source.vary and Source.digests', () => {
+  const SHA = Buffer.alloc(32, 7).toString('base64');
+  const REPR = `sha-256=:${SHA}:`;
+
+  it.each([
+    ['200', {}, 200],
+    ['206', { range: 'bytes=0-1' }, 206],
+    ['multipart 206', { range: 'bytes=0-1, 4-5' }, 206],
+    ['304', { 'if-none-match': '"v1"' }, 304],
+    ['412', { 'if-match': '"other"' }, 412],
+    ['416', { range: 'bytes=10-' }, 416],
+  ] as const)('sends Vary on a %s', (_label, headers, status) => {
+    const decision = decideFor('GET', headers, { vary: ['accept-encoding'] });
+    expect(decision.status).toBe(status);
+    expect(decision.headers.get('vary')).toBe('accept-encoding');
+  });
+
+  it('adds to a Vary of the route, once', () => {
+    const request = new Request('http://x/a.txt');
+    const withOrigin = decide(request, source({ vary: ['accept-encoding'] }), resolveOptions({ headers: { vary: 'Origin, Accept-Encoding' } }, 'test'));
+    expect(withOrigin.headers.get('vary')).toBe('Origin, Accept-Encoding');
+    const other = decide(request, source({ vary: ['accept-encoding'] }), resolveOptions({ headers: { vary: 'Origin' } }, 'test'));
+    expect(other.headers.get('vary')).toBe('Origin, accept-encoding');
+    const star = decide(request, source({ vary: ['accept-encoding'] }), resolveOptions({ headers: { vary: '*' } }, 'test'));
+    expect(star.headers.get('vary')).toBe('*');
+  });
+
+  it.each([
+    ['200', 'GET', {}, 200, REPR],
+    ['HEAD', 'HEAD', {}, 200, REPR],
+    ['206', 'GET', { range: 'bytes=0-1' }, 206, null],
+    ['304', 'GET', { 'if-none-match': '"v1"' }, 304, null],
+    ['416', 'GET', { range: 'bytes=10-' }, 416, null],
+  ] as const)('sends Repr-Digest on a %s, and Content-Digest only with the whole content', (_label, method, headers, status, content) => {
+    const decision = decideFor(method, headers, { digests: { 'sha-256': SHA } });
+    expect(decision.status).toBe(status);
+    expect(decision.headers.get('repr-digest')).toBe(REPR);
+    expect(decision.headers.get('content-digest')).toBe(content);
+  });
+
+  it('sends no digest that is not of its algorithm\'s length, nor one beside an upstream\'s answer', () => {
+    expect(decideFor('GET', {}, { digests: { 'sha-256': Buffer.alloc(20).toString('base64') } }).headers.get('repr-digest')).toBeNull();
+    expect(decideFor('GET', {}, { digests: { 'sha-256': SHA }, answered: { status: 200 } }).headers.get('repr-digest')).toBeNull();
+    expect(decideFor('GET', {}, { digests: { 'sha-256': SHA }, answered: { status: 200 } }).headers.get('content-digest')).toBeNull();
+  });
+});

@@ -1,11 +1,12 @@
 import { evaluatePreconditions, type Validators } from '../http/conditional';
 import { isActiveContentType, resolveContentType } from '../http/content-type';
 import { contentDispositionHeader, safeBasename } from '../http/disposition';
+import { formatDigestField, selectDigests } from '../http/digest';
 import { formatEntityTag, toEntityTag } from '../http/etag';
 import { formatHttpDate } from '../http/http-date';
 import { planMultipart, type MultipartPlan } from '../http/multipart';
 import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
-import { LENGTH_HEADER } from './length-handoff';
+import { ENCODING_HEADER, LENGTH_HEADER } from './length-handoff';
 import { memoize } from './memo';
 import { perRequest, type ActiveContent, type ResolvedOptions } from './options';
 import type { Source } from './source';
@@ -19,7 +20,7 @@ export type Decision =
   | { status: 304 | 412 | 416; headers: Headers; body: { kind: 'none' } };
 
 /** The engine's alone: a route that set them by hand could announce bytes it does not send. */
-const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-encoding', LENGTH_HEADER]);
+const FRAMING_HEADERS = new Set(['content-length', 'content-range', 'transfer-encoding', LENGTH_HEADER, ENCODING_HEADER]);
 
 /** Headers that describe a body a 416 does not have. */
 const REPRESENTATION_ONLY = new Set(['content-type', 'content-length', 'content-disposition', 'content-encoding']);
@@ -35,7 +36,7 @@ const REPRESENTATION_ONLY = new Set(['content-type', 'content-length', 'content-
 export const ACTIVE_CONTENT_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
 /** Headers of a 304: validators and caching only (RFC 9110 §15.4.5). */
-const NOT_MODIFIED_HEADERS = ['etag', 'last-modified', 'cache-control', 'expires', 'vary', 'content-location'];
+const NOT_MODIFIED_HEADERS = ['etag', 'last-modified', 'cache-control', 'expires', 'vary', 'content-location', 'repr-digest'];
 
 /**
  * Decides the whole response, once, in the order of RFC 9110 §13.2.2:
@@ -52,6 +53,9 @@ export function decide(request: Request, source: Source, options: ResolvedOption
   const name = basename(perRequest(options.filename, request, source) ?? source.name ?? '');
   const headers = representationHeaders(request, source, options, validators, name);
   if (extra) for (const [header, value] of extra) headers.set(header, value);
+  if (source.vary?.length) appendVary(headers, source.vary);
+  const digests = source.answered ? [] : selectDigests(request.headers.get('want-repr-digest'), source.digests);
+  if (digests.length) headers.set('repr-digest', formatDigestField(source.digests!, digests)!);
   // After the route's own headers, which may have set the type or the disposition themselves.
   guardActiveContent(headers, name, options.activeContent);
   // The route's own headers (cookies, custom ones) go on every answer, 304 and 412 included.
@@ -66,26 +70,26 @@ export function decide(request: Request, source: Source, options: ResolvedOption
   const precondition = evaluatePreconditions(request.method, request.headers, validators, {
     modifiedSince: options.modifiedSince && ((since: Date) => options.modifiedSince!(source, since)),
   });
-  if (precondition.kind === 'precondition-failed') return status(412, (name) => name === 'etag' || name === 'last-modified');
+  if (precondition.kind === 'precondition-failed') return status(412, (name) => name === 'etag' || name === 'last-modified' || name === 'vary');
   if (precondition.kind === 'not-modified') return status(304, (name) => NOT_MODIFIED_HEADERS.includes(name));
 
   const size = source.size;
   const rangeHeader = request.headers.get('range');
   if (request.method !== 'GET' || rangeHeader === null || size === undefined || !acceptsRanges(source)) {
-    return { status: 200, headers, body: { kind: 'whole' } };
+    return whole(request, source, headers);
   }
   // §13.1.5: a Range whose If-Range does not match (strongly) is ignored: the client gets the
   // whole, new representation instead of a piece of it spliced onto a piece of the old one.
   const ifRange = request.headers.get('if-range');
   if (ifRange !== null && !ifRangeMatches(ifRange, validators)) {
-    return { status: 200, headers, body: { kind: 'whole' } };
+    return whole(request, source, headers);
   }
 
   const parsed = parseRange(rangeHeader, size, { maxRanges: options.maxRanges });
   switch (parsed.kind) {
     case 'none':
     case 'ignored':
-      return { status: 200, headers, body: { kind: 'whole' } };
+      return whole(request, source, headers);
     case 'unsatisfiable': {
       const out = status(416, (name) => !REPRESENTATION_ONLY.has(name));
       out.headers.set('content-range', `bytes */${size}`);
@@ -104,6 +108,26 @@ export function decide(request: Request, source: Source, options: ResolvedOption
       return { status: 206, headers, body: { kind: 'multipart', plan } };
     }
   }
+}
+
+/**
+ * A 200 with the whole representation. Its content is the representation itself, so a known
+ * digest of it is also the content's (RFC 9530 §2), for the algorithms `Want-Content-Digest`
+ * prefers. A HEAD gets it too: it carries the fields its GET would (RFC 9110 §9.3.2).
+ */
+function whole(request: Request, source: Source, headers: Headers): Decision {
+  if (source.digests && !source.answered) {
+    const algorithms = selectDigests(request.headers.get('want-content-digest'), source.digests);
+    if (algorithms.length) headers.set('content-digest', formatDigestField(source.digests, algorithms)!);
+  }
+  return { status: 200, headers, body: { kind: 'whole' } };
+}
+
+/** Adds request fields to `Vary` once each, after any the route set itself. */
+function appendVary(headers: Headers, fields: readonly string[]): void {
+  const present = (headers.get('vary') ?? '').toLowerCase().split(',').map((field) => field.trim());
+  if (present.includes('*')) return;
+  for (const field of fields) if (!present.includes(field.toLowerCase())) headers.append('vary', field);
 }
 
 /** Keeps the upstream's verdict, with our headers around it. */

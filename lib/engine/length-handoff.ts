@@ -71,6 +71,41 @@ export function verifiedLength(header: unknown): number | undefined {
   return length;
 }
 
+/**
+ * Next 16 drops `Content-Encoding` from route-handler responses too: a file stored gzipped would
+ * reach the client as a gzip blob under its plain name. The engine hands the coding over in
+ * this header, signed like the length, and the server turns it back into `Content-Encoding`.
+ */
+export const ENCODING_HEADER = 'x-downloadview-encoding';
+
+/** A `Content-Encoding` value: content-codings (RFC 9110 §8.4.1), tokens, comma-separated. */
+const CODINGS = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:[ \t]*,[ \t]*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
+
+/** The MAC of a coding; its own prefix, so that no signed length can pass for a coding. */
+function encodingMac(token: Buffer, encoding: string): string {
+  return mac(token, `content-encoding:${encoding}`).toString('base64url');
+}
+
+/** The private header's value for a `Content-Encoding`, or `undefined` when no kit server runs in this process. */
+export function signedEncoding(encoding: string): string | undefined {
+  const token = (globalThis as GlobalWithToken)[TOKEN];
+  if (!token || !CODINGS.test(encoding)) return undefined;
+  return `${encoding}/${encodingMac(token, encoding)}`;
+}
+
+/** The coding in a private header value, if it was made by `signedEncoding` in this process. */
+export function verifiedEncoding(header: unknown): string | undefined {
+  const token = (globalThis as GlobalWithToken)[TOKEN];
+  if (!token || typeof header !== 'string') return undefined;
+  const at = header.lastIndexOf('/');
+  if (at < 1) return undefined;
+  const encoding = header.slice(0, at);
+  if (!CODINGS.test(encoding)) return undefined;
+  const given = Buffer.from(header.slice(at + 1), 'utf8');
+  const expected = Buffer.from(encodingMac(token, encoding), 'utf8');
+  return given.length === expected.length && timingSafeEqual(given, expected) ? encoding : undefined;
+}
+
 /** Whether two strings of the same shape are equal, in time that does not depend on where they differ. */
 function equalStrings(a: string, b: string): boolean {
   if (a.length !== b.length) return false;

@@ -1,6 +1,6 @@
 import { errorResponse, HttpError } from '../http/http-error';
-import { LENGTH_HEADER, signedLength } from './length-handoff';
-import { sendBytesBody, sendFileBody } from './file-handoff';
+import { ENCODING_HEADER, LENGTH_HEADER, signedEncoding, signedLength } from './length-handoff';
+import { bytesResponse, offerBody } from './file-handoff';
 import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
@@ -133,9 +133,9 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
   // A body already in memory holds nothing open: sent as bytes, it skips the stream machinery.
   const bytes = bytesOf(body);
   if (bytes) return bytesAnswer(bytes, status, headers);
-  // Under the kit's server, an open file is sent by the server itself, with Node streams.
-  if (sendFileBody(body)) return new Response(null, { status, headers });
-  const response = new Response(body, { status, headers });
+  // Under the kit's server, an open file is sent by the server itself, with Node streams, when
+  // Next sends this Response.
+  const response = offerBody(new Response(body, { status, headers }), body);
   const release = () => {
     if (!body.locked) body.cancel(request.signal.reason).catch(() => undefined);
   };
@@ -145,26 +145,42 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
 }
 
 /**
- * A body already in memory. Under the kit's server, when its length is announced, the server
- * writes it with the headers (Next's web-stream piping of even 4 KiB costs more than the rest
- * of the download); otherwise it is the Response's body, the cheapest one a route can give.
+ * A body already in memory, the Response's body. Under the kit's server, when its length is
+ * announced and Next sends this Response, the server writes it with the headers (Next's
+ * web-stream piping of even 4 KiB costs more than the rest of the download).
  */
 function bytesAnswer(bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers): Response {
-  if (headers.has(LENGTH_HEADER) && Number(headers.get('content-length')) === bytes.byteLength && sendBytesBody(bytes)) {
-    return new Response(null, { status, headers });
-  }
-  return new Response(bytes, { status, headers });
+  return headers.has(LENGTH_HEADER) ? bytesResponse(bytes, { status, headers }) : new Response(bytes, { status, headers });
 }
 
 /**
- * Next 16 drops Content-Length from route handlers; under the kit's server the length travels
- * in a private, signed header that the server turns back into Content-Length.
+ * Next 16 drops Content-Length and Content-Encoding from route handlers; under the kit's server
+ * each travels in a private, signed header that the server turns back into the real one.
  */
 function passLengthOn(headers: Headers): void {
   const length = headers.get('content-length');
-  if (length === null) return;
-  const signed = signedLength(Number(length));
-  if (signed) headers.set(LENGTH_HEADER, signed);
+  if (length !== null) {
+    const signed = signedLength(Number(length));
+    if (signed) headers.set(LENGTH_HEADER, signed);
+  }
+  const encoding = headers.get('content-encoding');
+  if (encoding !== null) {
+    const signed = signedEncoding(encoding);
+    if (signed) headers.set(ENCODING_HEADER, signed);
+    else warnEncodingDropped(encoding);
+  }
+}
+
+let warned = false;
+
+/** Once per process: without the kit's server, Next sends a stored coding's bytes without saying so. */
+function warnEncodingDropped(encoding: string): void {
+  if (warned || process.env.NEXT_RUNTIME === 'edge') return;
+  warned = true;
+  console.warn(
+    `next-downloadview: a file stored with Content-Encoding "${encoding}" is sent without that header: Next 16 drops ` +
+      'Content-Encoding from route responses. Serve the app with the kit\'s server (`next-downloadview start`), which restores it.',
+  );
 }
 
 function counted(source: Source, stream: ReadableStream<Uint8Array>, length: number | undefined) {

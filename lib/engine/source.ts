@@ -1,3 +1,4 @@
+import type { Digests } from '../http/digest';
 import type { ByteRange } from '../http/range';
 
 /** An entity-tag as a source knows it: a bare value is strong; say `weak: true` only if it is. */
@@ -17,6 +18,20 @@ export interface SourceMeta {
   charset?: string;
   /** Content-Encoding the bytes are already in (a stored `.gz` served as-is); never guessed. */
   encoding?: string;
+  /**
+   * Hashes of the whole representation, i.e. of every byte `open()` gives (in its `encoding`),
+   * each the standard base64 of the raw digest, e.g. `{ 'sha-256': '47DEQpj8…uFU=' }` (see
+   * `digestFromHex` for a stored hex checksum). Sent as `Repr-Digest` (RFC 9530) on 200, 206,
+   * HEAD and 304, and as `Content-Digest` on a whole 200. Give only a digest known to be of these
+   * bytes: one that is not of the right length is not sent.
+   */
+  digests?: Digests;
+  /**
+   * Request fields that chose these bytes among other representations of the same resource
+   * (`accept-encoding` for a precompressed variant): sent in `Vary` on every answer, so that a
+   * cache keeps the representations apart.
+   */
+  vary?: readonly string[];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { digestFromHex, type Digests } from '../http/digest';
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
@@ -155,9 +156,23 @@ export async function objectSource(
     console.warn(`objectDownload: "${name}" is ${source.size} bytes, the row says ${recordedSize}`);
     return rememberStorageName(described, name);
   }
+  const checksum = text(row, fields.checksum);
   return rememberStorageName({
     ...described,
     lastModified: date(row, fields.lastModified) ?? source.lastModified,
-    etag: text(row, fields.checksum) ?? source.etag,
+    etag: checksum ?? source.etag,
+    digests: checksumDigests(checksum) ?? source.digests,
   }, name);
+}
+
+/**
+ * A checksum of 64 or 128 hex digits is taken for the content's SHA-256 or SHA-512 (the row's
+ * `sha256` column, saved from the bytes on upload) and sent as its Repr-Digest; any other
+ * checksum stays an ETag only.
+ */
+function checksumDigests(checksum: string | undefined): Digests | undefined {
+  const sha256 = digestFromHex('sha-256', checksum);
+  if (sha256) return { 'sha-256': sha256 };
+  const sha512 = digestFromHex('sha-512', checksum);
+  return sha512 ? { 'sha-512': sha512 } : undefined;
 }

@@ -5,6 +5,7 @@ import { missingSetting } from '../errors';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
 import { checkRequestedPath, pathSource, type PathSourceOptions } from '../sources/path-source';
+import { ifFound, negotiatePrecompressed, resolvePrecompressed, type PrecompressedOption, type ResolvedPrecompressed } from '../sources/precompressed';
 
 export interface PathDownloadOptions<P extends RouteParams = RouteParams> extends DownloadOptions<P>, PathSourceOptions {
   /**
@@ -21,6 +22,15 @@ export interface PathDownloadOptions<P extends RouteParams = RouteParams> extend
   path?: string | ((request: Request, params: P) => string | readonly string[] | undefined | Promise<string | readonly string[] | undefined>);
   /** Route parameter holding the requested path when `path` is not given. Default `path`. */
   param?: string;
+  /**
+   * Serve `name.br` or `name.gz` from beside the file `name` when the request's Accept-Encoding
+   * takes it: `true` (Brotli, then gzip), a list of `'br'` / `'gzip'` (best first), or
+   * `{ encodings, stale: 'serve' }` to also send a sibling older than its original (ignored by
+   * default). Every answer then carries `Vary: Accept-Encoding`. Only under the kit's server
+   * (`next-downloadview/server`): plain `next start` drops Content-Encoding, so there the file
+   * itself is always sent. Default off.
+   */
+  precompressed?: PrecompressedOption;
 }
 
 /**
@@ -61,15 +71,16 @@ export function pathDownload<P extends RouteParams = RouteParams>(options: PathD
   }
   if (typeof syncFs !== 'boolean') throw new ConfigurationError('pathDownload: syncFs must be true or false');
   const sourceOptions = { dotfiles, chunkSize, syncFs };
+  const variants = resolvePrecompressed(options.precompressed, 'pathDownload');
   const folder = rootGiven ? rootFolder(options.root) : undefined;
 
   // A fixed path is the configuration's own: it is resolved once and not re-checked per request.
   if (typeof which === 'string') {
     let file: string | undefined;
-    return createHandlers(async () => {
+    return createHandlers(async (request) => {
       const root = folder ? (folder.checked ?? (await folder.check())) : undefined;
       file ??= root === undefined ? path.resolve(/* turbopackIgnore: true */ which) : path.resolve(/* turbopackIgnore: true */ root, which);
-      return pathSource(file, root, sourceOptions);
+      return withVariants(request, file, root, sourceOptions, variants);
     }, resolved);
   }
 
@@ -78,8 +89,21 @@ export function pathDownload<P extends RouteParams = RouteParams>(options: PathD
     if (requested === undefined) throw new HttpError(404, 'Not Found');
     const segments = checkRequestedPath(requested, sourceOptions);
     const root = folder!.checked ?? (await folder!.check());
-    return pathSource(path.join(root, ...segments), root, sourceOptions);
+    return withVariants(request, path.join(root, ...segments), root, sourceOptions, variants);
   }, resolved);
+}
+
+/** The file, or the precompressed sibling of it that the request prefers. */
+async function withVariants(
+  request: Request,
+  file: string,
+  root: string | undefined,
+  sourceOptions: PathSourceOptions,
+  variants: ResolvedPrecompressed | undefined,
+) {
+  const source = await pathSource(file, root, sourceOptions);
+  if (!variants) return source;
+  return negotiatePrecompressed(request, source, variants, (suffix) => ifFound(() => pathSource(file + suffix, root, sourceOptions)));
 }
 
 /**

@@ -3,6 +3,7 @@ import { ConfigurationError, resolveOptions, type DownloadOptions, type RoutePar
 import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
 import { checkRequestedPath } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
+import { ifFound, negotiatePrecompressed, PRECOMPRESSED_SUFFIX, resolvePrecompressed, type PrecompressedEncoding, type PrecompressedOption } from '../sources/precompressed';
 import type { Storage } from '../storage/storage';
 import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
 
@@ -16,6 +17,15 @@ export interface StorageDownloadOptions<P extends RouteParams = RouteParams> ext
   path?: string | ((request: Request, params: P) => string | readonly string[] | undefined | Promise<string | readonly string[] | undefined>);
   /** Route parameter holding the name when `path` is not given. Default `path`. */
   param?: string;
+  /**
+   * Serve `name.br` or `name.gz` from the storage in place of `name` when the request's
+   * Accept-Encoding takes it: `true` (Brotli, then gzip), a list of `'br'` / `'gzip'` (best
+   * first), or `{ encodings, stale: 'serve' }` to also send a sibling older than its original
+   * (ignored by default). Every answer then carries `Vary: Accept-Encoding`. Only under the
+   * kit's server (`next-downloadview/server`): plain `next start` drops Content-Encoding, so
+   * there the file itself is always sent. Default off.
+   */
+  precompressed?: PrecompressedOption;
 }
 
 /**
@@ -41,13 +51,19 @@ export function storageDownload<P extends RouteParams = RouteParams>(options: St
   if (which !== undefined && typeof which !== 'string' && typeof which !== 'function') {
     throw new ConfigurationError('storageDownload: path must be a name or a function');
   }
+  const variants = resolvePrecompressed(options.precompressed, 'storageDownload');
   const delivery = withDelivery(
     async (request, params) => {
       const requested = typeof which === 'string' ? which : which ? await which(request, params as P) : routeParam(params, param, 'storageDownload');
       if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
       // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
       const name = typeof requested === 'string' ? requested : checkRequestedPath(requested, { dotfiles: true }).join('/');
-      return rememberStorageName(await storageSource(storage, name), name);
+      const source = rememberStorageName(await storageSource(storage, name), name);
+      if (!variants) return source;
+      const chosen = await negotiatePrecompressed(request, source, variants, (suffix) => ifFound(() => storageSource(storage, name + suffix)));
+      // A redirect goes to the stored file that was chosen.
+      const encoding = chosen.encoding as PrecompressedEncoding | undefined;
+      return rememberStorageName(chosen, encoding && chosen !== source ? name + PRECOMPRESSED_SUFFIX[encoding] : name);
     },
     resolved,
     storage,

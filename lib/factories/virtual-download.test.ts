@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../engine/options';
 import { HttpError } from '../http/http-error';
 import type { VirtualContent, VirtualFile } from '../sources/virtual-source';
+import { busyChunks, holdLimitMs, probeEventLoop } from '../streams/event-loop-probe';
 import { virtualDownload, type VirtualDownloadOptions } from './virtual-download';
 
 const encoder = new TextEncoder();
@@ -105,6 +106,44 @@ describe('virtualDownload', () => {
       const body = await text(response);
       expect(body).toMatch(/Content-Range: bytes 0-1\/9\r\n\r\nab\r\n/);
       expect(body).toMatch(/Content-Range: bytes 7-8\/9\r\n\r\nhi\r\n/);
+    });
+
+    describe('on a far Range of a generator that costs CPU time', () => {
+      // 800 chunks of 64 KiB at 1 ms of CPU each; the Range asks for the end: 0.8 s of skipping
+      // with no I/O in it, which once held every other request of the process.
+      const SIZE = 64 * 1024;
+      const file = { name: 'gen.bin', size: 800 * SIZE, content: () => busyChunks(800, SIZE, 1) };
+
+      it.each([
+        ['one range', `bytes=${799 * SIZE}-${799 * SIZE + 3}`],
+        ['several ranges', `bytes=0-0,${799 * SIZE}-${799 * SIZE + 3}`],
+      ])('lets a concurrent request be answered while it skips (%s)', async (_label, range) => {
+        const tiny = virtualDownload({ file: { name: 'tiny.txt', content: 'tiny' } });
+        const latencies: number[] = [];
+        let stop = false;
+        // A second request every 10 ms while the first one runs, each answered and read whole.
+        const others = (async () => {
+          while (!stop) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            const started = performance.now();
+            const response = await tiny.GET(new Request('http://x/tiny.txt'), { params: Promise.resolve({}) });
+            expect(await text(response)).toBe('tiny');
+            latencies.push(performance.now() - started);
+          }
+        })();
+        const probe = await probeEventLoop(async () => {
+          const response = await get({ file }, { range });
+          expect(response.status).toBe(206);
+          return bytes(response);
+        });
+        stop = true;
+        await others;
+        expect(probe.result.length).toBeGreaterThanOrEqual(4);
+        expect(probe.totalMs).toBeGreaterThan(720);
+        expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
+        expect(latencies.length).toBeGreaterThan(5);
+        expect(Math.max(...latencies)).toBeLessThan(holdLimitMs(probe.totalMs));
+      });
     });
 
     it('serves a Range of a string in bytes, not characters', async () => {

@@ -34,7 +34,7 @@ export function resolveContentType(input: {
   name?: string;
   charset?: string;
 }): string {
-  const candidates = [input.explicit, input.source, guessFromName(input.name), FALLBACK_TYPE];
+  const candidates = [input.explicit, input.source, typeFromName(input.name), FALLBACK_TYPE];
   for (const candidate of candidates) {
     const match = candidate === undefined ? null : MEDIA_TYPE.exec(candidate.trim());
     if (!match) continue;
@@ -57,7 +57,7 @@ export function resolveContentType(input: {
  * `json` would be guessed as application/json: only a real extension (a
  * dot after the first character of the last path segment) is looked up.
  */
-function guessFromName(name: string | undefined): string | undefined {
+export function typeFromName(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
   const basename = name.split(/[/\\]/).pop() ?? '';
   const dot = basename.lastIndexOf('.');

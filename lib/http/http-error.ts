@@ -24,6 +24,8 @@ const REASON_PHRASES: Record<number, string> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+  507: 'Insufficient Storage',
 };
 
 const MAX_MESSAGE_LENGTH = 200;

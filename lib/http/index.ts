@@ -1,7 +1,7 @@
 /**
  * `next-downloadview/http`: the pure HTTP helpers the engine is built from (dates, entity tags,
- * preconditions, ranges, Content-Disposition, content types, multipart), each a function of
- * strings and header values, and bounded readers of small request bodies (413 past the bound).
+ * preconditions, ranges, Content-Disposition, content types, multipart, Accept-Encoding, RFC 9530
+ * digests), each a function of strings and header values, and bounded readers of small request bodies (413 past the bound).
  *
  * @module
  */
@@ -31,3 +31,14 @@ export { planMultipart, type MultipartPlan } from './multipart';
 export { HttpError, errorResponse, withErrorResponses } from './http-error';
 export { isNextControlFlow } from '../errors';
 export { readBody, readJson, readText, declaredLength, DEFAULT_MAX_BODY_BYTES, type ReadBodyOptions } from './read-body';
+export { selectEncoding } from './accept-encoding';
+export {
+  digestFromHex,
+  formatDigestField,
+  isDigestValue,
+  parseDigestField,
+  parseWantDigest,
+  selectDigests,
+  type DigestAlgorithm,
+  type Digests,
+} from './digest';

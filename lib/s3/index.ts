@@ -11,5 +11,14 @@
  *
  * @module
  */
-export { S3Storage, type PresignOptions, type S3Credentials, type S3StorageOptions, type S3StoredFile } from './s3-storage';
+export { S3Storage, type PresignOptions, type PresignPutOptions, type PresignedPut, type PresignPostOptions, type PresignedPost, type S3Credentials, type S3StorageOptions, type S3StoredFile } from './s3-storage';
 export { presignUrl, signHeaders, type SignInput } from './sigv4';
+export {
+  fromContainerCredentials,
+  fromEnvironment,
+  fromInstanceMetadata,
+  fromWebIdentity,
+  type CredentialSourceOptions,
+  type S3CredentialsProvider,
+  type S3ProvidedCredentials,
+} from './credentials';

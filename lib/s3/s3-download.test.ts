@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { storageDownload } from '../factories/storage-download';
 import { parseContentDisposition } from '../testing/parse-content-disposition';
@@ -58,11 +59,17 @@ describe('storageDownload on S3Storage', () => {
       expect((await GET(new Request('http://app/x'), { params: { path: ['..', 'x'] } })).status).toBe(400);
     });
 
-    it('answers 502, not 500, when the S3 server is not there', async () => {
-      const gone = new S3Storage({ bucket: TEST_BUCKET, endpoint: 'http://127.0.0.1:1', credentials: TEST_CREDENTIALS });
+    it('answers 503 with Retry-After, not 500 or 502, when the S3 server is not there', async () => {
+      // A port that was just free: nothing listens there, the connection is refused.
+      const probe = createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const { port } = probe.address() as AddressInfo;
+      await new Promise((resolve) => probe.close(resolve));
+      const gone = new S3Storage({ bucket: TEST_BUCKET, endpoint: `http://127.0.0.1:${port}`, credentials: TEST_CREDENTIALS });
       const response = await storageDownload({ storage: gone }).GET(new Request('http://app/x'), ctx('a.txt'));
-      expect(response.status).toBe(502);
-      expect(await response.text()).toBe('Bad Gateway\n');
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(await response.text()).toBe('Service Unavailable\n');
     });
   });
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '../http/http-error';
-import { NotFoundError } from '../storage/storage';
+import { NotFoundError, type SaveOptions } from '../storage/storage';
 import { S3Storage } from './s3-storage';
 import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './test-server';
 import { rejection, storedNames } from '../storage/storage-contract';
@@ -178,6 +178,175 @@ describe('S3Storage', () => {
     });
   });
 
+  describe('save with metadata', () => {
+    const options = {
+      contentType: 'image/png',
+      contentDisposition: "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.png",
+      cacheControl: 'private, max-age=3600',
+      metadata: { 'Uploaded-By': 'user-7', sha256: 'not-the-hash' },
+    };
+
+    it('stores Content-Type, Content-Disposition, Cache-Control and user metadata, and stat gives them back', async () => {
+      const storage = s3.storage();
+      const saved = await storage.save('pic.png', 'png bytes', options);
+      const sha256 = createHash('sha256').update('png bytes').digest('hex');
+      for (const file of [saved, await storage.stat('pic.png')]) {
+        expect(file).toMatchObject({ contentType: 'image/png', contentDisposition: options.contentDisposition, cacheControl: 'private, max-age=3600', sha256 });
+        // The storage's own sha256 wins over one given as metadata.
+        expect(file.metadata).toEqual({ 'uploaded-by': 'user-7', sha256 });
+      }
+      // A plain GET of the object carries them too.
+      const response = await fetch(await storage.presignedUrl('pic.png'));
+      expect([response.headers.get('content-type'), response.headers.get('cache-control')]).toEqual(['image/png', 'private, max-age=3600']);
+      await response.body?.cancel();
+    });
+
+    it('keeps them, and the SHA-256, on a body sent in parts', async () => {
+      const storage = s3.storage({ partSize: 5 * MiB });
+      const body = pattern(6 * MiB);
+      await storage.save('big.png', inChunks(body, 512 * 1024), options);
+      const file = await storage.stat('big.png');
+      expect(file).toMatchObject({ size: body.length, contentType: 'image/png', contentDisposition: options.contentDisposition, cacheControl: 'private, max-age=3600' });
+      expect(file.metadata).toEqual({ 'uploaded-by': 'user-7', sha256: createHash('sha256').update(body).digest('hex') });
+      expect(Buffer.compare(new Uint8Array(await new Response(await storage.open('big.png')).arrayBuffer()), body)).toBe(0);
+    });
+
+    it('refuses with 400, before a byte is stored, what cannot be a header', async () => {
+      const storage = s3.storage();
+      const refused: SaveOptions[] = [
+        { contentType: 'text/html\r\nx-evil: 1' },
+        { contentType: 'not a type' },
+        { contentDisposition: 'attachment; filename="résumé.pdf"' },
+        { cacheControl: '' },
+        { metadata: { 'a b': 'x' } },
+        { metadata: { note: 'line\nbreak' } },
+        { metadata: { big: 'x'.repeat(2100) } },
+      ];
+      for (const bad of refused) {
+        expect((await rejection<HttpError>(storage.save('bad.txt', 'x', bad))).status).toBe(400);
+      }
+      expect(await storage.exists('bad.txt')).toBe(false);
+    });
+  });
+
+  describe('presignedPut (a browser uploading straight to the bucket)', () => {
+    const content = Buffer.from('%PDF-1.7\nstraight to the bucket\n');
+    const sha256 = createHash('sha256').update(content).digest('hex');
+
+    async function put(target: { url: string; headers: Record<string, string> }, body: Uint8Array, headers: Record<string, string> = target.headers) {
+      const response = await fetch(target.url, { method: 'PUT', headers, body: new Uint8Array(body) });
+      return { status: response.status, text: await response.text() };
+    }
+
+    it('lets exactly that file in, with its type, metadata and SHA-256 kept', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPut('pending/a.pdf', { size: content.length, sha256, contentType: 'application/pdf', metadata: { name: 'r%C3%A9sum%C3%A9.pdf' } });
+      expect(target.headers).toMatchObject({ 'content-type': 'application/pdf', 'x-amz-meta-sha256': sha256, 'x-amz-checksum-sha256': createHash('sha256').update(content).digest('base64'), 'if-none-match': '*' });
+      expect(new URL(target.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match;x-amz-checksum-sha256;x-amz-meta-name;x-amz-meta-sha256');
+      expect((await put(target, content)).status).toBe(200);
+      expect(await storage.stat('pending/a.pdf')).toMatchObject({ size: content.length, sha256, contentType: 'application/pdf', metadata: { name: 'r%C3%A9sum%C3%A9.pdf', sha256 } });
+    });
+
+    it('is refused by the store for a larger body (the signed length), other bytes (BadDigest), changed headers, or a second upload', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPut('pending/b.pdf', { size: content.length, sha256, contentType: 'application/pdf' });
+      const larger = await put(target, Buffer.concat([content, Buffer.from('more')]));
+      expect([larger.status, /SignatureDoesNotMatch/.test(larger.text)]).toEqual([403, true]);
+      const other = Buffer.from(content);
+      other[0] = 0x41;
+      const tampered = await put(target, other);
+      expect([tampered.status, /BadDigest/.test(tampered.text)]).toEqual([400, true]);
+      expect((await put(target, content, { ...target.headers, 'content-type': 'text/html' })).status).toBe(403);
+      expect(await storage.exists('pending/b.pdf')).toBe(false);
+      expect((await put(target, content)).status).toBe(200);
+      expect((await put(target, content)).status).toBe(412);
+    });
+
+    it('is reachable from a page of another origin: the test store answers the CORS preflight a bucket rule would', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPut('pending/c.pdf', { size: content.length, sha256, contentType: 'application/pdf' });
+      const preflight = await fetch(target.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://127.0.0.1:3101', 'access-control-request-method': 'PUT', 'access-control-request-headers': Object.keys(target.headers).join(',') },
+      });
+      expect(preflight.status).toBe(200);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:3101');
+      expect(preflight.headers.get('access-control-allow-headers')).toBe(Object.keys(target.headers).join(','));
+      const response = await fetch(target.url, { method: 'PUT', headers: { ...target.headers, origin: 'http://127.0.0.1:3101' }, body: content });
+      expect([response.status, response.headers.get('access-control-allow-origin')]).toEqual([200, 'http://127.0.0.1:3101']);
+    });
+
+    it('refuses with 400 a size or SHA-256 that cannot be right, and a name outside the storage', async () => {
+      const storage = s3.storage();
+      expect((await rejection<HttpError>(storage.presignedPut('a', { size: -1, sha256 }))).status).toBe(400);
+      expect((await rejection<HttpError>(storage.presignedPut('a', { size: 1, sha256: 'abc' }))).status).toBe(400);
+      expect((await rejection<HttpError>(storage.presignedPut('../a', { size: 1, sha256 }))).status).toBe(400);
+    });
+  });
+
+  describe('presignedPost (a browser form posting straight to the bucket)', () => {
+    function form(target: { fields: Record<string, string> }, file: Uint8Array, fields: Record<string, string> = target.fields): FormData {
+      const body = new FormData();
+      for (const [name, value] of Object.entries(fields)) body.append(name, value);
+      body.append('file', new Blob([new Uint8Array(file)]), 'upload.bin');
+      return body;
+    }
+    async function post(target: { url: string; fields: Record<string, string> }, file: Uint8Array, fields?: Record<string, string>) {
+      const response = await fetch(target.url, { method: 'POST', body: form(target, file, fields) });
+      return { status: response.status, code: /<Code>([^<]*)<\/Code>/.exec(await response.text())?.[1] };
+    }
+
+    it('takes a file up to maxBytes under the signed key, with the signed type and metadata', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPost('posted/a.csv', { maxBytes: 1000, contentType: 'text/csv', metadata: { name: 'a.csv' } });
+      expect(target.fields).toMatchObject({ key: `${storage.prefix}posted/a.csv`, 'Content-Type': 'text/csv', 'x-amz-meta-name': 'a.csv', 'x-amz-algorithm': 'AWS4-HMAC-SHA256' });
+      const policy = JSON.parse(Buffer.from(target.fields.policy!, 'base64').toString()) as { conditions: unknown[] };
+      expect(policy.conditions).toContainEqual(['content-length-range', 0, 1000]);
+      expect((await post(target, Buffer.alloc(1000, 0x41))).status).toBe(204);
+      expect(await storage.stat('posted/a.csv')).toMatchObject({ size: 1000, contentType: 'text/csv', metadata: { name: 'a.csv' } });
+    });
+
+    it('is refused by the store over maxBytes (EntityTooLarge), under minBytes, for another key, an extra field or a changed type', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPost('posted/b.bin', { maxBytes: 1000, minBytes: 10 });
+      expect(await post(target, Buffer.alloc(1001))).toEqual({ status: 400, code: 'EntityTooLarge' });
+      expect(await post(target, Buffer.alloc(9))).toEqual({ status: 400, code: 'EntityTooSmall' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, key: `${storage.prefix}posted/other.bin` })).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, 'x-amz-meta-role': 'admin' })).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, 'Content-Type': 'text/html' })).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(await post(target, Buffer.alloc(10), { ...target.fields, policy: Buffer.from('{"expiration":"2099-01-01T00:00:00Z","conditions":[]}').toString('base64') })).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+      expect(await storage.exists('posted/b.bin')).toBe(false);
+      expect((await post(target, Buffer.alloc(10))).status).toBe(204);
+    });
+
+    it('is refused once it has expired', async () => {
+      const storage = s3.storage();
+      const target = await storage.presignedPost('posted/c.bin', { maxBytes: 10, expiresIn: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await post(target, Buffer.alloc(5))).toEqual({ status: 403, code: 'AccessDenied' });
+    });
+  });
+
+  describe('copy and readStart', () => {
+    it('copies inside the store with new metadata, keeping the SHA-256, and never onto an existing name', async () => {
+      const storage = s3.storage();
+      const saved = await storage.save('pending/x.bin', 'GIF89a and more', { contentType: 'image/png', metadata: { name: 'x' } });
+      const copied = await storage.copy('pending/x.bin', 'uploads/x.gif', { contentType: 'image/gif' });
+      expect(copied).toMatchObject({ size: saved.size, contentType: 'image/gif', sha256: saved.sha256, metadata: { sha256: saved.sha256 } });
+      expect((await rejection<HttpError>(storage.copy('pending/x.bin', 'uploads/x.gif'))).status).toBe(409);
+      expect(await rejection(storage.copy('pending/none.bin', 'uploads/y.gif'))).toBeInstanceOf(NotFoundError);
+    });
+
+    it('reads the first bytes of a file, or all of a shorter one', async () => {
+      const storage = s3.storage();
+      await storage.save('r.txt', 'abcdef');
+      expect(Buffer.from(await storage.readStart('r.txt', 4)).toString()).toBe('abcd');
+      expect(Buffer.from(await storage.readStart('r.txt', 4100)).toString()).toBe('abcdef');
+      await storage.save('empty.txt', '');
+      expect((await storage.readStart('empty.txt', 4100)).length).toBe(0);
+    });
+  });
+
   describe('list', () => {
     it('follows continuation tokens across pages and skips keys that are not valid names', async () => {
       const pages: Record<string, string> = {
@@ -201,16 +370,25 @@ describe('S3Storage', () => {
   });
 
   describe('when the store fails', () => {
-    it('answers 502 for a store nobody listens on', async () => {
+    it('answers 503 with Retry-After for a store nobody listens on (a closed port), at once', async () => {
       const endpoint = await fakeStore(() => undefined);
       await new Promise((resolve) => servers.pop()!.close(resolve));
       const storage = storageAt(endpoint);
       // One at a time: a call made before the previous one is awaited could reject with no handler yet.
       for (const attempt of [() => storage.stat('a.txt'), () => storage.open('a.txt'), () => storage.save('a.txt', 'x'), () => storage.delete('a.txt')]) {
+        const started = Date.now();
         const error = await rejection<HttpError>(attempt());
         expect(error).toBeInstanceOf(HttpError);
-        expect(error.status).toBe(502);
+        expect(error.status).toBe(503);
+        expect(error.headers).toEqual({ 'retry-after': '5' });
+        expect(Date.now() - started).toBeLessThan(2_000);
       }
+    });
+
+    it('answers 502 for a store that closes the connection without an answer', async () => {
+      const endpoint = await fakeStore((request) => request.socket.destroy());
+      const error = await rejection<HttpError>(storageAt(endpoint).stat('a.txt'));
+      expect(error.status).toBe(502);
     });
 
     it('answers 504 for a store that does not answer in time', async () => {
@@ -355,7 +533,7 @@ describe('S3Storage', () => {
     it('sign a GET of the key, with the response-* overrides and lifetime asked for', async () => {
       const storage = s3.storage({ prefix: 'signed/', urlExpiresIn: 30 });
       await storage.save('été 1.txt', 'summer', { overwrite: true });
-      const url = new URL(storage.presignedUrl('été 1.txt', { contentDisposition: "attachment; filename*=UTF-8''%C3%A9t%C3%A9", contentType: 'text/plain', cacheControl: 'private, max-age=60', expiresIn: 45 }));
+      const url = new URL(await storage.presignedUrl('été 1.txt', { contentDisposition: "attachment; filename*=UTF-8''%C3%A9t%C3%A9", contentType: 'text/plain', cacheControl: 'private, max-age=60', expiresIn: 45 }));
       expect(url.pathname).toBe(`/${TEST_BUCKET}/signed/%C3%A9t%C3%A9%201.txt`);
       expect(url.searchParams.get('X-Amz-Expires')).toBe('45');
       expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
@@ -363,13 +541,46 @@ describe('S3Storage', () => {
       expect(url.searchParams.get('response-content-disposition')).toBe("attachment; filename*=UTF-8''%C3%A9t%C3%A9");
       expect(url.searchParams.get('response-content-type')).toBe('text/plain');
       expect(url.searchParams.get('response-cache-control')).toBe('private, max-age=60');
-      expect(new URL(storage.url('été 1.txt')).searchParams.get('X-Amz-Expires')).toBe('30');
+      expect(new URL(storage.url('été 1.txt')!).searchParams.get('X-Amz-Expires')).toBe('30');
       const response = await fetch(url);
       expect(await response.text()).toBe('summer');
     });
 
     it('refuse a name that leaves the storage', () => {
       expect(() => s3.storage().url('../x')).toThrow(HttpError);
+    });
+  });
+
+  describe('with a credentials provider', () => {
+    it('asks the provider once for many concurrent requests and signs them all with what it gave', async () => {
+      const provider = vi.fn(async () => ({ ...TEST_CREDENTIALS, expiration: new Date(Date.now() + 3_600_000) }));
+      const storage = s3.storage({ credentials: provider });
+      await Promise.all(Array.from({ length: 8 }, (_, i) => storage.save(`c${i}.txt`, `n${i}`, { overwrite: true })));
+      const sizes = await Promise.all(Array.from({ length: 8 }, (_, i) => storage.stat(`c${i}.txt`).then((file) => file.size)));
+      expect(sizes).toEqual(Array.from({ length: 8 }, () => 2));
+      expect(provider).toHaveBeenCalledTimes(1);
+    });
+
+    it('never presigns a URL for longer than the credentials have left', async () => {
+      const storage = s3.storage({ credentials: async () => ({ ...TEST_CREDENTIALS, expiration: new Date(Date.now() + 20_500) }), urlExpiresIn: 600 });
+      expect(storage.url('a.txt')).toBeUndefined();
+      const expires = Number(new URL(await storage.presignedUrl('a.txt', { expiresIn: 3600 })).searchParams.get('X-Amz-Expires'));
+      expect(expires).toBeGreaterThanOrEqual(19);
+      expect(expires).toBeLessThanOrEqual(20);
+      expect(Number(new URL(storage.url('a.txt')!).searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(20);
+      expect(new URL(await storage.presignedUrl('a.txt', { expiresIn: 5 })).searchParams.get('X-Amz-Expires')).toBe('5');
+    });
+
+    it('is a 503 when the provider fails and there is nothing to sign with', async () => {
+      const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      const storage = s3.storage({
+        credentials: async () => {
+          throw new Error('endpoint down');
+        },
+      });
+      const error = await rejection<HttpError>(storage.stat('a.txt'));
+      expect([error.status, error.message]).toEqual([503, 'S3Storage: no credentials: endpoint down']);
+      log.mockRestore();
     });
   });
 
@@ -390,10 +601,33 @@ describe('S3Storage', () => {
       expect(storage.url('a.txt')).toMatch(/^https:\/\/my-bucket\.s3\.us-east-1\.amazonaws\.com\/a\.txt\?/);
     });
 
-    it('refuses a location or credentials that are not there', () => {
+    it('refuses a location that is not s3://bucket', () => {
       expect(() => S3Storage.fromUrl('https://x/y', { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })).toThrow(TypeError);
-      expect(() => S3Storage.fromUrl('s3://bucket', {})).toThrow(/AWS_ACCESS_KEY_ID/);
       expect(() => S3Storage.fromUrl('s3://B_ad', { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })).toThrow(/bucket/);
+    });
+
+    it('looks for credentials at the first request, not when built, and names the variables when there are none', async () => {
+      // What `next build` does: the module is loaded with no AWS variables at all.
+      const storage = S3Storage.fromUrl('s3://bucket', { AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL_S3: s3.endpoint() });
+      expect(storage.url('a.txt')).toBeUndefined();
+      const error = await rejection<HttpError>(storage.stat('a.txt'));
+      expect(error.status).toBe(503);
+      expect(error.message).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+      expect(error.message).toMatch(/AWS_CONTAINER_CREDENTIALS_FULL_URI/);
+    });
+
+    it('says which variable is missing when only the key id is set', async () => {
+      const storage = S3Storage.fromUrl('s3://bucket', { AWS_ACCESS_KEY_ID: 'id', AWS_ENDPOINT_URL_S3: s3.endpoint() });
+      expect((await rejection<HttpError>(storage.stat('a.txt'))).message).toMatch(/AWS_SECRET_ACCESS_KEY is not/);
+    });
+
+    it('takes the keys from the variables when they are set at the first request only', async () => {
+      const env: Record<string, string | undefined> = { AWS_ENDPOINT_URL_S3: s3.endpoint() };
+      const storage = S3Storage.fromUrl(`s3://${TEST_BUCKET}/late-${process.pid}`, env);
+      env.AWS_ACCESS_KEY_ID = TEST_CREDENTIALS.accessKeyId;
+      env.AWS_SECRET_ACCESS_KEY = TEST_CREDENTIALS.secretAccessKey;
+      await storage.save('a.txt', 'late', { overwrite: true });
+      expect((await storage.stat('a.txt')).size).toBe(4);
     });
   });
 });

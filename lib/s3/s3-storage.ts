@@ -3,9 +3,10 @@ import { formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError } from '../http/http-error';
 import { parseContentRange } from '../http/range';
 import { checkRequestedPath } from '../fs/confine';
-import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
+import { checkSaveMetadata, NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
 import { FileChangedError } from '../streams/file-stream';
-import { presignUrl, sha256Hex, signHeaders, uriEncode, type S3Credentials } from './sigv4';
+import { CredentialsCache, fromEnvironment, type S3CredentialsProvider, type S3ProvidedCredentials } from './credentials';
+import { amzDate, presignUrl, sha256Hex, signHeaders, signPolicy, uriEncode, type S3Credentials } from './sigv4';
 import { elements, escapeXmlText, text } from './xml';
 
 export type { S3Credentials } from './sigv4';
@@ -24,7 +25,13 @@ export interface S3StorageOptions {
   endpoint?: string;
   /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`. Default: `true` when `endpoint` is given. */
   forcePathStyle?: boolean;
-  credentials: S3Credentials;
+  /**
+   * Static keys, or a provider called when credentials are first needed and again shortly
+   * before they expire (one call shared by concurrent requests): `fromEnvironment()` for the
+   * standard AWS chain, or `fromNodeProviderChain()` of `@aws-sdk/credential-providers`.
+   * Presigned URLs never outlive the credentials that signed them.
+   */
+  credentials: S3Credentials | S3CredentialsProvider;
   /**
    * A store that has not answered within this many ms is 504 (plus a second per 100 kB of a
    * body being sent): headers, and the whole body of an answer read here (a list page, a
@@ -55,10 +62,67 @@ export interface PresignOptions {
   contentEncoding?: string;
 }
 
-/** What `stat` and `save` tell about an object, with its SHA-256 where the store keeps it. */
+/** What a browser may upload with a presigned PUT (`S3Storage.presignedPut`). */
+export interface PresignPutOptions {
+  /** The exact size in bytes: the length is signed, so a larger (or smaller) body is refused by the store. */
+  size: number;
+  /** Hex SHA-256 of the content: sent as `x-amz-checksum-sha256`, which S3 checks (400 BadDigest), and kept as `x-amz-meta-sha256`. */
+  sha256: string;
+  /** The Content-Type the object gets (the browser must send it). Default `application/octet-stream`. */
+  contentType?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  /** User metadata, as for `save` (the browser sends it as `x-amz-meta-*` headers). */
+  metadata?: Record<string, string>;
+  /** Seconds the URL is valid; default the storage's `urlExpiresIn`, never past the credentials' expiry. */
+  expiresIn?: number;
+}
+
+/** A presigned PUT: the browser sends `method` to `url` with exactly these `headers` and the file as the body. */
+export interface PresignedPut {
+  url: string;
+  method: 'PUT';
+  /** Headers the request must carry as they are (Content-Length, which the browser sets itself, is signed too). */
+  headers: Record<string, string>;
+  /** Unix time in ms after which the store refuses the URL. */
+  expiresAt: number;
+}
+
+/** What a browser may upload with a presigned POST form (`S3Storage.presignedPost`). */
+export interface PresignPostOptions {
+  /** Largest file the store accepts (`content-length-range`); S3 answers EntityTooLarge past it. */
+  maxBytes: number;
+  /** Smallest file the store accepts. Default 0. */
+  minBytes?: number;
+  /** The Content-Type the object gets (a form field the policy fixes). Default `application/octet-stream`. */
+  contentType?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  /** User metadata, as for `save` (form fields `x-amz-meta-*` the policy fixes). */
+  metadata?: Record<string, string>;
+  /** Seconds the form is valid; default the storage's `urlExpiresIn`, never past the credentials' expiry. */
+  expiresIn?: number;
+}
+
+/** A presigned POST: a `multipart/form-data` POST to `url` with these `fields` first and the file last, in a field named `file`. */
+export interface PresignedPost {
+  url: string;
+  /** Form fields to send as they are, before the file (key, policy, signature, type, metadata). */
+  fields: Record<string, string>;
+  /** Unix time in ms after which the store refuses the form. */
+  expiresAt: number;
+}
+
+/** What `stat` and `save` tell about an object, with its SHA-256 and the metadata stored with it. */
 export interface S3StoredFile extends StoredFile {
   /** Hex SHA-256 of the content (computed by `save`, kept as `x-amz-meta-sha256`). */
   sha256?: string;
+  /** The Content-Disposition stored with the object, if any. */
+  contentDisposition?: string;
+  /** The Cache-Control stored with the object, if any. */
+  cacheControl?: string;
+  /** User metadata (`x-amz-meta-*`, names lower-case), `sha256` included. */
+  metadata: Record<string, string>;
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -107,7 +171,7 @@ export class S3Storage implements Storage {
   readonly exactReads = false;
   readonly #base: string;
   readonly #pathStyle: boolean;
-  readonly #credentials: S3Credentials;
+  readonly #credentials: CredentialsCache;
   readonly #timeoutMs: number;
   readonly #partSize: number;
   readonly #urlExpiresIn: number;
@@ -119,8 +183,8 @@ export class S3Storage implements Storage {
     if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new TypeError(`S3Storage: invalid bucket name ${JSON.stringify(bucket)}`);
     }
-    if (!credentials || typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') {
-      throw new TypeError('S3Storage: credentials need accessKeyId and secretAccessKey');
+    if (typeof credentials !== 'function' && (!credentials || typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string')) {
+      throw new TypeError('S3Storage: credentials need accessKeyId and secretAccessKey, or are a provider function');
     }
     this.bucket = bucket;
     this.region = options.region ?? 'us-east-1';
@@ -139,7 +203,7 @@ export class S3Storage implements Storage {
     this.#base = this.#pathStyle
       ? `${url.origin}${url.pathname.replace(/\/+$/, '')}/${bucket}`
       : `${url.protocol}//${bucket}.${url.host}${url.pathname.replace(/\/+$/, '')}`;
-    this.#credentials = credentials;
+    this.#credentials = new CredentialsCache(credentials);
     this.#timeoutMs = positive(options.timeoutMs ?? 10_000, 'timeoutMs');
     this.#partSize = positive(options.partSize ?? DEFAULT_PART_SIZE, 'partSize');
     if (this.#partSize < MIN_PART_SIZE) throw new TypeError(`S3Storage: partSize must be at least ${MIN_PART_SIZE} (S3's minimum part)`);
@@ -162,7 +226,8 @@ export class S3Storage implements Storage {
 
   /**
    * One signed request, its answer handled by `consume` before the timeout: failures of the
-   * store become HttpErrors here, unreachable 502, no full answer within the timeout 504.
+   * store become HttpErrors here: unreachable 503 with Retry-After, a bad answer 502, no full
+   * answer within the timeout 504.
    * A body `consume` reads (a list page, a PUT's XML, an error) is under the timeout too, so a
    * store that sends headers and stalls cannot hang the call; a body it returns unread (a
    * download) may take as long as the client reading it, and is guarded by `idleTimeout`.
@@ -175,7 +240,8 @@ export class S3Storage implements Storage {
   ): Promise<T> {
     const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
     const payloadHash = init.payloadHash ?? (body ? sha256Hex(body) : undefined);
-    const headers = signHeaders({ method, url, headers: init.headers, payloadHash, region: this.region, credentials: this.#credentials });
+    const credentials = await this.#credentials.get();
+    const headers = signHeaders({ method, url, headers: init.headers, payloadHash, region: this.region, credentials });
     const controller = new AbortController();
     // A part of several MiB takes a while to send on a slow link: 100 kB/s is allowed for.
     const limit = this.#timeoutMs + (body ? Math.ceil(body.length / 100_000) * 1000 : 0) + (init.extraMs ?? 0);
@@ -197,6 +263,11 @@ export class S3Storage implements Storage {
         throw new HttpError(504, `S3 ${method} ${url.pathname}: no full answer within ${limit} ms`);
       }
       if (error instanceof HttpError || error instanceof FileChangedError) throw error;
+      // No connection at all (refused, no route, no such host): the store is unavailable, which
+      // a client or a proxy in front may retry (RFC 9110 §15.6.4); a store that answered badly is a 502.
+      if (response === undefined && UNREACHABLE.has(errorCode(error) ?? '')) {
+        throw new HttpError(503, `S3 ${method} ${url.pathname}: store unreachable (${describe(error)})`, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      }
       throw new HttpError(502, `S3 ${method} ${url.pathname}: ${describe(error)}`);
     } finally {
       clearTimeout(timer);
@@ -228,6 +299,8 @@ export class S3Storage implements Storage {
     const modified = headers.get('last-modified');
     const lastModified = modified === null ? undefined : new Date(modified);
     const sha256 = headers.get(SHA256_META) ?? undefined;
+    const metadata: Record<string, string> = {};
+    for (const [header, value] of headers) if (header.startsWith('x-amz-meta-')) metadata[header.slice('x-amz-meta-'.length)] = value;
     return {
       name,
       size,
@@ -235,6 +308,9 @@ export class S3Storage implements Storage {
       etag: headers.get('etag') ?? undefined,
       contentType: knownType(headers.get('content-type')),
       sha256: sha256 && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined,
+      contentDisposition: headers.get('content-disposition') ?? undefined,
+      cacheControl: headers.get('cache-control') ?? undefined,
+      metadata,
     };
   }
 
@@ -298,8 +374,15 @@ export class S3Storage implements Storage {
     return idleTimeout(body, this.#timeoutMs, `S3 GET ${url.pathname}`);
   }
 
+  /**
+   * Streams the content to the object `name`, with the Content-Type, Content-Disposition,
+   * Cache-Control and user metadata of `options` and its SHA-256 as `x-amz-meta-sha256` (a
+   * multipart upload gets its SHA-256 by copying the object onto itself once complete: S3 fixes
+   * metadata before the first part).
+   */
   async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<S3StoredFile> {
     const key = this.#key(name);
+    const stored = objectHeaders(options);
     // Refused before a byte is read; `If-None-Match: *` on the final write closes the race on
     // stores that support conditional writes.
     if (!options.overwrite && (await this.#head(name))) throw new HttpError(409, 'A file of that name exists');
@@ -312,25 +395,92 @@ export class S3Storage implements Storage {
     if (second.done) {
       // One part only: a single PUT, its payload signed with its own SHA-256.
       sha256 = hash.digest('hex');
-      await this.#put(key, firstPart, sha256, options.overwrite === true);
+      await this.#put(key, firstPart, sha256, options.overwrite === true, stored);
     } else {
-      sha256 = await this.#multipart(key, [firstPart, second.value], parts, hash, options.overwrite === true);
+      sha256 = await this.#multipart(key, [firstPart, second.value], parts, hash, options.overwrite === true, stored);
+      await this.#addSha256(key, stored, sha256);
     }
     return { ...(await this.stat(name)), sha256 };
   }
 
-  #writeHeaders(overwrite: boolean, sha256?: string): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  #writeHeaders(overwrite: boolean, stored: Record<string, string>, sha256?: string): Record<string, string> {
+    const headers: Record<string, string> = { ...stored };
     if (sha256) headers[SHA256_META] = sha256;
     if (!overwrite) headers['if-none-match'] = '*';
     return headers;
   }
 
-  async #put(key: string, body: Uint8Array, sha256: string, overwrite: boolean): Promise<void> {
+  async #put(key: string, body: Uint8Array, sha256: string, overwrite: boolean, stored: Record<string, string>): Promise<void> {
     const url = this.#url(key);
-    await this.#request('PUT', url, { headers: this.#writeHeaders(overwrite, sha256), body, payloadHash: sha256 }, (response) =>
+    await this.#request('PUT', url, { headers: this.#writeHeaders(overwrite, stored, sha256), body, payloadHash: sha256 }, (response) =>
       this.#written('PUT', url, response),
     );
+  }
+
+  /**
+   * Copies the object `from` to `to` inside the store (CopyObject, up to 5 GiB, no bytes through
+   * this process), with the type, disposition, cache policy and user metadata of `options`
+   * instead of the source's; its SHA-256 goes along. Only the version just looked at is copied
+   * (`x-amz-copy-source-if-match`), and `to` is not replaced unless `options.overwrite`.
+   */
+  async copy(from: string, to: string, options: SaveOptions = {}): Promise<S3StoredFile> {
+    const source = await this.stat(from);
+    const etag = typeof source.etag === 'string' ? source.etag : undefined;
+    if (!etag) throw new HttpError(502, 'S3: object without an ETag');
+    if (source.size > 5 * 1024 ** 3) throw new HttpError(413, 'File is too large to copy in one request');
+    const headers: Record<string, string> = objectHeaders(options);
+    if (source.sha256) headers[SHA256_META] = source.sha256;
+    if (!options.overwrite) {
+      // Refused before the copy, like a save; `If-None-Match: *` closes the race where supported.
+      if (await this.#head(to)) throw new HttpError(409, 'A file of that name exists');
+      headers['if-none-match'] = '*';
+    }
+    try {
+      await this.#copyObject(this.#key(from), this.#key(to), headers, etag);
+    } catch (error) {
+      // S3 answers 412 both for a source that changed and for a target that appeared meanwhile.
+      if (error instanceof FileChangedError && !options.overwrite && (await this.#head(to))) throw new HttpError(409, 'A file of that name exists');
+      throw error;
+    }
+    return this.stat(to);
+  }
+
+  async #copyObject(fromKey: string, toKey: string, headers: Record<string, string>, etag: string): Promise<void> {
+    const url = this.#url(toKey);
+    const copyHeaders: Record<string, string> = {
+      ...headers,
+      'x-amz-copy-source': `/${this.bucket}/${uriEncode(fromKey, true)}`,
+      'x-amz-copy-source-if-match': etag,
+      'x-amz-metadata-directive': 'REPLACE',
+    };
+    await this.#request('PUT', url, { headers: copyHeaders }, async (response) => {
+      if (response.status === 412) {
+        await response.body?.cancel();
+        throw new FileChangedError(fromKey);
+      }
+      return this.#written('PUT', url, response);
+    });
+  }
+
+  /**
+   * Puts `x-amz-meta-sha256` on an object written in parts: a copy onto itself that replaces
+   * its metadata (CopyObject, up to 5 GiB), only if it is still the object just written. A copy
+   * that fails leaves the object as it was, without the hash (logged): the save itself took.
+   */
+  async #addSha256(key: string, stored: Record<string, string>, sha256: string): Promise<void> {
+    const url = this.#url(key);
+    try {
+      const head = await this.#request('HEAD', url, {}, async (response) => {
+        await response.body?.cancel();
+        return response.status === 200 ? response.headers : undefined;
+      });
+      const etag = head?.get('etag');
+      const size = Number(head?.get('content-length'));
+      if (!etag || !(size <= 5 * 1024 ** 3)) return;
+      await this.#copyObject(key, key, { ...stored, [SHA256_META]: sha256 }, etag);
+    } catch (error) {
+      console.warn(`S3Storage: could not store the sha256 of ${key}: ${describe(error)}`);
+    }
   }
 
   /** Whether a write took; called from a `consume` of #request, so its body is read under the timeout. */
@@ -359,9 +509,10 @@ export class S3Storage implements Storage {
     rest: AsyncGenerator<Uint8Array>,
     hash: Hash,
     overwrite: boolean,
+    stored: Record<string, string>,
   ): Promise<string> {
     const createUrl = this.#url(key, { uploads: '' });
-    const uploadId = await this.#request('POST', createUrl, { headers: { 'content-type': 'application/octet-stream' } }, async (response) => {
+    const uploadId = await this.#request('POST', createUrl, { headers: stored }, async (response) => {
       if (response.status !== 200) throw await this.#unexpected('POST', createUrl, response);
       return text(await readText(response, MAX_ANSWER_BYTES, `S3 POST ${createUrl.pathname}`), 'UploadId');
     });
@@ -460,16 +611,107 @@ export class S3Storage implements Storage {
     } while (token);
   }
 
-  /** A presigned GET of the file, valid `urlExpiresIn` seconds. */
-  url(name: string): string {
-    return this.presignedUrl(name);
+  /**
+   * A presigned GET of the file, valid `urlExpiresIn` seconds (less when the credentials expire
+   * sooner). Signed synchronously, so with a credentials provider only once credentials have
+   * been fetched (any request of this storage does that): before, `undefined`. `presignedUrl`
+   * waits for them.
+   */
+  url(name: string): string | undefined {
+    const credentials = this.#credentials.peek();
+    return credentials ? this.#presign(name, {}, credentials) : undefined;
   }
 
   /**
    * A presigned GET (SigV4 query signing) whose answer carries the given Content-Disposition,
    * Content-Type and Cache-Control instead of the object's own (S3's response-* parameters).
+   * Valid `expiresIn` seconds, or until the credentials that signed it expire if that is sooner.
    */
-  presignedUrl(name: string, options: PresignOptions = {}): string {
+  async presignedUrl(name: string, options: PresignOptions = {}): Promise<string> {
+    const key = this.#key(name);
+    return this.#presign(name, options, await this.#credentials.get(), key);
+  }
+
+  /**
+   * A presigned PUT for a browser to upload one file straight to the bucket: its size, type,
+   * metadata and SHA-256 are signed, so the store refuses any other body (a longer one breaks
+   * the signature, other bytes fail S3's `x-amz-checksum-sha256` check with BadDigest). The
+   * object is created only if none exists under the name (`If-None-Match: *`). Check it before
+   * recording it (`stat`: size and `sha256`), and clean up names never completed (see the README:
+   * a lifecycle rule on a prefix for pending uploads). The bucket needs a CORS rule allowing PUT
+   * from the app's origin with these headers.
+   */
+  async presignedPut(name: string, options: PresignPutOptions): Promise<PresignedPut> {
+    const key = this.#key(name);
+    if (!Number.isSafeInteger(options.size) || options.size < 0 || options.size > 5 * 1024 ** 3) {
+      throw new HttpError(400, 'Invalid size for a direct upload (0 to 5 GiB)');
+    }
+    if (typeof options.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(options.sha256)) throw new HttpError(400, 'Invalid SHA-256 for a direct upload');
+    const sha256 = options.sha256.toLowerCase();
+    const headers: Record<string, string> = objectHeaders(options);
+    headers[SHA256_META] = sha256;
+    headers['x-amz-checksum-sha256'] = Buffer.from(sha256, 'hex').toString('base64');
+    headers['if-none-match'] = '*';
+    const credentials = await this.#credentials.get();
+    const expiresIn = clampExpiry(options.expiresIn ?? this.#urlExpiresIn, credentials);
+    const url = presignUrl({
+      method: 'PUT',
+      url: this.#url(key),
+      headers: { ...headers, 'content-length': String(options.size) },
+      region: this.region,
+      credentials,
+      expiresIn,
+    });
+    return { url, method: 'PUT', headers, expiresAt: Date.now() + expiresIn * 1000 };
+  }
+
+  /**
+   * A presigned POST form (an S3 POST policy, signed with SigV4) for a browser to upload a file
+   * of unknown exact size: the key is fixed, the size bounded by `content-length-range` (the store
+   * answers EntityTooLarge past `maxBytes`), the type and metadata fixed. S3 checks no SHA-256 of a
+   * POST: hash the object before trusting it, or use `presignedPut` when the size and hash are
+   * known ahead. Unlike a PUT, a POST replaces an existing object of that name.
+   */
+  async presignedPost(name: string, options: PresignPostOptions): Promise<PresignedPost> {
+    const key = this.#key(name);
+    const min = options.minBytes ?? 0;
+    if (!Number.isSafeInteger(options.maxBytes) || !Number.isSafeInteger(min) || min < 0 || options.maxBytes < min || options.maxBytes > 5 * 1024 ** 3) {
+      throw new TypeError('S3Storage.presignedPost: maxBytes and minBytes must be whole numbers, 0 <= minBytes <= maxBytes <= 5 GiB');
+    }
+    const headers = objectHeaders(options);
+    const credentials = await this.#credentials.get();
+    const expiresIn = clampExpiry(options.expiresIn ?? this.#urlExpiresIn, credentials);
+    const now = new Date();
+    const date = amzDate(now);
+    const credential = `${credentials.accessKeyId}/${date.slice(0, 8)}/${this.region}/s3/aws4_request`;
+    const fields: Record<string, string> = { key };
+    // Form field names are case-insensitive; S3's documents spell the standard ones this way.
+    const FIELD_NAMES: Record<string, string> = { 'content-type': 'Content-Type', 'content-disposition': 'Content-Disposition', 'cache-control': 'Cache-Control' };
+    for (const [header, value] of Object.entries(headers)) fields[FIELD_NAMES[header] ?? header] = value;
+    fields['x-amz-algorithm'] = 'AWS4-HMAC-SHA256';
+    fields['x-amz-credential'] = credential;
+    fields['x-amz-date'] = date;
+    if (credentials.sessionToken) fields['x-amz-security-token'] = credentials.sessionToken;
+    const expiresAt = now.getTime() + expiresIn * 1000;
+    const policy = {
+      expiration: new Date(expiresAt).toISOString(),
+      conditions: [{ bucket: this.bucket }, ...Object.entries(fields).map(([field, value]) => ({ [field]: value })), ['content-length-range', min, options.maxBytes]],
+    };
+    const encoded = Buffer.from(JSON.stringify(policy), 'utf8').toString('base64');
+    fields.policy = encoded;
+    fields['x-amz-signature'] = signPolicy(encoded, credentials.secretAccessKey, date.slice(0, 8), this.region);
+    return { url: `${this.#base}/`, fields, expiresAt };
+  }
+
+  /** The first `bytes` bytes of a file (all of it if shorter): what a type check reads. */
+  async readStart(name: string, bytes: number): Promise<Uint8Array> {
+    const { size, etag } = await this.stat(name);
+    if (size === 0 || bytes < 1) return new Uint8Array(0);
+    const stream = await this.open(name, { range: { start: 0, end: Math.min(size, bytes) - 1 }, ifMatch: etag });
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  #presign(name: string, options: PresignOptions, credentials: S3ProvidedCredentials, key = this.#key(name)): string {
     const query: Record<string, string> = {};
     if (options.cacheControl !== undefined) query['response-cache-control'] = options.cacheControl;
     if (options.contentDisposition !== undefined) query['response-content-disposition'] = options.contentDisposition;
@@ -477,33 +719,54 @@ export class S3Storage implements Storage {
     if (options.contentEncoding !== undefined) query['response-content-encoding'] = options.contentEncoding;
     return presignUrl({
       method: 'GET',
-      url: this.#url(this.#key(name), query),
+      url: this.#url(key, query),
       region: this.region,
-      credentials: this.#credentials,
-      expiresIn: options.expiresIn ?? this.#urlExpiresIn,
+      credentials,
+      expiresIn: clampExpiry(options.expiresIn ?? this.#urlExpiresIn, credentials),
     });
   }
 
   /**
-   * An S3Storage from `s3://bucket/prefix` and the standard AWS variables: AWS_ACCESS_KEY_ID,
-   * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (or AWS_DEFAULT_REGION) and
-   * AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), which also selects path-style addressing.
+   * An S3Storage from `s3://bucket/prefix` and the standard AWS variables: AWS_REGION (or
+   * AWS_DEFAULT_REGION), AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL, which also selects path-style
+   * addressing) and credentials from `fromEnvironment(env)`: AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when AWS_ACCESS_KEY_ID is set, else a web
+   * identity, the container credentials endpoint or instance metadata. Credentials are looked
+   * for at the first request, never here (`next build` imports routes without the variables).
    */
   static fromUrl(location: string, env: Record<string, string | undefined> = process.env, options: Partial<S3StorageOptions> = {}): S3Storage {
     const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
     if (!match) throw new TypeError(`S3Storage: expected s3://bucket/prefix, got ${JSON.stringify(location)}`);
-    const accessKeyId = env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey) throw new TypeError('S3Storage: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set');
+    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+    // Keys already set are used as they are (so `url()` can sign at once); otherwise the chain
+    // looks at the first request.
+    const credentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: sessionToken || undefined } : fromEnvironment({ env });
     return new S3Storage({
       bucket: match[1]!,
       prefix: match[2],
       region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
       endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? undefined,
-      credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined },
+      credentials,
       ...options,
     });
   }
+}
+
+/** A URL's lifetime, cut so that it ends no later than the credentials that sign it (at least 1 s). */
+function clampExpiry(expiresIn: number, credentials: S3ProvidedCredentials): number {
+  if (!credentials.expiration) return expiresIn;
+  const left = Math.floor((credentials.expiration.getTime() - Date.now()) / 1000);
+  return Math.max(1, Math.min(expiresIn, left));
+}
+
+/** The headers that store `SaveOptions`' metadata with an object (checked: 400 for a bad value). */
+function objectHeaders(options: SaveOptions): Record<string, string> {
+  const { contentType, contentDisposition, cacheControl, metadata } = checkSaveMetadata(options);
+  const headers: Record<string, string> = { 'content-type': contentType ?? 'application/octet-stream' };
+  if (contentDisposition !== undefined) headers['content-disposition'] = contentDisposition;
+  if (cacheControl !== undefined) headers['cache-control'] = cacheControl;
+  for (const [name, value] of Object.entries(metadata)) if (name !== 'sha256') headers[`x-amz-meta-${name}`] = value;
+  return headers;
 }
 
 class StoreTimeout extends Error {}
@@ -605,6 +868,18 @@ function checkName(name: string): string[] {
 function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`S3Storage: ${name} must be a whole number >= 1, got ${String(value)}`);
   return value;
+}
+
+/** Connection failures that mean the store could not be reached at all (Node's and undici's codes). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Seconds a client is told to wait before retrying a store that could not be reached. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The code of a failed fetch: on its cause, or on the first error of an AggregateError cause (several addresses tried). */
+function errorCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: string; errors?: Array<{ code?: string }> } } | undefined)?.cause;
+  return cause?.code ?? cause?.errors?.[0]?.code;
 }
 
 function describe(error: unknown): string {

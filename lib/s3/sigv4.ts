@@ -79,6 +79,14 @@ function signature(input: SignInput, date: Date, headers: Record<string, string>
   return { scope, signedHeaders, signature: createHmac('sha256', key).update(toSign, 'utf8').digest('hex') };
 }
 
+/**
+ * The signature of a POST policy (SigV4 for browser-based uploads): the base64 policy itself is
+ * the string to sign, with the same derived key as a request's.
+ */
+export function signPolicy(policyBase64: string, secret: string, day: string, region: string, service = 's3'): string {
+  return createHmac('sha256', signingKey(secret, day, region, service)).update(policyBase64, 'utf8').digest('hex');
+}
+
 /** Headers that make a signed request: the caller's, plus x-amz-date, x-amz-content-sha256 and Authorization. */
 export function signHeaders(input: SignInput): Record<string, string> {
   const date = input.date ?? new Date();
@@ -102,9 +110,11 @@ export function signHeaders(input: SignInput): Record<string, string> {
 /**
  * A presigned URL (SigV4 query-string authentication): anyone holding it may make this one
  * request until `expiresIn` seconds after `date`. S3 allows 1 s to 7 days. Only `host` is
- * signed, so a browser can follow it with headers of its own (Range, If-None-Match).
+ * signed unless `headers` are given, so a browser can follow it with headers of its own (Range,
+ * If-None-Match); `headers` (lower-case names) must then be sent with exactly these values,
+ * which is how a presigned PUT fixes the length, type and checksum of what may be uploaded.
  */
-export function presignUrl(input: Omit<SignInput, 'headers' | 'payloadHash'> & { expiresIn: number }): string {
+export function presignUrl(input: Omit<SignInput, 'payloadHash'> & { expiresIn: number }): string {
   if (!Number.isInteger(input.expiresIn) || input.expiresIn < 1 || input.expiresIn > 604_800) {
     throw new RangeError(`presignUrl: expiresIn must be 1..604800 seconds, got ${String(input.expiresIn)}`);
   }
@@ -112,13 +122,14 @@ export function presignUrl(input: Omit<SignInput, 'headers' | 'payloadHash'> & {
   const service = input.service ?? 's3';
   const url = new URL(input.url);
   const day = amzDate(date).slice(0, 8);
+  const signed: Record<string, string> = { ...Object.fromEntries(Object.entries(input.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])), host: url.host };
   url.searchParams.set('X-Amz-Algorithm', 'AWS4-HMAC-SHA256');
   url.searchParams.set('X-Amz-Credential', `${input.credentials.accessKeyId}/${day}/${input.region}/${service}/aws4_request`);
   url.searchParams.set('X-Amz-Date', amzDate(date));
   url.searchParams.set('X-Amz-Expires', String(input.expiresIn));
   if (input.credentials.sessionToken) url.searchParams.set('X-Amz-Security-Token', input.credentials.sessionToken);
-  url.searchParams.set('X-Amz-SignedHeaders', 'host');
-  const { signature: signed } = signature({ ...input, url }, date, { host: url.host }, UNSIGNED_PAYLOAD);
+  url.searchParams.set('X-Amz-SignedHeaders', Object.keys(signed).sort().join(';'));
+  const { signature: signature_ } = signature({ ...input, url }, date, signed, UNSIGNED_PAYLOAD);
   // Rebuilt with SigV4's own encoding, so the URL holds exactly the query that was signed.
-  return `${url.origin}${url.pathname}?${canonicalQuery(url)}&X-Amz-Signature=${signed}`;
+  return `${url.origin}${url.pathname}?${canonicalQuery(url)}&X-Amz-Signature=${signature_}`;
 }

@@ -9,7 +9,12 @@ export const TEST_CREDENTIALS = { accessKeyId: 'test-key', secretAccessKey: 'tes
  * A real S3-compatible server (fauxqs behind the signature gate, see scripts/s3.mjs) for the
  * tests of one file, on ports of its own in 4700-4789; `storage()` gives an S3Storage under a new, empty prefix.
  */
-export function useS3Server(): { endpoint: () => string; storage: (options?: Partial<S3StorageOptions>) => S3Storage } {
+export function useS3Server(): {
+  endpoint: () => string;
+  storage: (options?: Partial<S3StorageOptions>) => S3Storage;
+  /** The credentials the gate accepts from now on (a rotation); TEST_CREDENTIALS again with no argument. */
+  setCredentials: (list?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }[]) => void;
+} {
   let server: Awaited<ReturnType<typeof startS3>> | undefined;
   let count = 0;
   beforeAll(async () => {
@@ -27,6 +32,7 @@ export function useS3Server(): { endpoint: () => string; storage: (options?: Par
   });
   return {
     endpoint: () => server!.endpoint,
+    setCredentials: (list = [TEST_CREDENTIALS]) => server!.setCredentials(list),
     storage: (options = {}) =>
       new S3Storage({
         bucket: TEST_BUCKET,

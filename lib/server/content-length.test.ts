@@ -1,7 +1,16 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { enableLengthHeader, LENGTH_HEADER, restoreContentLength, signedLength, verifiedLength } from './content-length';
+import {
+  enableLengthHeader,
+  ENCODING_HEADER,
+  LENGTH_HEADER,
+  restoreContentLength,
+  signedEncoding,
+  signedLength,
+  verifiedEncoding,
+  verifiedLength,
+} from './content-length';
 
 interface Reply {
   status: number;
@@ -187,5 +196,46 @@ describe('with the length header enabled', () => {
       expect(reply.body.toString()).toBe('streamed without a length');
       expect(reply.aborted).toBe(false);
     });
+  });
+});
+
+describe('restoreContentLength with a stored Content-Encoding (Next 16 drops it too)', () => {
+  beforeAll(() => enableLengthHeader());
+
+  it('turns a signed coding header into Content-Encoding, on GET and HEAD, and never sends the private header', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const reply = await ask((res) => {
+        res.setHeader(ENCODING_HEADER, [signedEncoding('gzip')!]);
+        res.setHeader(LENGTH_HEADER, [signedLength(3)!]);
+        res.end(method === 'HEAD' ? undefined : 'abc');
+      }, method);
+      expect(reply.headers['content-encoding']).toBe('gzip');
+      expect(reply.headers['content-length']).toBe('3');
+      expect(reply.headers[ENCODING_HEADER]).toBeUndefined();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      server = undefined;
+    }
+  });
+
+  it.each([
+    ['a coding that was not signed', 'gzip/AAAAAAAAAAAAAAAAAAAAAA'],
+    ['a signed length passed off as a coding', () => signedLength(10)!.replace('.', '/')],
+    ['another coding under the signature of gzip', () => `br/${signedEncoding('gzip')!.split('/')[1]}`],
+    ['no signature', 'gzip'],
+  ])('drops %s', async (_, value) => {
+    const header = typeof value === 'function' ? value() : value;
+    expect(verifiedEncoding(header)).toBeUndefined();
+    const reply = await ask((res) => {
+      res.setHeader(ENCODING_HEADER, header);
+      res.end('abc');
+    });
+    expect(reply.headers['content-encoding']).toBeUndefined();
+    expect(reply.headers[ENCODING_HEADER]).toBeUndefined();
+  });
+
+  it('signs codings only: a value that is not a list of tokens is not signed', () => {
+    expect(verifiedEncoding(signedEncoding('gzip, br'))).toBe('gzip, br');
+    expect(signedEncoding('gzip\r\nx-evil: 1')).toBeUndefined();
+    expect(signedEncoding('')).toBeUndefined();
   });
 });

@@ -1,8 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LENGTH_HEADER, verifiedLength } from '../engine/length-handoff';
+import { ENCODING_HEADER, LENGTH_HEADER, verifiedEncoding, verifiedLength } from '../engine/length-handoff';
 
 // The hand-off's token belongs to the engine, which signs lengths; the server only reads them.
-export { enableLengthHeader, LENGTH_HEADER, signedLength, verifiedLength } from '../engine/length-handoff';
+export {
+  enableLengthHeader,
+  ENCODING_HEADER,
+  LENGTH_HEADER,
+  signedEncoding,
+  signedLength,
+  verifiedEncoding,
+  verifiedLength,
+} from '../engine/length-handoff';
 
 /** Statuses whose responses never carry a body (RFC 9110 §6.4.1). */
 function bodiless(req: IncomingMessage, res: ServerResponse): boolean {
@@ -10,8 +18,9 @@ function bodiless(req: IncomingMessage, res: ServerResponse): boolean {
 }
 
 /**
- * Makes `res` turn a valid private length header into `Content-Length`, and guards it: the
- * private header is always removed; if the body written does not come to exactly that many
+ * Makes `res` turn a valid private length header into `Content-Length` and a valid private
+ * coding header into `Content-Encoding` (the representation headers Next 16 drops from route
+ * responses), and guards the length: the private headers are always removed; if the body written does not come to exactly that many
  * bytes, the connection is destroyed rather than ended, so a client never takes a short or
  * long body for a whole one.
  */
@@ -31,6 +40,11 @@ export function restoreContentLength(req: IncomingMessage, res: ServerResponse):
         expected = length;
         setHeader('content-length', String(length));
       }
+      return true;
+    }
+    if (lower === ENCODING_HEADER) {
+      const encoding = verifiedEncoding(Array.isArray(value) ? value[0] : value);
+      if (encoding !== undefined && !res.headersSent) setHeader('content-encoding', encoding);
       return true;
     }
     // A length from anywhere else may not replace the verified one.

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fileBodySlots, type FileBodySlot } from '../engine/file-handoff';
+import { BODY_HEADER, fileBodySlots, type FileBodySlot } from '../engine/file-handoff';
 import type { TakenFile } from '../streams/file-stream';
 
 // The engine's side of the hand-off, for the tests and callers that knew it here.
-export { sendBytesBody, sendFileBody } from '../engine/file-handoff';
+export { BODY_HEADER, bytesResponse, offerBody } from '../engine/file-handoff';
 
 /**
  * Bytes per read of a file body the server sends itself. Each response holds at most two of
@@ -24,18 +24,23 @@ function giveBack(buffer: Buffer): void {
 }
 
 /**
- * Runs `handle` for one request so that the engine can hand this server a file body
- * (`sendFileBody`, `sendBytesBody`). When the app ends a 200 or 206 response without a body and
- * a file was handed over, the file's bytes are written here with positional reads into reused
- * buffers: no web stream, no fresh 1 MiB buffer per chunk for the garbage collector,
- * backpressure from the socket; a body already in memory goes out in the response's one final
- * write. Whatever happens (another body written, an error page, the client gone), the file is
+ * Runs `handle` for one request so that the engine can offer this server a body (`offerBody`).
+ * When Next sends the very Response the body was offered with (a 200 or 206 of this GET, with
+ * the length the server announces), Next gets no body to pipe and ends the response without
+ * one; the server then writes the body itself: a file with positional reads into reused
+ * buffers (no web stream, no fresh 1 MiB buffer per chunk for the garbage collector,
+ * backpressure from the socket), a body already in memory in the response's one final write.
+ * Whatever happens (another body written, an error page, the client gone), a file taken is
  * closed exactly once.
  */
 export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, handle: () => T): T {
   const slot: FileBodySlot = { res };
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const setHeader = res.setHeader.bind(res);
   let sent = false;
+  /** Whether anything was written before the end (a body other than the one handed over). */
+  let written = false;
   const release = (): void => {
     const file = slot.file;
     if (file && !sent) {
@@ -43,22 +48,36 @@ export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, han
       file.close().catch(() => undefined);
     }
   };
+  slot.accepts = (length, encoding) =>
+    !res.headersSent &&
+    !written &&
+    req.method === 'GET' &&
+    (res.statusCode === 200 || res.statusCode === 206) &&
+    // The bytes go out as they are stored, so only under the length the server announces and
+    // never under a Content-Encoding other than the stored one (a compressor in between).
+    res.getHeader('content-length') === String(length) &&
+    (res.getHeader('content-encoding') ?? null) === encoding;
+  // The private header names the Response whose headers Next is copying now; it never reaches the wire.
+  const naming = (name: string, value: unknown): boolean => {
+    if (name.length !== BODY_HEADER.length || name.toLowerCase() !== BODY_HEADER) return false;
+    if (!res.headersSent) slot.sending = String(Array.isArray(value) ? value[0] : value);
+    return true;
+  };
+  res.setHeader = ((name: string, value: number | string | readonly string[]) => (naming(name, value) ? res : setHeader(name, value))) as typeof res.setHeader;
+  const appendHeader = res.appendHeader?.bind(res);
+  if (appendHeader) {
+    res.appendHeader = ((name: string, value: string | readonly string[]) => (naming(name, value) ? res : appendHeader(name, value))) as typeof res.appendHeader;
+  }
+  res.write = ((...args: unknown[]) => {
+    written = true;
+    return write(...args);
+  }) as typeof res.write;
   res.end = ((...args: unknown[]) => {
     const { file, bytes } = slot;
     if (!file && !bytes) return end(...args);
     const length = file ? file.end - file.start + 1 : bytes!.byteLength;
     const empty = args.length === 0 || args[0] === undefined || args[0] === null || typeof args[0] === 'function';
-    if (
-      sent ||
-      !empty ||
-      res.writableLength > 0 ||
-      (res.statusCode !== 200 && res.statusCode !== 206) ||
-      req.method !== 'GET' ||
-      // The bytes go out as they are on disk, so only under the length the engine announced and
-      // never under a Content-Encoding something between (a compressor) would have applied.
-      res.hasHeader('content-encoding') ||
-      Number(res.getHeader('content-length')) !== length
-    ) {
+    if (sent || !empty || written || res.writableLength > 0 || res.getHeader('content-length') !== String(length)) {
       release();
       return end(...args);
     }

@@ -96,6 +96,53 @@ describe('createKitServer', () => {
       expect(seen).toEqual([]);
     });
 
+    it.each([
+      ['HTTP/2.0', 505],
+      ['HTTP/1.2', 505],
+      ['HTTP/3.0', 505],
+    ])('answers a request line with %s with %d and closes, without calling the app (RFC 9110 §15.6.6)', async (version, status) => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      const answer = await raw(port, `GET /a ${version}\r\nHost: x\r\n\r\n`);
+      expect(answer.status).toBe(status);
+      expect(answer.head).toMatch(/\r\nconnection: close/i);
+      expect(answer.closed).toBe(true);
+      expect(seen).toEqual([]);
+    });
+
+    it.each([
+      ['a malformed version (HTTP/1.10)', 400, 'GET /a HTTP/1.10\r\nHost: x\r\n\r\n'],
+      ['headers over 16 KiB', 431, `GET /a HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17_000)}\r\n\r\n`],
+    ])('still answers what the parser refuses as Node does: %s is a %i', async (_, status, text) => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      const answer = await raw(port, text);
+      expect(answer.status).toBe(status);
+      expect(answer.closed).toBe(true);
+      expect(seen).toEqual([]);
+    });
+
+    it.each([
+      ['two Host headers', 'Host: a\r\nHost: b\r\n'],
+      ['two Host headers with the same value', 'Host: a\r\nHost: a\r\n'],
+      ['two Host headers of different case', 'Host: a\r\nhOST: b\r\n'],
+    ])('answers %s with 400 and closes, without calling the app (RFC 9112 §3.2)', async (_, headers) => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      const answer = await raw(port, `GET /a HTTP/1.1\r\n${headers}\r\n`);
+      expect(answer.status).toBe(400);
+      expect(answer.closed).toBe(true);
+      expect(seen).toEqual([]);
+    });
+
+    it('serves HTTP/1.0 and HTTP/1.1 with one Host header', async () => {
+      const seen: string[] = [];
+      const port = await listen(recording(seen));
+      expect((await raw(port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n')).status).toBe(200);
+      expect((await raw(port, 'GET /b HTTP/1.0\r\n\r\n')).head).toMatch(/^HTTP\/1\.1 200/);
+      expect(seen).toEqual(['GET /a', 'GET /b']);
+    });
+
     it('answers OPTIONS * with 200 and the methods the app can serve (RFC 9110 §9.3.7)', async () => {
       const seen: string[] = [];
       const port = await listen(recording(seen));

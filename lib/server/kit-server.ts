@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { restoreContentLength } from './content-length';
 import { withFileBodies } from './file-body';
-import { checkRequestTarget, SERVED_METHODS } from './request-target';
+import { checkRequestFraming, checkRequestTarget, SERVED_METHODS } from './request-target';
 
 /** Answers one request; settles once the response and all of its cleanup are done. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
@@ -103,6 +103,29 @@ function closeInStages(req: IncomingMessage, lingerMs: number): void {
   };
 }
 
+const CLIENT_ERROR_ANSWERS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/**
+ * What Node answers to a request its parser refuses, with one difference: a well-formed request
+ * line with a version other than 1.x (`HTTP/1.2`, `HTTP/3.0`) is a 505 (RFC 9110 §15.6.6), not
+ * a 400. A malformed version (`HTTP/1.10`) stays a 400. As Node does, nothing is written on a
+ * connection that already carried an answer, where a status line would land inside a body.
+ */
+function answerClientError(error: Error & { code?: string; reason?: string }, socket: Duplex): void {
+  if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+    const status =
+      error.code === 'HPE_INVALID_VERSION' && error.reason === 'Invalid HTTP version'
+        ? '505 HTTP Version Not Supported'
+        : (CLIENT_ERROR_ANSWERS[error.code ?? ''] ?? '400 Bad Request');
+    socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+  }
+  socket.destroy(error);
+}
+
 /** CONNECT asks us to be a tunnel; we are not one (RFC 9110 §9.3.6). */
 function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
   const body = 'CONNECT is not supported\n';
@@ -144,6 +167,9 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (stopping) res.setHeader('connection', 'close');
     closeWhenBodyUnread(req, res, linger);
+    const framing = checkRequestFraming(req.httpVersion, req.rawHeaders);
+    // A request framed wrongly says nothing reliable about what follows it on the connection.
+    if (framing.kind === 'refuse') return answer(req, res, framing.status, framing.message, { connection: 'close' });
     const check = checkRequestTarget(req.method ?? '', req.url ?? '');
     if (check.kind === 'refuse') return answer(req, res, check.status, check.message);
     // RFC 9110 §9.3.7: OPTIONS * asks what the server supports as a whole.
@@ -195,6 +221,7 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
     onRequest(req, res);
   });
   server.on('connect', refuseConnect);
+  server.on('clientError', answerClientError);
 
   /** Resolves once no request is running, including those that start while waiting. */
   async function allSettled(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkRequestTarget, SERVED_METHODS } from './request-target';
+import { checkRequestFraming, checkRequestTarget, SERVED_METHODS } from './request-target';
 
 describe('checkRequestTarget(method, target)', () => {
   describe('origin-form', () => {
@@ -75,5 +75,23 @@ describe('checkRequestTarget(method, target)', () => {
     it.each(['TRACE', 'CONNECT', 'TRACK', 'PROPFIND', 'MKCOL', 'PURGE', 'QUERY', 'get'])('answers %s with 501 (RFC 9110 §15.6.2)', (method) => {
       expect(checkRequestTarget(method, '/x')).toMatchObject({ kind: 'refuse', status: 501 });
     });
+  });
+});
+
+describe('checkRequestFraming(httpVersion, rawHeaders)', () => {
+  it.each(['1.1', '1.0'])('passes HTTP/%s with one Host header', (version) => {
+    expect(checkRequestFraming(version, ['Host', 'x', 'Accept', '*/*'])).toEqual({ kind: 'pass' });
+  });
+
+  it.each(['2.0', '1.2', '0.9', '3.0'])('refuses HTTP/%s with 505 (RFC 9110 §15.6.6)', (version) => {
+    expect(checkRequestFraming(version, ['Host', 'x'])).toMatchObject({ kind: 'refuse', status: 505 });
+  });
+
+  it('refuses two Host headers with 400, whatever their case (RFC 9112 §3.2)', () => {
+    expect(checkRequestFraming('1.1', ['Host', 'a', 'X-Host', 'b', 'HOST', 'a'])).toMatchObject({ kind: 'refuse', status: 400 });
+  });
+
+  it('does not count a header that only ends in host', () => {
+    expect(checkRequestFraming('1.1', ['Host', 'a', 'X-Forwarded-Host', 'b', 'Ghost', 'c'])).toEqual({ kind: 'pass' });
   });
 });

@@ -15,6 +15,36 @@ export type TargetCheck =
   | { kind: 'server-options' }
   | { kind: 'refuse'; status: 400 | 501; message: string };
 
+/** What a request's framing asks of the server: go on, or refuse and close. */
+export type FramingCheck = { kind: 'pass' } | { kind: 'refuse'; status: 400 | 505; message: string };
+
+/**
+ * Checks what Node's parser lets through in a request's framing: the HTTP version of the request
+ * line, and the Host header. Node serves `HTTP/2.0` (or `HTTP/1.7`) as HTTP/1.1, and keeps the
+ * first of two Host headers.
+ *
+ * - RFC 9110 §15.6.6: 505 for a major version the server does not support; the kit speaks 1.0
+ *   and 1.1 on this port, so any other version gets 505 rather than an answer in a protocol the
+ *   client did not ask for.
+ * - RFC 9112 §3.2: a request with more than one Host header field is a 400 (two hosts are two
+ *   routing decisions: a cache or proxy in front may have used the other one).
+ *
+ * `rawHeaders` is Node's flat `[name, value, name, value, ...]` list.
+ */
+export function checkRequestFraming(httpVersion: string, rawHeaders: readonly string[]): FramingCheck {
+  if (httpVersion !== '1.1' && httpVersion !== '1.0') {
+    return { kind: 'refuse', status: 505, message: `HTTP/${httpVersion} is not supported; use HTTP/1.1` };
+  }
+  let hosts = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) {
+      return { kind: 'refuse', status: 400, message: 'More than one Host header' };
+    }
+  }
+  return { kind: 'pass' };
+}
+
 const SERVED = new Set<string>(SERVED_METHODS);
 
 /** Any `%` not followed by two hex digits (RFC 3986 §2.1). */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -62,7 +63,7 @@ function startCluster(port: number, mode = 'serve'): Cluster {
 }
 
 /** One request on a connection of its own, so the cluster may hand it to any worker. */
-function get(port: number, pathname = '/'): Promise<{ status: number; body: string }> {
+function get(port: number, pathname = '/', timeoutMs = 10_000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: pathname, agent: false }, (res) => {
       let body = '';
@@ -70,7 +71,7 @@ function get(port: number, pathname = '/'): Promise<{ status: number; body: stri
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', reject);
     });
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
   });
@@ -118,6 +119,37 @@ describe('superviseWorkers', () => {
     expect(ms).toBeLessThan(60_000);
     await expect(get(port)).rejects.toThrow();
   }, 90_000);
+
+  it("serves the connections sent to a worker as it is killed from another one, and keeps the primary's descriptors flat across 100 kills", async () => {
+    const port = await freePort();
+    const cluster = startCluster(port);
+    await cluster.waitFor(/ready on/);
+    const descriptors = () => readdirSync(`/proc/${cluster.child.pid}/fd`).length;
+    for (let i = 0; i < 4; i++) expect((await get(port)).status).toBe(200);
+    const before = descriptors();
+    const KILLS = Number(process.env.KILLS ?? 100);
+    const failures: string[] = [];
+    let served = 0;
+    for (let kill = 1; kill <= KILLS; kill++) {
+      const victim = Number((await get(port)).body);
+      process.kill(victim, 'SIGKILL');
+      // New connections opened at once race the primary learning of the death: one of them is
+      // handed to the dead worker. Each must be answered, not left hanging until its timeout.
+      const answers = await Promise.allSettled([get(port, '/', 5_000), get(port, '/', 5_000), get(port, '/', 5_000)]);
+      for (const answer of answers) {
+        if (answer.status === 'fulfilled' && answer.value.status === 200) served++;
+        else failures.push(`kill ${kill}: ${answer.status === 'rejected' ? String(answer.reason) : answer.value.status}`);
+      }
+      // The replacement listens before the next kill, so there is always a worker to serve.
+      for (const deadline = Date.now() + 60_000; workerPids(cluster.output()).size < 2 + kill; ) {
+        if (Date.now() > deadline) throw new Error(`no replacement for kill ${kill} within 60 s:\n${cluster.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(served).toBe(3 * KILLS);
+    expect(descriptors()).toBeLessThanOrEqual(before);
+  }, 400_000);
 
   it('lets a Ctrl-C that reaches the primary and the workers at once drain, not cut, running requests', async () => {
     const port = await freePort();

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 
@@ -23,6 +24,116 @@ export function parseWorkerCount(raw: string | undefined): number | undefined | 
 /** What the primary sends its workers: begin the graceful stop, or end its grace period now. */
 const STOP = 'next-downloadview:stop';
 const ABORT = 'next-downloadview:abort';
+
+/** The cluster's message that hands a worker an accepted connection, and the worker's answer. */
+interface NewConnection {
+  cmd: 'NODE_CLUSTER';
+  act: 'newconn';
+  key: string;
+  seq: number | string;
+}
+interface Acknowledgement {
+  cmd: 'NODE_CLUSTER';
+  ack: number | string;
+  accepted?: boolean;
+}
+
+/** A connection's handle as the primary holds it while a worker has not taken it yet. */
+interface ConnectionHandle {
+  close(): void;
+}
+
+interface Handover {
+  handle: ConnectionHandle;
+  key: string;
+  /** Sent by the supervisor (a hand-over redone), not by node:cluster: the supervisor closes its copy. */
+  ours: boolean;
+  /** How many workers it was sent to. */
+  tries: number;
+}
+
+/** A connection refused by this many workers in a row (all of them stopping) is closed. */
+const MAX_TRIES = 3;
+
+function isNewConnection(message: unknown): message is NewConnection {
+  const m = message as Partial<NewConnection> | null;
+  return typeof m === 'object' && m !== null && m.cmd === 'NODE_CLUSTER' && m.act === 'newconn' && typeof m.key === 'string';
+}
+
+function isAcknowledgement(message: unknown): message is Acknowledgement {
+  const m = message as Partial<Acknowledgement> | null;
+  return typeof m === 'object' && m !== null && m.cmd === 'NODE_CLUSTER' && m.ack !== undefined;
+}
+
+/**
+ * node:cluster's round-robin primary accepts each connection and sends it to a worker, keeping
+ * its own copy of the socket until the worker answers that it took it. A worker killed before it
+ * answers never does: the primary then holds the socket forever (CLOSE-WAIT once the client
+ * gives up), and the client waits for an answer that never comes. This keeps, per worker, the
+ * connections sent and not yet acknowledged, so that the supervisor can send each to another
+ * worker when that one dies (`redeliver`). The worker answers before it reads a byte, so a
+ * connection not acknowledged was never read: serving it elsewhere loses nothing.
+ */
+class Handovers {
+  private readonly pending = new Map<Worker, Map<number | string, Handover>>();
+  private next = 0;
+  /** How many tries a hand-over the supervisor is sending has had, until its send is recorded. */
+  private readonly tries = new Map<string, number>();
+
+  /** `serving()`: the workers that listen now, the only ones that can take a connection. */
+  constructor(private readonly serving: () => Iterable<Worker>) {}
+
+  watch(worker: Worker): void {
+    const child = worker.process as ChildProcess;
+    const sent = new Map<number | string, Handover>();
+    this.pending.set(worker, sent);
+    const send = child.send.bind(child) as (...args: unknown[]) => boolean;
+    child.send = ((message: unknown, handle?: unknown, ...rest: unknown[]) => {
+      if (isNewConnection(message) && handle && typeof (handle as ConnectionHandle).close === 'function') {
+        const ours = typeof message.seq === 'string';
+        const tries = typeof message.seq === 'string' ? (this.tries.get(message.seq) ?? 1) : 1;
+        if (typeof message.seq === 'string') this.tries.delete(message.seq);
+        sent.set(message.seq, { handle: handle as ConnectionHandle, key: message.key, ours, tries });
+      }
+      return send(message, handle, ...rest);
+    }) as typeof child.send;
+    // node:cluster's own messages arrive as 'internalMessage' on the child process.
+    child.on('internalMessage', (message: unknown) => {
+      if (!isAcknowledgement(message)) return;
+      const handover = sent.get(message.ack);
+      if (!handover) return;
+      sent.delete(message.ack);
+      // node:cluster settles its own hand-overs; ours are settled here, as it would.
+      if (!handover.ours) return;
+      if (message.accepted) handover.handle.close();
+      else this.deliver(handover, worker);
+    });
+  }
+
+  /** Sends every connection `dead` did not take to a live worker, or closes it if none is left. */
+  redeliver(dead: Worker): void {
+    const sent = this.pending.get(dead);
+    this.pending.delete(dead);
+    for (const handover of sent?.values() ?? []) this.deliver(handover, dead);
+  }
+
+  private deliver(handover: Handover, not: Worker): void {
+    let target: Worker | undefined;
+    for (const worker of this.serving()) {
+      if (worker !== not && worker.isConnected() && !worker.isDead()) target = worker;
+    }
+    if (!target || handover.tries >= MAX_TRIES) {
+      // No worker to serve it: the client learns at once that the connection is closed.
+      handover.handle.close();
+      return;
+    }
+    // A string sequence number never collides with node:cluster's own (counted from 0).
+    const seq = `next-downloadview:${this.next++}`;
+    this.tries.set(seq, handover.tries + 1);
+    const message: NewConnection = { cmd: 'NODE_CLUSTER', act: 'newconn', key: handover.key, seq };
+    target.process.send(message, handover.handle as never);
+  }
+}
 
 /** Options of `superviseWorkers`: how many workers, and how the primary stops and reports. */
 export interface SuperviseOptions {
@@ -53,6 +164,7 @@ export function superviseWorkers(options: SuperviseOptions): Promise<number> {
   const stopTimeoutMs = options.stopTimeoutMs ?? 20_000;
   const maxStartCrashes = options.maxStartCrashes ?? 5;
   const listening = new Set<Worker>();
+  const handovers = new Handovers(() => listening);
   let startCrashes = 0;
   let stopping = false;
   let readyAnnounced = false;
@@ -65,6 +177,7 @@ export function superviseWorkers(options: SuperviseOptions): Promise<number> {
 
     const fork = () => {
       const worker = cluster.fork();
+      handovers.watch(worker);
       worker.on('listening', (address) => {
         listening.add(worker);
         startCrashes = 0;
@@ -98,6 +211,7 @@ export function superviseWorkers(options: SuperviseOptions): Promise<number> {
 
     cluster.on('exit', (worker, code, signal) => {
       const started = listening.delete(worker);
+      handovers.redeliver(worker);
       if (stopping) return finishWhenEmpty();
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (code === CONFIGURATION_EXIT_CODE) {

@@ -15,6 +15,7 @@ export async function storageSource(storage: Storage, name: string, known?: Stor
     lastModified: stored.lastModified,
     etag: stored.etag,
     contentType: stored.contentType,
+    digests: stored.digests,
     exact: storage.exactReads === true,
     open: (range) => storage.open(name, { range, ifMatch: stored.etag }),
     openRanges: storage.openRanges && ((ranges) => storage.openRanges!(name, ranges, { ifMatch: stored.etag })),

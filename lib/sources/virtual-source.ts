@@ -62,7 +62,9 @@ export function virtualSource(file: VirtualFile): Source {
   if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
     throw new TypeError(`virtual file size must be a whole number of bytes, got ${size}`);
   }
-  const etag = file.etag ?? (bytes ? createHash('sha256').update(bytes).digest('base64url') : undefined);
+  // Bytes in hand are hashed once: the hash is their ETag (unless one is given) and their Repr-Digest.
+  const sha256 = bytes ? createHash('sha256').update(bytes).digest() : undefined;
+  const etag = file.etag ?? sha256?.toString('base64url');
   return {
     name: file.name,
     size,
@@ -71,6 +73,7 @@ export function virtualSource(file: VirtualFile): Source {
     contentType: file.contentType,
     charset: file.charset,
     encoding: file.encoding,
+    digests: sha256 && { 'sha-256': sha256.toString('base64') },
     async open(range) {
       if (bytes) return toStream(range ? bytes.subarray(range.start, range.end + 1) : bytes);
       if (made instanceof Blob) return range ? made.slice(range.start, range.end + 1).stream() : made.stream();

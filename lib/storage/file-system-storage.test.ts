@@ -438,6 +438,27 @@ describe('FileSystemStorage', () => {
       expect(stored).toEqual(await storage.stat('new.txt'));
     });
 
+    it('accepts the metadata of SaveOptions and keeps only the bytes: the type still comes from the name', async () => {
+      const stored = await storage.save('meta.txt', 'text', {
+        contentType: 'image/png',
+        contentDisposition: 'attachment',
+        cacheControl: 'no-store',
+        metadata: { 'uploaded-by': 'user-7' },
+      });
+      expect(stored).toEqual(await storage.stat('meta.txt'));
+      expect(stored.contentType).toBeUndefined();
+      expect(await readFile(path.join(root, 'meta.txt'), 'utf8')).toBe('text');
+    });
+
+    it('refuses metadata that could not be a header with 400, as an object store does, and writes nothing', async () => {
+      const error = await storage.save('bad-meta.txt', 'x', { metadata: { note: 'a\r\nb' } }).then(
+        () => undefined,
+        (reason: unknown) => reason as HttpError,
+      );
+      expect(error?.status).toBe(400);
+      expect(await storage.exists('bad-meta.txt')).toBe(false);
+    });
+
     it('writes a Uint8Array byte for byte', async () => {
       const binary = new Uint8Array(Array.from({ length: 300 }, (_, i) => i % 256));
       await storage.save('bin.dat', binary);

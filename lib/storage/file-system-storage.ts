@@ -2,13 +2,14 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open as openFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { digestFromHex } from '../http/digest';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import type { ByteRange } from '../http/range';
 import { HttpError } from '../http/http-error';
 import { missingSetting } from '../errors';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
 import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
-import { NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
+import { checkSaveMetadata, NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
 /** Options of `FileSystemStorage`. */
@@ -194,11 +195,15 @@ export class FileSystemStorage implements Storage {
   #describe(name: string, stats: Stats, hash?: string): StoredFile {
     const content = this.#options.etag === 'sha256';
     const opaque = content ? (hash ?? this.#hashes.get(versionKey(stats))) : fileEntityTag(stats.size, stats.mtimeMs).opaque;
+    // With `etag: 'sha256'` the tag is the content's SHA-256, computed from the whole file for
+    // this version: it is also the file's Repr-Digest (RFC 9530).
+    const sha256 = content ? digestFromHex('sha-256', opaque) : undefined;
     return {
       name,
       size: stats.size,
       lastModified: stats.mtime,
       etag: opaque === undefined ? undefined : formatEntityTag({ opaque, weak: false }),
+      ...(sha256 && { digests: { 'sha-256': sha256 } }),
     };
   }
 
@@ -329,7 +334,21 @@ export class FileSystemStorage implements Storage {
     }
   }
 
+  /**
+   * Writes the file atomically (a temporary file, then a link or rename). Of `SaveOptions` only
+   * `overwrite` and `maxBytes` act: a folder keeps no type, disposition, cache policy or user
+   * metadata (the name gives the type), but their values are checked as an object store checks them.
+   */
   async save(name: string, content: SaveContent, options: SaveOptions = {}): Promise<StoredFile> {
+    checkSaveMetadata(options);
+    try {
+      return await this.#save(name, content, options);
+    } catch (error) {
+      throw storageFull(error) ?? error;
+    }
+  }
+
+  async #save(name: string, content: SaveContent, options: SaveOptions): Promise<StoredFile> {
     const target = this.#target(name);
     const folder = path.dirname(target);
     await mkdir(this.root, { recursive: true });
@@ -483,6 +502,17 @@ export class FileSystemStorage implements Storage {
   async localPath(name: string): Promise<string> {
     return (await this.#resolve(name)).file;
   }
+}
+
+/**
+ * A full disk or an exhausted quota, wherever the save met it (a folder, the write, the flush,
+ * the link): RFC 4918 §11.5's 507 Insufficient Storage, which says what happened and that the
+ * same request may work later, instead of a 500. The save has removed its temporary file.
+ */
+function storageFull(error: unknown): HttpError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  return new HttpError(507, 'Not enough storage space left for this file');
 }
 
 /**

@@ -1,5 +1,6 @@
+import type { Digests } from '../http/digest';
 import type { ByteRange } from '../http/range';
-import { NotFoundError } from '../errors';
+import { HttpError, NotFoundError } from '../errors';
 import type { SourceEtag } from '../engine/source';
 
 /** What a storage knows about a stored file without reading it. */
@@ -11,6 +12,11 @@ export interface StoredFile {
   /** A strong validator of this version of the file (a hash, an object store's ETag, size+mtime). */
   etag?: SourceEtag;
   contentType?: string;
+  /**
+   * Hashes of the stored bytes, standard base64 (see `Source.digests`), when the storage knows
+   * them without reading the file for this request (a hash it keeps, e.g. `etag: 'sha256'`).
+   */
+  digests?: Digests;
 }
 
 /** How much of a stored file to open, and how. */
@@ -33,12 +39,69 @@ export type SaveContent =
   | Iterable<Uint8Array | string>
   | AsyncIterable<Uint8Array | string>;
 
-/** Limits and metadata of a save. */
+/**
+ * Limits and metadata of a save. The metadata is kept where the storage can keep it: an object
+ * store stores it with the object and gives it back from `stat` (`S3Storage`); a folder on disk
+ * keeps only the bytes (`FileSystemStorage` types a file by its name), but checks the values the
+ * same way, so code that saves works unchanged on either. A value that cannot be a header
+ * (a line break, a non-ASCII character) is a 400.
+ */
 export interface SaveOptions {
   /** Replace an existing file of that name. Default `false`: saving onto one is a 409. */
   overwrite?: boolean;
   /** Refuse (413) and keep nothing once more than this many bytes have come. */
   maxBytes?: number;
+  /** The media type to store, e.g. `image/png`. Default: none (the name decides when served). */
+  contentType?: string;
+  /** A Content-Disposition to store (ASCII: `attachment; filename*=UTF-8''...` for other names). */
+  contentDisposition?: string;
+  /** A Cache-Control to store, e.g. `private, max-age=3600`. */
+  cacheControl?: string;
+  /**
+   * User metadata (`x-amz-meta-<name>` on S3): names of letters, digits and `-` (lower-cased),
+   * values of printable ASCII, at most 2 KiB in all. `sha256` is the storage's own.
+   */
+  metadata?: Record<string, string>;
+}
+
+/** S3's limit on the user metadata of an object: names and values, in bytes. */
+const MAX_METADATA_BYTES = 2048;
+
+/**
+ * The metadata of `SaveOptions` as header values, checked (400 for what cannot be a header);
+ * metadata names lower-cased. Storages call it whether or not they keep the values.
+ */
+export function checkSaveMetadata(options: SaveOptions): {
+  contentType?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  metadata: Record<string, string>;
+} {
+  const value = (label: string, given: string | undefined): string | undefined => {
+    if (given === undefined) return undefined;
+    // Printable ASCII and tabs only: what a header value can carry unencoded (RFC 9110 §5.5).
+    if (typeof given !== 'string' || !/^[\t\x20-\x7e]*$/.test(given) || given.trim() === '') {
+      throw new HttpError(400, `Invalid ${label} for the stored file`);
+    }
+    return given.trim();
+  };
+  const contentType = value('Content-Type', options.contentType);
+  if (contentType !== undefined && !/^[\w.+-]+\/[\w.+-]+\s*(;.*)?$/.test(contentType)) throw new HttpError(400, 'Invalid Content-Type for the stored file');
+  const metadata: Record<string, string> = {};
+  let bytes = 0;
+  for (const [name, given] of Object.entries(options.metadata ?? {})) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/.test(name)) throw new HttpError(400, `Invalid metadata name ${JSON.stringify(name.slice(0, 40))}`);
+    const lower = name.toLowerCase();
+    metadata[lower] = given === '' ? '' : value(`metadata ${lower}`, given)!;
+    bytes += lower.length + metadata[lower].length;
+  }
+  if (bytes > MAX_METADATA_BYTES) throw new HttpError(400, `Metadata over ${MAX_METADATA_BYTES} bytes`);
+  return {
+    contentType,
+    contentDisposition: value('Content-Disposition', options.contentDisposition),
+    cacheControl: value('Cache-Control', options.cacheControl),
+    metadata,
+  };
 }
 
 /**

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { busyChunks, holdLimitMs, probeEventLoop } from './event-loop-probe';
+import { iterableToStream } from './iterable-stream';
 import { exactLength, sliceStream, splitStream } from './slice-stream';
 
 /** A source that hands out `layout` chunks of the bytes 0, 1, 2, ... one per pull. */
@@ -193,5 +195,73 @@ describe('splitStream', () => {
   it('refuses ranges that are not ascending and apart', () => {
     expect(() => splitStream(source([10]), [{ start: 5, end: 6 }, { start: 0, end: 1 }])).toThrow(RangeError);
     expect(() => splitStream(source([10]), [{ start: 0, end: 5 }, { start: 5, end: 6 }])).toThrow(RangeError);
+  });
+});
+
+describe('skipping to a far range of generated content', () => {
+  // 800 chunks of 64 KiB that cost 1 ms of CPU each: skipping to the last one is 0.8 s of work
+  // with no I/O in it. Before the skipping took turns, a timer waited for all of it.
+  const CHUNKS = 800;
+  const SIZE = 64 * 1024;
+  const generated = () => iterableToStream(busyChunks(CHUNKS, SIZE, 1));
+  const last = (CHUNKS - 1) * SIZE;
+
+  /** The probe's bounds: generous for a busy 2-core machine, far below the work's own length. */
+  function expectNotHeld({ worstDelayMs, totalMs }: { worstDelayMs: number; totalMs: number }) {
+    expect(totalMs).toBeGreaterThan(CHUNKS * 0.9);
+    expect(worstDelayMs).toBeLessThan(holdLimitMs(totalMs));
+  }
+
+  it('sliceStream lets timers and other requests run while it drops the bytes before the range', async () => {
+    const probe = await probeEventLoop(() => readAll(sliceStream(generated(), last + 10, last + 19)));
+    expect(probe.result).toEqual(Array.from({ length: 10 }, () => (CHUNKS - 1) & 0xff));
+    expectNotHeld(probe);
+  });
+
+  it('splitStream lets timers and other requests run while it drops the bytes between ranges', async () => {
+    const probe = await probeEventLoop(async () => {
+      const parts = splitStream(generated(), [{ start: 0, end: 0 }, { start: last, end: last + 1 }]);
+      return [await readAll(parts[0]!), await readAll(parts[1]!)];
+    });
+    expect(probe.result).toEqual([[0], [(CHUNKS - 1) & 0xff, (CHUNKS - 1) & 0xff]]);
+    expectNotHeld(probe);
+  });
+
+  it('stops skipping, and cancels the source, when the client goes away mid-skip', async () => {
+    let made = 0;
+    let cancelled = false;
+    const endlessBusy = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          const until = performance.now() + 1;
+          while (performance.now() < until) {
+            // CPU time per chunk, as a generator spends.
+          }
+          made++;
+          controller.enqueue(new Uint8Array(SIZE));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const reader = sliceStream(endlessBusy, Number.MAX_SAFE_INTEGER - 10).getReader();
+    const read = reader.read();
+    // A timer can fire during the skip only because the skip takes turns.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await reader.cancel(new Error('client went away'));
+    expect(await read).toEqual({ done: true, value: undefined });
+    expect(cancelled).toBe(true);
+    const madeAtCancel = made;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(made).toBeLessThanOrEqual(madeAtCancel + 1);
+  });
+
+  it('lets timers run while eight streams skip at once', async () => {
+    const probe = await probeEventLoop(() => Promise.all(Array.from({ length: 8 }, () => readAll(sliceStream(iterableToStream(busyChunks(100, SIZE, 1)), 99 * SIZE, 99 * SIZE)))));
+    expect(probe.result.every((bytes) => bytes.length === 1 && bytes[0] === 99)).toBe(true);
+    expect(probe.totalMs).toBeGreaterThan(8 * 100 * 0.9);
+    expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
   });
 });

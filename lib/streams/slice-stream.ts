@@ -1,25 +1,50 @@
+import { eventLoopTurn } from './event-loop-turn';
+
 /**
  * Passes on exactly bytes `start..end` (inclusive) of `source`, reading and dropping what comes
  * before: a Range on content that cannot seek (a generator whose size is known).
- * When `end` is omitted, passes everything from `start` on.
+ * When `end` is omitted, passes everything from `start` on. The source is read only as the
+ * consumer pulls, and cancelled once `end` is passed or the consumer cancels.
+ *
+ * Dropping is CPU work with no I/O in between (a generator may make a megabyte per read), so
+ * the skipping gives the event loop a turn every few milliseconds (`eventLoopTurn`): a far range
+ * takes the time it takes without holding up the other requests of the process.
  */
 export function sliceStream(
   source: ReadableStream<Uint8Array>,
   start: number,
   end?: number,
 ): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
   let offset = 0;
-  return source.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        const chunkStart = offset;
-        offset += chunk.length;
-        const from = Math.max(start - chunkStart, 0);
-        const to = end === undefined ? chunk.length : Math.min(end + 1 - chunkStart, chunk.length);
-        if (to > from) controller.enqueue(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
-        if (end !== undefined && offset > end) controller.terminate();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          const { done, value: chunk } = await reader.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          const chunkStart = offset;
+          offset += chunk.length;
+          const from = Math.max(start - chunkStart, 0);
+          const to = end === undefined ? chunk.length : Math.min(end + 1 - chunkStart, chunk.length);
+          if (to > from) controller.enqueue(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
+          if (end !== undefined && offset > end) {
+            controller.close();
+            await reader.cancel().catch(() => undefined);
+            return;
+          }
+          if (to > from) return;
+          await eventLoopTurn();
+        }
       },
-    }),
+      async cancel(reason) {
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
   );
 }
 
@@ -54,7 +79,8 @@ export function exactLength(source: ReadableStream<Uint8Array>, length: number):
  * reading `source` once: a multipart answer of generated content then takes every part from a
  * single generation. The streams must be read in order; the bytes between ranges are dropped.
  * `source` is cancelled once every stream has ended or been cancelled, and a source that ends
- * before a range does errors that range's stream.
+ * before a range does errors that range's stream. Like `sliceStream`, dropping the bytes before
+ * a range gives the event loop a turn every few milliseconds.
  */
 export function splitStream(
   source: ReadableStream<Uint8Array>,
@@ -95,6 +121,7 @@ export function splitStream(
                 const { done, value } = await reader.read();
                 if (done) throw new Error(`content ended at byte ${offset}, before byte ${end}`);
                 pending = value;
+                await eventLoopTurn();
                 continue;
               }
               const from = wanted - offset;

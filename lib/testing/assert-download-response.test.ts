@@ -279,3 +279,43 @@ describe('assertDownloadResponse', () => {
     });
   });
 });
+
+describe('assertDownloadResponse with reprDigest', () => {
+  const TEXT = 'checked bytes\n';
+  const sha256 = createHash('sha256').update(TEXT).digest('base64');
+  const field = `sha-256=:${sha256}:`;
+  const served = (headers: HeadersInit = {}) =>
+    virtualDownload({ file: { name: 'a.txt', content: TEXT } }).GET(new Request('http://x/a.txt', { headers }), { params: Promise.resolve({}) });
+
+  it('passes a 200 whose Repr-Digest and Content-Digest are the body\'s', async () => {
+    await assertDownloadResponse(await served(), { reprDigest: true, body: TEXT });
+    await assertDownloadResponse(await served(), { reprDigest: field });
+  });
+
+  it('passes a 206 or a HEAD on the form of the field alone', async () => {
+    await assertDownloadResponse(await served({ range: 'bytes=0-3' }), { status: 206, reprDigest: true });
+    const head = await virtualDownload({ file: { name: 'a.txt', content: TEXT } }).HEAD(new Request('http://x/a.txt', { method: 'HEAD' }), { params: Promise.resolve({}) });
+    await assertDownloadResponse(head, { reprDigest: true });
+  });
+
+  it('fails a digest that is not the body\'s, naming the algorithm', async () => {
+    const wrong = createHash('sha256').update('other bytes').digest('base64');
+    await expect(assertDownloadResponse(download(TEXT, { 'repr-digest': `sha-256=:${wrong}:` }), { reprDigest: true })).rejects.toThrow(/Repr-Digest sha-256 of the body/);
+    await expect(
+      assertDownloadResponse(download(TEXT, { 'repr-digest': field, 'content-digest': `sha-256=:${wrong}:` }), { reprDigest: true }),
+    ).rejects.toThrow(/Content-Digest sha-256 of the body/);
+  });
+
+  it('fails a missing or malformed field, and one that should be absent', async () => {
+    await expect(assertDownloadResponse(download(TEXT), { reprDigest: true })).rejects.toThrow(/Repr-Digest/);
+    await expect(assertDownloadResponse(download(TEXT, { 'repr-digest': 'md5=:abc=:' }), { reprDigest: true })).rejects.toThrow(/Repr-Digest/);
+    await expect(assertDownloadResponse(await served(), { reprDigest: false })).rejects.toThrow(/Repr-Digest/);
+    await assertDownloadResponse(download(TEXT), { reprDigest: false });
+  });
+
+  it('leaves the body readable', async () => {
+    const response = await served();
+    await assertDownloadResponse(response, { reprDigest: true });
+    expect(await response.text()).toBe(TEXT);
+  });
+});

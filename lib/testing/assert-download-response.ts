@@ -1,5 +1,6 @@
 import { AssertionError } from 'node:assert';
 import { createHash } from 'node:crypto';
+import { parseDigestField, type DigestAlgorithm } from '../http/digest';
 import { contentTypeMatches, describeBytes, firstDifference, Mismatches, readBody, readDisposition } from './mismatches';
 
 /** What `assertDownloadResponse` checks; only the fields given are checked (and `status`, always). */
@@ -24,6 +25,12 @@ export interface DownloadExpectation {
   contentLength?: number;
   /** `true`: a well-formed ETag is present; `false`: none; a string: exactly this one. */
   etag?: boolean | string;
+  /**
+   * `Repr-Digest` (RFC 9530). `true`: present with a SHA-256 or SHA-512, and on a 200 with a
+   * body equal to the hash of the body read (a 206, 304 or HEAD is checked for its form only); a `Content-Digest`, when present, is checked against the body of
+   * any status. `false`: none. A string: exactly this value.
+   */
+  reprDigest?: boolean | string;
 }
 
 /** RFC 9110 §8.8.3 entity-tag. */
@@ -101,6 +108,8 @@ export async function assertDownloadResponse(response: Response, expected: Downl
     }
   }
 
+  if (expected.reprDigest !== undefined) await checkDigests(response, expected.reprDigest, mismatches);
+
   if (expected.body !== undefined || expected.bodySha256 !== undefined) {
     const body = await readBody(response, mismatches);
     if (body && expected.body !== undefined) {
@@ -122,4 +131,37 @@ export async function assertDownloadResponse(response: Response, expected: Downl
   }
 
   mismatches.throwIfAny('Download response does not match', 'assertDownloadResponse', assertDownloadResponse);
+}
+
+const HASHES: Record<DigestAlgorithm, string> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
+
+/** Repr-Digest (and any Content-Digest) against the bytes the response carries. */
+async function checkDigests(response: Response, expected: boolean | string, mismatches: Mismatches): Promise<void> {
+  const field = response.headers.get('repr-digest');
+  if (expected === false) return mismatches.check('Repr-Digest', field === null, null, field);
+  if (typeof expected === 'string') return mismatches.check('Repr-Digest', field === expected, expected, field);
+  const digests = field === null ? {} : parseDigestField(field);
+  const known = Object.keys(digests) as DigestAlgorithm[];
+  if (known.length === 0) {
+    mismatches.checkDescribed('Repr-Digest', false, 'a sha-256 or sha-512 digest', field === null ? '(absent)' : JSON.stringify(field));
+    return;
+  }
+  const content = response.headers.get('content-digest');
+  // Only a 200 carries the whole representation; a 206 or 304 has a part of it or nothing.
+  if (response.status !== 200 && content === null) return;
+  const body = await readBody(response, mismatches);
+  // A HEAD's answer: the length of a body it does not carry.
+  if (!body || (body.byteLength === 0 && Number(response.headers.get('content-length')) > 0)) return;
+  const hash = (algorithm: DigestAlgorithm) => createHash(HASHES[algorithm]).update(body).digest('base64');
+  if (response.status === 200) {
+    for (const algorithm of known) {
+      mismatches.check(`Repr-Digest ${algorithm} of the body`, digests[algorithm] === hash(algorithm), hash(algorithm), digests[algorithm]);
+    }
+  }
+  if (content !== null) {
+    const sent = parseDigestField(content);
+    for (const algorithm of Object.keys(sent) as DigestAlgorithm[]) {
+      mismatches.check(`Content-Digest ${algorithm} of the body`, sent[algorithm] === hash(algorithm), hash(algorithm), sent[algorithm]);
+    }
+  }
 }

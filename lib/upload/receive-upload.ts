@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy';
+import { typeFromName } from '../http/content-type';
+import { checkedContentType, SNIFF_BYTES } from './content-type-check';
 import { safeBasename } from '../http/disposition';
 import { HttpError } from '../http/http-error';
 import { declaredLength } from '../http/read-body';
@@ -28,6 +30,12 @@ export interface ReceivedUpload {
   clientName: string;
   /** Media type the client declared; untrusted. */
   clientType: string | undefined;
+  /**
+   * The media type stored with the file (where the storage keeps one): the type of its name (or
+   * else the one the client declared) if the first bytes agree, the type the bytes show if they
+   * do not, `application/octet-stream` if neither holds (see `checkedContentType`).
+   */
+  contentType: string;
   size: number;
   /** Hex SHA-256 of the bytes, computed as they were written. */
   sha256: string;
@@ -123,29 +131,53 @@ export async function receiveUpload(request: Request, storage: Storage, options:
       return;
     }
     fileStream = stream;
-    // Its errors reach the save through the loop in hashed(); without a listener, an error
+    // Its errors reach the save through next(); without a listener, an error
     // emitted while nothing reads (the save failed first) would crash the process.
     stream.on('error', () => undefined);
     const clientName = safeBasename(filename ?? '');
+    const clientType = mimetype || undefined;
     const hash = createHash('sha256');
     let size = 0;
-    async function* hashed(): AsyncGenerator<Uint8Array> {
+    const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const next = async (): Promise<IteratorResult<Buffer>> => {
       try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          hash.update(chunk);
-          size += chunk.length;
-          yield chunk;
-        }
+        return await chunks.next();
       } catch (error) {
         // Our own refusal (413) stays one; otherwise the body broke off or is not valid
         // multipart: the client's fault, not the storage's.
         if (error instanceof HttpError) throw error;
         throw new HttpError(400, 'Malformed or interrupted upload');
       }
-    }
-    saving = storage
-      .save(options.name(clientName), hashed(), { maxBytes: options.maxBytes })
-      .then((stored) => ({ stored, clientName, clientType: mimetype || undefined, size, sha256: hash.digest('hex') }));
+    };
+    saving = (async () => {
+      // The first bytes decide the type stored with the file: an object store fixes it before
+      // the first byte is written.
+      const head: Buffer[] = [];
+      let headBytes = 0;
+      let ended = false;
+      while (headBytes < SNIFF_BYTES) {
+        const step = await next();
+        if (step.done) {
+          ended = true;
+          break;
+        }
+        head.push(step.value);
+        headBytes += step.value.length;
+      }
+      const contentType = await checkedContentType(Buffer.concat(head), typeFromName(clientName) ?? clientType);
+      async function* hashed(): AsyncGenerator<Uint8Array> {
+        const counted = (chunk: Buffer): Buffer => {
+          hash.update(chunk);
+          size += chunk.length;
+          return chunk;
+        };
+        yield* head.splice(0).map(counted);
+        if (ended) return;
+        for (let step = await next(); !step.done; step = await next()) yield counted(step.value);
+      }
+      const stored = await storage.save(options.name(clientName), hashed(), { maxBytes: options.maxBytes, contentType });
+      return { stored, clientName, clientType, contentType, size, sha256: hash.digest('hex') };
+    })();
     // A save that fails (too large, disk full) stops the parsing too, instead of leaving the
     // parser waiting on a file stream nobody reads.
     saving.catch(fail);

@@ -1,12 +1,13 @@
 import { errorResponse } from 'next-downloadview';
-import { createFile, listFiles, toJson } from '@/app/_lib/files';
+import { iterableToStream } from 'next-downloadview/sources';
+import { createFile, filesJson, toJson } from '@/app/_lib/files';
 
 export const dynamic = 'force-dynamic';
 
-/** The files table as JSON. */
+/** The files table as JSON, streamed a page of rows at a time. */
 export async function GET(): Promise<Response> {
   try {
-    return Response.json((await listFiles()).map(toJson), { headers: { 'cache-control': 'no-store' } });
+    return new Response(iterableToStream(filesJson()), { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
   } catch (error) {
     return errorResponse(error);
   }
