@@ -321,8 +321,10 @@ class ConsumerTest {
     this.fitConfigToNext();
 
     this.step('eslint --max-warnings 0 (create-next-app\'s config)');
+    t = Date.now();
     this.run('npx', ['--no-install', 'eslint', '--max-warnings', '0', '.'], this.app);
 
+    this.found.seconds.eslint = (Date.now() - t) / 1000;
     this.step(`next build (no ${RUNTIME_ONLY.source} in its environment${this.options.libCheck ? ', skipLibCheck false' : ''})`);
     t = Date.now();
     const buildOutput = this.run('npx', ['--no-install', 'next', 'build'], this.app).output;
@@ -331,9 +333,11 @@ class ConsumerTest {
     this.expect(errorLines.length === 0, 'next build prints no `Error:` line and no NEXT_PRERENDER_INTERRUPTED', errorLines.join('\n'));
 
     this.step(`vitest run (${this.tests.join(', ')}; no MEDIA_ROOT)`);
+    t = Date.now();
     const vitest = this.run('npx', ['--no-install', 'vitest', 'run'], this.app, { NO_COLOR: '1' }).output;
     this.expect(/Tests\s+\d+ passed/.test(vitest) && !/\d+ failed/.test(vitest), 'the README\'s test snippet passes', vitest.slice(-1500));
 
+    this.found.seconds.vitest = (Date.now() - t) / 1000;
     this.step('copying the standalone output to a folder of its own');
     cpSync(path.join(this.app, '.next', 'standalone'), this.standalone, { recursive: true });
     cpSync(path.join(this.app, '.next', 'static'), path.join(this.standalone, '.next', 'static'), { recursive: true });
@@ -341,6 +345,7 @@ class ConsumerTest {
     this.expect(!existsSync(path.join(this.standalone, 'files')) && !existsSync(path.join(this.standalone, 'media')), 'no media folder was traced into the build');
 
     const bin = (name) => path.join(this.app, 'node_modules', '.bin', name);
+    t = Date.now();
     const port = await freePort();
     this.step(`next-downloadview start <standalone copy> (PORT=${port}, KEEP_ALIVE_TIMEOUT=6000, settings given now)`);
     const kit = await this.serve(bin('next-downloadview'), ['start', this.standalone], this.work, port, {
@@ -354,14 +359,17 @@ class ConsumerTest {
     await this.stop(kit.child);
 
     await this.checkDockerLayout();
+    this.found.seconds.standalone = (Date.now() - t) / 1000;
 
     const dropsLength = this.nextDropsLength();
     this.found.nextStartKeepsContentLength = !dropsLength;
+    t = Date.now();
     const plainPort = await freePort();
     this.step(`next start -p ${plainPort} (Next ${this.found.versions.next} ${dropsLength ? 'drops' : 'keeps'} Content-Length, says its send-response)`);
     const plain = await this.serve(bin('next'), ['start', '-p', String(plainPort), '-H', '127.0.0.1'], this.app, plainPort);
     await this.checkServer('next start', plainPort, plain, { length: !dropsLength });
     await this.stop(plain.child);
+    this.found.seconds['next start'] = (Date.now() - t) / 1000;
 
     const devPort = await freePort();
     this.step(`next-downloadview dev -p ${devPort}`);
@@ -371,14 +379,17 @@ class ConsumerTest {
     await this.stop(dev.child);
     this.found.seconds.dev = (Date.now() - t) / 1000;
 
+    t = Date.now();
     await this.checkEdgeBuild();
+    this.found.seconds.edge = (Date.now() - t) / 1000;
 
     this.found.seconds.total = (Date.now() - started) / 1000;
     this.found.checks = this.checks;
     console.log(
       `consumer: Next ${this.found.versions.next}: plain next start ${this.found.nextStartKeepsContentLength ? 'keeps' : 'drops'} Content-Length`,
     );
-    console.log(`consumer: ${this.checks} checks passed in ${this.found.seconds.total.toFixed(1)} s`);
+    const phases = Object.entries(this.found.seconds).map(([phase, seconds]) => `${phase} ${seconds.toFixed(0)} s`);
+    console.log(`consumer: ${this.checks} checks passed in ${this.found.seconds.total.toFixed(1)} s (${phases.join(', ')})`);
   }
 
   /** Every check that holds under each server; `length`: whether downloads carry Content-Length. */
