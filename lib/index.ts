@@ -28,14 +28,12 @@ export { sourceDownload, type SourceDownloadOptions } from './factories/source-d
 export type { Source, SourceMeta } from './engine/source';
 export type { VirtualFile } from './sources/virtual-source';
 export type { ByteRange } from './http/range';
-export type { DigestAlgorithm, Digests } from './http/digest';
 
 // What every factory takes and returns
 export type { ActiveContent, DownloadOptions, RouteParams } from './engine/options';
 export type { CachePolicy } from './engine/cache-policy';
 export type { Delivery, DeliveryOptions } from './factories/delivery';
 export type { DownloadHandlers } from './factories/handlers';
-export type { PrecompressedEncoding, PrecompressedOption } from './sources/precompressed';
 
 // Errors
 export { HttpError, ConfigurationError } from './errors';

@@ -12,3 +12,4 @@ export type { SourceEtag, UpstreamAnswer } from '../engine/source';
 export { openFileStream, DEFAULT_CHUNK_SIZE } from '../streams/file-stream';
 export { FileChangedError } from '../errors';
 export { iterableToStream, type Chunk } from '../streams/iterable-stream';
+export type { PrecompressedEncoding, PrecompressedOption } from './precompressed';
