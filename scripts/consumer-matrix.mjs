@@ -30,7 +30,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
 export const CELLS = [
-  { next: '16.0.10', node: '22', typescript: '5.7.3', libCheck: true },
+  { next: '16.0.0', node: '22', typescript: '5.7.3', libCheck: true },
   { next: '16.4.3', node: '20', typescript: undefined, libCheck: false },
   { next: undefined, node: '20', typescript: undefined, libCheck: false },
   // TypeScript 7 cannot be installed beside create-next-app's eslint-config-next (its peer range
