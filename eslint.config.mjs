@@ -65,6 +65,8 @@ export default defineConfig(
     'bench-results/',
     'next-env.d.ts',
     'lib/dist/',
+    // The consumer fixture is linted by its own config (create-next-app's) in the consumer test.
+    'fixtures/consumer-app/',
     'fixtures/*/node_modules/',
     'fixtures/*/.next/',
     'docs/api/',

@@ -9,15 +9,20 @@
 //   6 vitest run              unit/integration tests (+ JSON report)
 //   7 next build              production build
 //   8 bench smoke             `npm run bench -- --smoke`: every bench path, tiny files, seconds
-//   9 consumer test           the packed package installed into a fresh Next app, built standalone,
-//                             served by `next-downloadview start` and by `next start`
-//  10 cluster test            two demo instances behind a round-robin nginx, sharing Postgres,
+//   9 consumer test           the packed package installed into create-next-app@16's default app,
+//                             the package README's snippets as its routes, built with no runtime
+//                             settings, served by `next-downloadview start` (standalone copy),
+//                             `next start` and `next-downloadview dev` (one cell of
+//                             scripts/consumer-matrix.mjs)
+//  10 fresh clone             `git clone` of HEAD, `npm ci`, then `npm run dev` answers and the
+//                             README's cheap scripts succeed (scripts/clone-test.mjs)
+//  11 cluster test            two demo instances behind a round-robin nginx, sharing Postgres,
 //                             S3 and DOWNLOAD_SECRET (scripts/cluster-test.mjs)
-//  11 ensure chromium         Debian's chromium (installed when run as root)
-//  12 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
-//  13 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
+//  12 ensure chromium         Debian's chromium (installed when run as root)
+//  13 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
+//  14 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
 //
-// Stages 10-13 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
+// Stages 11-14 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
 // The last line printed is `N passed, N failed, N skipped`, summed from the
 // vitest and Playwright JSON reports in test-results/. A test stage that fails
 // without any failing test (crash, no tests found, web server not starting)
@@ -161,6 +166,16 @@ const stages = [
     test: true,
     run: async () => {
       const code = await runNode('scripts/consumer-test.mjs');
+      counts[code === 0 ? 'passed' : 'failed'] += 1;
+      return code;
+    },
+  },
+  {
+    // Counted as one test, like the consumer test. Needs HEAD committed: the clone has nothing else.
+    title: 'fresh clone (npm ci, npm run dev, the README\'s scripts)',
+    test: true,
+    run: async () => {
+      const code = await runNode('scripts/clone-test.mjs');
       counts[code === 0 ? 'passed' : 'failed'] += 1;
       return code;
     },
