@@ -1,4 +1,4 @@
-import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from './offload/rules';
+import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from '../offload/rules';
 import { ConfigurationError, MissingSettingError } from '../errors';
 import { resolveCache, type CacheHeaders, type CacheOption } from './cache-policy';
 import { assertNodeRuntime } from './runtime';
@@ -92,6 +92,11 @@ export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 
   maxRanges: number;
   activeContent: ActiveContent;
   offload?: ResolvedOffloadRules;
+  /**
+   * Set on a route with `delivery: 'redirect'`: a GET for bytes whose location can mint a URL is
+   * answered with a redirect to it, valid this many seconds.
+   */
+  redirectExpiresIn?: number;
 }
 
 export function resolveOptions<P extends RouteParams>(options: DownloadOptions<P>, factory: string): ResolvedOptions {

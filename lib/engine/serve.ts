@@ -4,7 +4,7 @@ import { bytesResponse, offerBody } from './file-handoff';
 import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
-import { tryOffload } from './offload/try-offload';
+import { delegate } from './delegate';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
 import type { Source } from './source';
@@ -15,8 +15,10 @@ export const ALLOWED_METHODS = 'GET, HEAD';
 export type LoadSource = (request: Request, params: RouteParams) => Promise<Source> | Source;
 
 /**
- * The one path every download takes: method -> authorize -> load metadata -> decide -> open.
- * Errors before the headers become a short plain-text response; errors after them abort the
+ * The one path every download takes: method -> authorize -> load metadata -> delegate -> decide
+ * -> open. "Delegate" asks the route's delivery policy once, from where the source's bytes live:
+ * the web server in front (offload rules) or the store (a redirect) may send them instead, and
+ * that answer is built from the same single `decide()`. Errors before the headers become a short plain-text response; errors after them abort the
  * body, which breaks the connection so the client sees the truncation. What Next throws to steer
  * a request (`redirect()`, `notFound()` in a hook, a prerender bail-out) is thrown on untouched.
  */
@@ -44,12 +46,15 @@ export async function serve(
     for (let attempt = 0; ; attempt++) {
       const source = await load(request, params);
       try {
-        // Authorised and found: a web server may send the file instead (before any 304/206).
-        const offloading = tryOffload(request, source, options);
-        const offloaded = offloading && (await offloading);
-        if (offloaded) return offloaded;
-        const decision = decide(request, source, options);
-        return await respond(request, source, decision);
+        // Authorised and found: the web server or the store may send the bytes instead. Most
+        // routes have no such policy, and pay no promise for asking.
+        const delegating = delegate(request, source, options);
+        const delegation = delegating && (await delegating);
+        // Decided once, for what the answer describes: the whole file when delegated.
+        const decision = decide(delegation ? delegation.request : request, source, options);
+        const answer = delegation ? await delegation.answer(decision) : decision;
+        if (answer instanceof Response) return answer;
+        return await respond(request, source, answer);
       } catch (error) {
         if (!(error instanceof FileChangedError) || attempt >= 1) throw error;
       } finally {

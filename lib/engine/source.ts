@@ -83,11 +83,13 @@ export interface Source extends SourceMeta {
    */
   answered?: UpstreamAnswer;
   /**
-   * Where the bytes live, for offload to a web server: the file's canonical local path and/or a
-   * URL. Asked only when offload rules apply to the route; a source without it (virtual content)
-   * is never offloaded.
+   * Where the bytes live, for an answer the app delegates: to the web server in front (offload
+   * rules map the path or URL to its internal location) or, on a route with
+   * `delivery: 'redirect'`, to the store itself (`redirectUrl`). Asked once per request, and only
+   * when the route has offload rules or redirect delivery; a source without it (virtual content)
+   * is always sent by the app.
    */
-  locate?(): Promise<{ path?: string; url?: string }>;
+  locate?(): Promise<SourceLocation>;
   /**
    * Releases what the source holds that `open()` did not hand over (an upstream body, a
    * handle). The engine calls it once per request, after the answer is decided, whatever the
@@ -96,6 +98,20 @@ export interface Source extends SourceMeta {
    * has nothing to close.
    */
   close?(): void | Promise<void>;
+}
+
+/** Where a source's bytes live: what `Source.locate` answers. */
+export interface SourceLocation {
+  /** The file's canonical local path. */
+  path?: string;
+  /** A URL of the bytes: a storage's own URL, or the upstream a proxied file comes from. */
+  url?: string;
+  /**
+   * A short-lived URL of the bytes that answers with `headers` (Content-Disposition, Content-Type,
+   * Cache-Control, Content-Encoding, as far as the store can carry them, e.g. an S3 presigned GET
+   * with its `response-*` parameters), valid for `expiresIn` seconds.
+   */
+  redirectUrl?(headers: Headers, expiresIn: number): string | Promise<string>;
 }
 
 /** How an upstream answered a forwarded request. */

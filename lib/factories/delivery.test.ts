@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../engine/options';
 import { NotFoundError, type Storage, type StoredFile } from '../storage/storage';
 import { parseContentDisposition } from '../testing/parse-content-disposition';
-import type { RedirectUrlOptions, RedirectingStorage } from './delivery';
+import type { RedirectUrlOptions, RedirectingStorage } from '../storage/storage';
 import { objectDownload } from './object-download';
 import { sendFile } from './send-file';
 import { storageDownload } from './storage-download';

@@ -3,7 +3,7 @@ import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
 import { createHandlers, type DownloadHandlers } from './handlers';
-import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
+import { applyDelivery, type DeliveryOptions } from './delivery';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
 
@@ -82,17 +82,11 @@ export function objectDownload<Row extends object = Record<string, unknown>, P e
     throw new ConfigurationError('objectDownload: getObject must be a function (for a Drizzle table, see next-downloadview/drizzle)');
   }
   const fields = resolveFields(options.fields);
-  const delivery = withDelivery(
-    async (request, params) => {
-      const row = await getObject(request, params as P);
-      if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
-      return objectSource(row as Record<string, unknown>, fields, storage);
-    },
-    resolved,
-    storage,
-    checkDeliveryOptions(options, 'objectDownload'),
-  );
-  return createHandlers(delivery.load, delivery.options);
+  return createHandlers(async (request, params) => {
+    const row = await getObject(request, params as P);
+    if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
+    return objectSource(row as Record<string, unknown>, fields, storage);
+  }, applyDelivery(resolved, options, 'objectDownload'));
 }
 
 /**
@@ -154,15 +148,15 @@ export async function objectSource(
     // The bytes in the storage are not the ones the row describes (changed outside the app):
     // the length sent is the real one, and the row's checksum and date no longer apply to them.
     console.warn(`objectDownload: "${name}" is ${source.size} bytes, the row says ${recordedSize}`);
-    return rememberStorageName(described, name);
+    return described;
   }
   const checksum = text(row, fields.checksum);
-  return rememberStorageName({
+  return {
     ...described,
     lastModified: date(row, fields.lastModified) ?? source.lastModified,
     etag: checksum ?? source.etag,
     digests: checksumDigests(checksum) ?? source.digests,
-  }, name);
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { serve } from '../engine/serve';
 import { pathSource, type PathSourceOptions } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
-import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
+import { applyDelivery, type DeliveryOptions } from './delivery';
 
 export interface SendFileOptions extends DownloadOptions, PathSourceOptions, DeliveryOptions {
   /** When given, the file must lie under this folder (symlinks resolved), or it is 404. */
@@ -38,13 +38,7 @@ export function sendFile(request: Request, file: string, options: SendFileOption
   const resolved = resolveOptions(options, 'sendFile');
   const { storage } = options;
   if (storage) {
-    const delivery = withDelivery(
-      async () => rememberStorageName(await storageSource(storage, file), file),
-      resolved,
-      storage,
-      checkDeliveryOptions(options, 'sendFile'),
-    );
-    return serve(request, options.params ?? {}, delivery.load, delivery.options);
+    return serve(request, options.params ?? {}, () => storageSource(storage, file), applyDelivery(resolved, options, 'sendFile'));
   }
   const root = options.root === undefined ? undefined : path.resolve(/* turbopackIgnore: true */ options.root);
   const target = root === undefined ? path.resolve(/* turbopackIgnore: true */ file) : path.resolve(/* turbopackIgnore: true */ root, file);

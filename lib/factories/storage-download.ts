@@ -3,9 +3,9 @@ import { ConfigurationError, resolveOptions, type DownloadOptions, type RoutePar
 import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
 import { checkRequestedPath } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
-import { ifFound, negotiatePrecompressed, PRECOMPRESSED_SUFFIX, resolvePrecompressed, type PrecompressedEncoding, type PrecompressedOption } from '../sources/precompressed';
+import { ifFound, negotiatePrecompressed, resolvePrecompressed, type PrecompressedOption } from '../sources/precompressed';
 import type { Storage } from '../storage/storage';
-import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
+import { applyDelivery, type DeliveryOptions } from './delivery';
 
 export interface StorageDownloadOptions<P extends RouteParams = RouteParams> extends DownloadOptions<P>, DeliveryOptions {
   /** Where the files live, e.g. `new FileSystemStorage(process.env.MEDIA_ROOT!)`. */
@@ -52,22 +52,14 @@ export function storageDownload<P extends RouteParams = RouteParams>(options: St
     throw new ConfigurationError('storageDownload: path must be a name or a function');
   }
   const variants = resolvePrecompressed(options.precompressed, 'storageDownload');
-  const delivery = withDelivery(
-    async (request, params) => {
-      const requested = typeof which === 'string' ? which : which ? await which(request, params as P) : routeParam(params, param, 'storageDownload');
-      if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
-      // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
-      const name = typeof requested === 'string' ? requested : checkRequestedPath(requested, { dotfiles: true }).join('/');
-      const source = rememberStorageName(await storageSource(storage, name), name);
-      if (!variants) return source;
-      const chosen = await negotiatePrecompressed(request, source, variants, (suffix) => ifFound(() => storageSource(storage, name + suffix)));
-      // A redirect goes to the stored file that was chosen.
-      const encoding = chosen.encoding as PrecompressedEncoding | undefined;
-      return rememberStorageName(chosen, encoding && chosen !== source ? name + PRECOMPRESSED_SUFFIX[encoding] : name);
-    },
-    resolved,
-    storage,
-    checkDeliveryOptions(options, 'storageDownload'),
-  );
-  return createHandlers(delivery.load, delivery.options);
+  return createHandlers(async (request, params) => {
+    const requested = typeof which === 'string' ? which : which ? await which(request, params as P) : routeParam(params, param, 'storageDownload');
+    if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
+    // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
+    const name = typeof requested === 'string' ? requested : checkRequestedPath(requested, { dotfiles: true }).join('/');
+    const source = await storageSource(storage, name);
+    if (!variants) return source;
+    // A redirect goes to the stored file that was chosen: each source locates its own.
+    return negotiatePrecompressed(request, source, variants, (suffix) => ifFound(() => storageSource(storage, name + suffix)));
+  }, applyDelivery(resolved, options, 'storageDownload'));
 }

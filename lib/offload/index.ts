@@ -11,8 +11,8 @@
  *
  * @module
  */
-export { configureOffload } from '../engine/offload/configure-offload';
-export { encodePathSegment, nginxHeaders, sendfileHeaders } from '../engine/offload/backends';
+export { configureOffload } from './configure-offload';
+export { encodePathSegment, nginxHeaders, sendfileHeaders } from './backends';
 export type {
   ApacheOffloadOptions,
   ApacheOffloadRule,
@@ -22,7 +22,7 @@ export type {
   OffloadBackend,
   OffloadRule,
   OffloadSource,
-} from '../engine/offload/rules';
+} from './rules';
 // The Content-Security-Policy active content (HTML, SVG, XML) is sent with: a web server that
 // serves offloaded files must pass it on.
 export { ACTIVE_CONTENT_POLICY } from '../engine/decide';

@@ -1,6 +1,6 @@
 import type { Source } from '../engine/source';
 import { SMALL_BODY_SIZE } from '../streams/file-stream';
-import type { Storage, StoredFile } from '../storage/storage';
+import { canRedirect, type Storage, type StoredFile } from '../storage/storage';
 
 /**
  * A file in a storage as a source. `stat` decides the headers; `open` asks the storage for that
@@ -27,6 +27,20 @@ export async function storageSource(storage: Storage, name: string, known?: Stor
         if (length === undefined || length > SMALL_BODY_SIZE) return undefined;
         return storage.readSmall!(name, { range, ifMatch: stored.etag });
       }),
-    locate: async () => ({ path: await storage.localPath?.(name), url: storage.url?.(name) }),
+    locate: async () => ({
+      path: await storage.localPath?.(name),
+      url: storage.url?.(name),
+      // A presigned URL answers with the headers the app would have sent with the file.
+      redirectUrl: canRedirect(storage)
+        ? (headers, expiresIn) =>
+            storage.presignedUrl(name, {
+              expiresIn,
+              contentDisposition: headers.get('content-disposition') ?? undefined,
+              contentType: headers.get('content-type') ?? undefined,
+              cacheControl: headers.get('cache-control') ?? undefined,
+              contentEncoding: headers.get('content-encoding') ?? undefined,
+            })
+        : undefined,
+    }),
   };
 }

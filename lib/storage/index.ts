@@ -10,7 +10,7 @@
  * @module
  */
 export type { Storage, StoredFile, OpenOptions, SaveContent, SaveOptions } from './storage';
+// What redirect delivery (`delivery: 'redirect'`) needs of a storage.
+export { DEFAULT_REDIRECT_EXPIRES_IN, type RedirectingStorage, type RedirectUrlOptions } from './storage';
 export { NotFoundError } from '../errors';
 export { FileSystemStorage, type FileSystemStorageOptions } from './file-system-storage';
-// What redirect delivery (`delivery: 'redirect'`) needs of a storage.
-export { DEFAULT_REDIRECT_EXPIRES_IN, type RedirectingStorage, type RedirectUrlOptions } from '../factories/delivery';

@@ -148,4 +148,31 @@ export interface Storage {
   readonly exactReads?: boolean;
 }
 
+/** What a redirect URL makes the storage answer with (S3's `response-*` parameters). */
+export interface RedirectUrlOptions {
+  expiresIn: number;
+  contentDisposition?: string;
+  contentType?: string;
+  cacheControl?: string;
+  contentEncoding?: string;
+}
+
+/**
+ * A storage that can mint a URL answering with headers of the caller's choice, e.g.
+ * `S3Storage.presignedUrl`. Redirect delivery (`delivery: 'redirect'`) needs it; `url()` alone
+ * cannot carry the file name, so a storage with only `url()` keeps streaming.
+ */
+export interface RedirectingStorage extends Storage {
+  /** A short-lived URL of the file `name` that answers with the headers in `options`. */
+  presignedUrl(name: string, options: RedirectUrlOptions): string | Promise<string>;
+}
+
+/** Whether `storage` can mint redirect URLs (`RedirectingStorage`). */
+export function canRedirect(storage: Storage): storage is RedirectingStorage {
+  return typeof (storage as Partial<RedirectingStorage>).presignedUrl === 'function';
+}
+
+/** Default lifetime of a redirect URL, in seconds: long enough to follow, too short to share. */
+export const DEFAULT_REDIRECT_EXPIRES_IN = 60;
+
 export { NotFoundError };

@@ -2,18 +2,18 @@ import { mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, type RouteParams } from '../options';
-import { pathDownload } from '../../factories/path-download';
-import { sendFile } from '../../factories/send-file';
-import { storageDownload, type StorageDownloadOptions } from '../../factories/storage-download';
-import { virtualDownload } from '../../factories/virtual-download';
-import { enableLengthHeader, LENGTH_HEADER, verifiedLength } from '../../server/content-length';
-import { signed } from '../../signing/signed';
-import { signUrl } from '../../signing/sign-url';
-import { FileSystemStorage } from '../../storage/file-system-storage';
-import { assertOffloadResponse } from '../../testing/assert-offload-response';
-import { configureOffload } from './configure-offload';
-import type { OffloadRule } from './rules';
+import { ConfigurationError, type RouteParams } from './options';
+import { pathDownload } from '../factories/path-download';
+import { sendFile } from '../factories/send-file';
+import { storageDownload, type StorageDownloadOptions } from '../factories/storage-download';
+import { virtualDownload } from '../factories/virtual-download';
+import { enableLengthHeader, LENGTH_HEADER, verifiedLength } from '../server/content-length';
+import { signed } from '../signing/signed';
+import { signUrl } from '../signing/sign-url';
+import { FileSystemStorage } from '../storage/file-system-storage';
+import { assertOffloadResponse } from '../testing/assert-offload-response';
+import { configureOffload } from '../offload/configure-offload';
+import type { OffloadRule } from '../offload/rules';
 
 // The engine's offload step, in-process, through the real factories over a temporary folder:
 //   <tmp>/media/a.txt, résumé été.txt, 中文报告.txt, report 2026.csv, sub/b.txt,

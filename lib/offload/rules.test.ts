@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../options';
+import { ConfigurationError } from '../errors';
 import { matchOffloadRule, pathBelow, resolveOffloadRules, urlBelow, type ResolvedOffloadRule } from './rules';
 
 function rules(list: unknown): readonly ResolvedOffloadRule[] {

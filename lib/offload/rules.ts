@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigurationError, missingSetting } from '../../errors';
+import { ConfigurationError, missingSetting } from '../errors';
 
 /** The web servers a download can be handed to. */
 export type OffloadBackend = 'nginx' | 'apache' | 'lighttpd';
