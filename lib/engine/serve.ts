@@ -44,12 +44,14 @@ export async function serve(
     // A file replaced between its stat and its open is looked up once more, so the headers
     // always describe the bytes that are sent.
     for (let attempt = 0; ; attempt++) {
-      const source = await load(request, params);
+      let source = await load(request, params);
       try {
         // Authorised and found: the web server or the store may send the bytes instead. Most
         // routes have no such policy, and pay no promise for asking.
         const delegating = delegate(request, source, options);
         const delegation = delegating && (await delegating);
+        // Located before described (a proxied URL): described now that the app sends the bytes.
+        if (!delegation && source.describe) source = await source.describe();
         // Decided once, for what the answer describes: the whole file when delegated.
         const decision = decide(delegation ? delegation.request : request, source, options);
         const answer = delegation ? await delegation.answer(decision) : decision;

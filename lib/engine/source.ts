@@ -91,6 +91,13 @@ export interface Source extends SourceMeta {
    */
   locate?(): Promise<SourceLocation>;
   /**
+   * For a source that knows where its bytes are before what they are (a proxied URL, whose
+   * headers cost a request upstream): the source described, which the engine asks for only when
+   * the answer is not delegated. An offloaded download then never contacts the upstream from the
+   * app, and its answer is decided from what this source knows (its name).
+   */
+  describe?(): Promise<Source>;
+  /**
    * Releases what the source holds that `open()` did not hand over (an upstream body, a
    * handle). The engine calls it once per request, after the answer is decided, whatever the
    * answer: a HEAD, a 304, an error, an offload or a streamed body (whose stream, once opened,

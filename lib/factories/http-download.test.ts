@@ -762,6 +762,53 @@ describe('httpDownload', () => {
     });
   });
 
+  describe('with an nginx offload rule for the upstream URL', () => {
+    const rule = () => ({ backend: 'nginx' as const, source: `${upstream.origin}/exports/`, destination: '/_upstream/' });
+
+    it('hands the URL to the web server without contacting the upstream: X-Accel-Redirect below the internal location', async () => {
+      const response = await get(['résumé x.pdf'], { range: 'bytes=0-9', 'if-none-match': ETAG }, { offload: [rule()] });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-accel-redirect')).toBe('/_upstream/r%C3%A9sum%C3%A9%20x.pdf');
+      expect(response.headers.get('content-disposition')).toBe("attachment; filename=\"resume x.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20x.pdf");
+      expect(response.headers.get('content-type')).toBe('application/pdf');
+      expect(response.headers.get('content-length')).toBeNull();
+      expect(await response.text()).toBe('');
+      expect(upstream.seen).toEqual([]);
+    });
+
+    it('answers HEAD the same way', async () => {
+      const response = await head(['data.bin'], {}, { offload: [rule()] });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-accel-redirect')).toBe('/_upstream/data.bin');
+      expect(upstream.seen).toEqual([]);
+    });
+
+    it('fetches and relays a URL no rule covers, as without rules', async () => {
+      const response = await get(['data.bin'], { range: 'bytes=0-9' }, { offload: [{ ...rule(), source: `${upstream.origin}/other/` }] });
+      expect(response.status).toBe(206);
+      expect(response.headers.get('x-accel-redirect')).toBeNull();
+      expect((await bytes(response)).equals(DATA.subarray(0, 10))).toBe(true);
+      expect(upstream.seen.map((seen) => seen.url)).toEqual(['/exports/data.bin']);
+    });
+
+    it('refuses a URL outside the allowed origins with 400, and hands nothing over', async () => {
+      const response = await call(
+        { base: base(), getUrl: () => `${elsewhere.origin}/exports/data.bin`, offload: [{ ...rule(), source: `${elsewhere.origin}/exports/` }] },
+        {},
+      );
+      expect(response.status).toBe(400);
+      expect(response.headers.get('x-accel-redirect')).toBeNull();
+      expect(elsewhere.seen).toEqual([]);
+    });
+
+    it('refuses a climb out of the base with 400 before any rule is asked', async () => {
+      const response = await get(['..%2fprivate', 'secret'], {}, { offload: [{ ...rule(), source: `${upstream.origin}/` }] });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('x-accel-redirect')).toBeNull();
+      expect(upstream.seen).toEqual([]);
+    });
+  });
+
   describe('configuration', () => {
     it.each([
       ['nothing to fetch', {}],

@@ -5,7 +5,7 @@ import { checkRequestedPath } from '../sources/path-source';
 import {
   configuredUrl,
   confinedSegment,
-  httpSource,
+  locatedHttpSource,
   resolveHttpSourceOptions,
   type HttpSourceOptions,
 } from '../sources/http-source';
@@ -107,11 +107,13 @@ export function httpDownload(options: HttpDownloadOptions): DownloadHandlers {
     return new URL(base.href + segments.map(encodeURIComponent).join('/'));
   }
 
-  // The engine closes each source after its answer, so an upstream body that is not sent
-  // (a HEAD, a 304, a throwing option callback) is cancelled, not leaked.
+  // Located first: offload rules with a URL source can hand the URL to the web server, which
+  // proxies it. Otherwise the engine describes the source (one fetch upstream) and closes it after
+  // its answer, so an upstream body that is not sent (a HEAD, a 304, a throwing option callback)
+  // is cancelled, not leaked.
   return createHandlers(async (request, params) => {
     const target = fixed ?? (await requestedUrl(request, params));
-    return httpSource(request, target, sourceOptions);
+    return locatedHttpSource(request, target, sourceOptions);
   }, resolved);
 }
 

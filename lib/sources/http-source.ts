@@ -274,6 +274,30 @@ export async function httpSource(
   }
 }
 
+/**
+ * A remote file located before it is fetched: its URL, which offload rules can map to the web
+ * server's internal location (nginx then proxies it, and the app never contacts the upstream),
+ * and its name; `describe()` fetches it as `httpSource` does, when the app sends it itself. The
+ * URL is checked against the allowed origins and `base` here, before anything else, so a URL
+ * that may not be fetched is never handed to the web server either.
+ */
+export function locatedHttpSource(
+  request: Request,
+  url: URL,
+  options: ResolvedHttpSourceOptions,
+): Source {
+  const scope: Scope = { origins: new Set(options.allowedOrigins ?? [url.origin]), base: options.base };
+  if (!inScope(url, scope)) throw new HttpError(400, 'Upstream URL not allowed');
+  return {
+    name: nameFromUrl(url),
+    locate: async () => ({ url: url.href }),
+    describe: () => httpSource(request, url, options),
+    open() {
+      throw new Error('locatedHttpSource: describe() the source before opening it');
+    },
+  };
+}
+
 /** The request's Range and conditional headers, to let the upstream decide (RFC 9110 §13.2.2). */
 function forwardedHeaders(request: Request): Headers {
   // Anything else could be decoded by fetch, and then no length or range would hold.
