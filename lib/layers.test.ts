@@ -42,6 +42,12 @@ describe('the layer rule', () => {
     expect(await restricted('lib/server/content-length.ts', "export { LENGTH_HEADER } from '../engine/length-handoff';\n")).toEqual([]);
   });
 
+  it('lets the engine call offload, and refuses offload (rules and backends) importing the engine', async () => {
+    expect(await restricted('lib/engine/delegate.ts', "export { handOverHeaders } from '../offload/hand-over';\n")).toEqual([]);
+    expect(await restricted('lib/offload/rules.ts', "export { decide } from '../engine/decide';\n")).toHaveLength(1);
+    expect(await restricted('lib/offload/backends.ts', "export { storageSource } from '../sources/storage-source';\n")).toHaveLength(1);
+  });
+
   it('refuses a module of the package importing an entry point instead of the module itself', async () => {
     expect(await restricted('lib/engine/decide.ts', "export { pathDownload } from '../index';\n")).toHaveLength(1);
     expect(await restricted('lib/factories/send-file.ts', "export { FileSystemStorage } from '../storage/index';\n")).toHaveLength(1);
