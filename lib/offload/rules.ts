@@ -46,7 +46,11 @@ export type OffloadSource = string | URL | { readonly root: string };
  * nginx: the file's path below `source` is appended, percent-encoded, to `destination`, the
  * URI of an `internal` location that serves the same directory:
  * `location /_protected/ { internal; alias /srv/media/; }` with `destination: '/_protected/'`.
- * A URL source needs an internal location that proxies to that origin.
+ * A URL source (a storage's URL, or the upstream of `httpDownload`) needs an internal location
+ * that proxies to it: `location /_mirror/ { internal; proxy_pass https://files.example.com/public/; }`
+ * with `source: 'https://files.example.com/public/'` and `destination: '/_mirror/'`. nginx then
+ * fetches the file (and answers Range and conditional requests with the upstream), the app never
+ * does; add `proxy_hide_header Content-Type;` there to send the app's Content-Type.
  */
 export interface NginxOffloadRule {
   backend: 'nginx';
