@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { DownloadHandlers } from '../factories/handlers';
+import { httpDownload } from '../factories/http-download';
 import { storageDownload, type StorageDownloadOptions } from '../factories/storage-download';
 import { createKitServer, type KitServer } from '../server/kit-server';
 import { FileSystemStorage } from '../storage/file-system-storage';
@@ -79,14 +81,15 @@ afterEach(async () => {
  * route handler's Response: status, each header through `setHeader`, then the body piped.
  */
 async function serveRoute(options: Omit<StorageDownloadOptions, 'storage'>): Promise<string> {
-  const { GET } = storageDownload({
-    storage: new RecordingStorage(root),
-    ...options,
-    authorize: () => {
-      steps.push('authorize');
-      return true;
-    },
-  });
+  return serveHandler(storageDownload({ storage: new RecordingStorage(root), ...options, authorize }).GET);
+}
+
+function authorize(): boolean {
+  steps.push('authorize');
+  return true;
+}
+
+async function serveHandler(GET: DownloadHandlers['GET']): Promise<string> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const request = new Request(url, { method: req.method, headers: req.headers as Record<string, string> });
@@ -150,5 +153,39 @@ describe('serve, under the kit server', () => {
     expect(response.status).toBe(200);
     expect((await response.arrayBuffer()).byteLength).toBe(9000);
     expect(steps).toEqual(['authorize', 'load', 'locate', 'decide', 'open']);
+  });
+
+  describe('an httpDownload route (its source is located first, fetched only to be streamed)', () => {
+    const upstream = 'http://upstream.test/files/';
+    /** A fetch that records the step and answers like a file server. */
+    const fetchRecorded = (async () => {
+      steps.push('fetch');
+      return new Response('%PDF-1.7 remote', { headers: { 'content-type': 'application/pdf', 'content-length': '15', etag: '"r1"' } });
+    }) as typeof fetch;
+    const route = (offload: boolean) =>
+      httpDownload({
+        base: upstream,
+        fetch: fetchRecorded,
+        authorize,
+        getUrl: () => {
+          steps.push('load');
+          return 'report.pdf';
+        },
+        offload: offload ? [{ backend: 'nginx', source: upstream, destination: '/_upstream/' }] : false,
+      }).GET;
+
+    it('streams: authorize -> load -> fetch -> decide, with one decide()', async () => {
+      const base = await serveHandler(route(false));
+      const response = await fetch(`${base}/remote/report.pdf`);
+      expect(await response.text()).toBe('%PDF-1.7 remote');
+      expect(steps).toEqual(['authorize', 'load', 'fetch', 'decide']);
+    });
+
+    it('offloads: authorize -> load -> decide, with one decide() and no fetch upstream', async () => {
+      const base = await serveHandler(route(true));
+      const response = await fetch(`${base}/remote/report.pdf`);
+      expect(response.headers.get('x-accel-redirect')).toBe('/_upstream/report.pdf');
+      expect(steps).toEqual(['authorize', 'load', 'decide']);
+    });
   });
 });
