@@ -143,6 +143,18 @@ describe('storageDownload with an nginx offload rule', () => {
       expect(await response.text()).toBe('<script>alert(1)</script>');
     });
 
+    it("answers a Range for it itself with 206, and a validator with 304, as for any streamed file", async () => {
+      await writeFile(path.join(media, 'page.html'), '<script>alert(1)</script>');
+      const ranged = await get(['page.html'], { attachment: false, activeContent: 'sandbox' }, { headers: { range: 'bytes=0-7' } });
+      expect(ranged.status).toBe(206);
+      expect(ranged.headers.get('content-range')).toBe('bytes 0-7/25');
+      expect(await ranged.text()).toBe('<script>');
+      const etag = ranged.headers.get('etag')!;
+      const revalidated = await get(['page.html'], { attachment: false, activeContent: 'sandbox' }, { headers: { 'if-none-match': etag } });
+      expect(revalidated.status).toBe(304);
+      expect(revalidated.headers.get('x-accel-redirect')).toBeNull();
+    });
+
     it("offloads it when the route allows it (activeContent: 'allow')", async () => {
       const response = await get(['page.html'], { attachment: false, activeContent: 'allow' });
       expect(response.headers.get('x-accel-redirect')).toBe('/_protected/page.html');
