@@ -18,8 +18,10 @@ export type LoadSource = (request: Request, params: RouteParams) => Promise<Sour
  * The one path every download takes: method -> authorize -> load metadata -> delegate -> decide
  * -> open. "Delegate" asks the route's delivery policy once, from where the source's bytes live:
  * the web server in front (offload rules) or the store (a redirect) may send them instead, and
- * that answer is built from the same single `decide()`. Errors before the headers become a short plain-text response; errors after them abort the
- * body, which breaks the connection so the client sees the truncation. What Next throws to steer
+ * that answer is built from the same single `decide()`. (A source located before it is
+ * described, a proxied URL, has its metadata loaded only once nothing was delegated.) Errors
+ * before the headers become a short plain-text response; errors after them abort the body,
+ * which breaks the connection so the client sees the truncation. What Next throws to steer
  * a request (`redirect()`, `notFound()` in a hook, a prerender bail-out) is thrown on untouched.
  */
 export async function serve(
