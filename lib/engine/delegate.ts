@@ -1,5 +1,6 @@
 import { isActiveContentType } from '../http/content-type';
 import { handOverHeaders, offloadRulesFor } from '../offload/hand-over';
+import type { ResolvedOffloadRule } from '../offload/rules';
 import { decide, type Decision } from './decide';
 import { LENGTH_HEADER, signedLength } from './length-handoff';
 import { perRequest, type ResolvedOptions } from './options';
@@ -67,7 +68,7 @@ async function located(
   request: Request,
   source: Source,
   options: ResolvedOptions,
-  rules: Parameters<typeof handOverHeaders>[0] | undefined,
+  rules: readonly ResolvedOffloadRule[] | undefined,
   redirect: boolean,
 ): Promise<Delegation | undefined> {
   const location = await source.locate!();
