@@ -42,18 +42,28 @@ const records = new WeakMap<Request, DownloadRecord>();
  * neither the route nor the process has a listener, nothing is recorded. What `run` throws (Next's
  * `redirect()` from a hook, say) passes through, and no event is told: the route did not answer.
  */
-export async function observeDownload(
+export function observeDownload(
   request: Request,
   params: DownloadEvent['params'],
   onDownload: DownloadListener | undefined,
   run: () => Promise<Response>,
 ): Promise<Response> {
   const global = configuredDownloadListener();
+  // Without a listener the answer is returned as it is, without one more promise in between.
   if (!onDownload && !global) return run();
+  return recorded(request, params, [onDownload, global], run);
+}
+
+async function recorded(
+  request: Request,
+  params: DownloadEvent['params'],
+  listeners: (DownloadListener | undefined)[],
+  run: () => Promise<Response>,
+): Promise<Response> {
   const record: DownloadRecord = {
     request,
     params,
-    listeners: [onDownload, global],
+    listeners,
     startedAt: new Date(),
     started: performance.now(),
     ranges: [],

@@ -165,6 +165,20 @@ describe('download events under the kit\'s server', () => {
     expect(await oneEvent()).toMatchObject({ outcome: 'completed', bytesSent: BIG_SIZE, expectedBytes: BIG_SIZE, status: 200, name: 'big.bin' });
   });
 
+  it('tells the range of a 206 the server sent itself, with its bytes', async () => {
+    await bigFile();
+    const received = await new Promise<number>((resolve, reject) => {
+      get(`${base}/big.bin`, { agent: false, headers: { range: 'bytes=1000-2000999' } }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
+        res.on('end', () => resolve(bytes));
+      }).on('error', reject);
+    });
+    expect(received).toBe(2_000_000);
+    expect(piped).toEqual([false]);
+    expect(await oneEvent()).toMatchObject({ outcome: 'completed', status: 206, ranges: [{ start: 1000, end: 2_000_999 }], bytesSent: 2_000_000, expectedBytes: 2_000_000 });
+  });
+
   it('tells completed for a small file written with the headers', async () => {
     expect(await download(`${base}/small.txt`)).toEqual({ received: SMALL.length, complete: true });
     expect(piped).toEqual([false]);
