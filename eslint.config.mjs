@@ -22,6 +22,8 @@ const nodeGlobals = Object.fromEntries(
 const LIB_LAYERS = {
   bottom: ['./lib/errors.ts', './lib/http', './lib/fs', './lib/streams'],
   offload: ['./lib/offload'],
+  // Download events: what the engine and the factories record, and the listeners they tell.
+  events: ['./lib/events'],
   engine: ['./lib/engine'],
   storages: ['./lib/storage', './lib/s3'],
   sources: ['./lib/sources'],
@@ -39,7 +41,7 @@ const layerZones = [
     LIB_LAYERS[layer].map((target) => ({
       target,
       from: above(layer),
-      message: `${layer} may only import layers below it (errors/http/fs/streams <- offload <- engine <- storages <- sources <- factories <- integrations <- cli)`,
+      message: `${layer} may only import layers below it (errors/http/fs/streams <- offload <- events <- engine <- storages <- sources <- factories <- integrations <- cli)`,
     })),
   ),
   // Within a layer: the two storages stay apart, and so do the integrations.
