@@ -111,6 +111,25 @@ export default defineConfig(
     },
   },
   {
+    // One import path per name: the kit's error classes come from lib/errors.ts. Three modules
+    // still forward one of them, for the files listed in `ignores` only (changed elsewhere right
+    // now); drop each forward, and its entry here, once those import ../errors.
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/engine/serve.ts', 'lib/factories/delivery.ts', 'lib/engine/offload/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)engine/options$|^\\./options$', importNames: ['ConfigurationError'], message: 'import ConfigurationError from lib/errors.ts' },
+            { regex: '(^|/)http-error$', importNames: ['HttpError'], message: 'import HttpError from lib/errors.ts' },
+            { regex: '(^|/)file-stream$', importNames: ['FileChangedError'], message: 'import FileChangedError from lib/errors.ts' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The demo uses the package as an installed dependency, by its name, like any app (its tests
     // may still reach test helpers kept in lib/, such as the S3 test server).
     files: ['app/**/*.{ts,tsx}', 'db/**/*.ts'],
