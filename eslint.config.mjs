@@ -97,7 +97,7 @@ export default defineConfig(
     files: ['lib/**/*.ts', 'app/**/*.{ts,tsx}', 'db/**/*.ts'],
     // Tests and their helpers may cross layers; the entry points (lib/index.ts, lib/*/index.ts)
     // are the public surface, re-exports from any layer, and sit above them all.
-    ignores: ['**/*.test.ts', '**/*.typetest.ts', 'lib/*/index.ts', 'lib/s3/test-server.ts', 'lib/storage/storage-contract.ts', 'lib/engine/rfc9110-arbitraries.ts', 'lib/http/rfc9110-model.ts'],
+    ignores: ['**/*.test.ts', '**/*.typetest.ts', '**/*.test-support.ts', 'lib/*/index.ts'],
     plugins: { 'import-x': importX },
     settings: {
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.mjs'] })],
@@ -131,7 +131,7 @@ export default defineConfig(
   },
   {
     // The demo uses the package as an installed dependency, by its name, like any app (its tests
-    // may still reach test helpers kept in lib/, such as the S3 test server).
+    // may still reach the package's test support, lib/**/*.test-support.ts, such as the S3 server).
     files: ['app/**/*.{ts,tsx}', 'db/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {

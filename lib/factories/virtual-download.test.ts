@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, HttpError } from '../errors';
 import type { VirtualContent, VirtualFile } from '../sources/virtual-source';
-import { busyChunks, holdLimitMs, probeEventLoop } from '../streams/event-loop-probe';
+import { busyChunks, holdLimitMs, probeEventLoop } from '../streams/event-loop-probe.test-support';
 import { virtualDownload, type VirtualDownloadOptions } from './virtual-download';
 
 const encoder = new TextEncoder();

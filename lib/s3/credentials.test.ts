@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '../errors';
-import { rejection } from '../storage/storage-contract';
+import { rejection } from '../storage/storage-contract.test-support';
 import {
   CredentialsCache,
   fromContainerCredentials,

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpError, NotFoundError } from '../errors';
 import { type SaveOptions } from '../storage/storage';
 import { S3Storage } from './s3-storage';
-import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './test-server';
-import { rejection, storedNames } from '../storage/storage-contract';
+import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './use-s3-server.test-support';
+import { rejection, storedNames } from '../storage/storage-contract.test-support';
 
 const s3 = useS3Server();
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storageDownload } from '../factories/storage-download';
 import { FileChangedError } from '../errors';
 import { FileSystemStorage } from './file-system-storage';
-import { describeStorageContract } from './storage-contract';
+import { describeStorageContract } from './storage-contract.test-support';
 
 // FileSystemStorage's `etag` option: the same bytes on two disks (two machines) give the same
 // validators with 'sha256', and different ones with the default 'mtime'.

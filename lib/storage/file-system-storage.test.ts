@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError, FileChangedError, NotFoundError } from '../errors';
 import { FileSystemStorage } from './file-system-storage';
 import { type StoredFile } from './storage';
-import { rejection, storedNames } from './storage-contract';
+import { rejection, storedNames } from './storage-contract.test-support';
 
 // FileSystemStorage against a real temporary directory:
 //   <tmp>/media/a.txt, with space.txt, résumé.pdf, sub/b.txt, sub/deep/c.txt, sub/.hidden, dir/,
