@@ -5,12 +5,12 @@ import type { ByteRange } from '../http/range';
 import { resolveOptions, type DownloadOptions, type RouteParams } from './options';
 import type { LoadSource } from './serve';
 import type { Source, SourceMeta } from './source';
+import { responseText as text } from '../helpers.test-support';
 
 // In-process handler tests of the engine (serve + decide), with fake sources whose `open`
 // records every call: metadata decides the headers, and bytes are opened last, if at all.
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz'; // 26 bytes
 const MTIME = new Date(Date.UTC(2024, 0, 15, 12, 0, 0, 700));
@@ -63,10 +63,6 @@ function get(r: Route, headers: HeadersInit = {}, url = URL_) {
 
 function head(r: Route, headers: HeadersInit = {}, url = URL_) {
   return r.HEAD(new Request(url, { method: 'HEAD', headers }), CONTEXT);
-}
-
-async function text(response: Response): Promise<string> {
-  return decoder.decode(await response.arrayBuffer());
 }
 
 function headerList(response: Response): [string, string][] {

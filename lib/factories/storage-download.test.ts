@@ -7,6 +7,7 @@ import { ConfigurationError, NotFoundError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { type OpenOptions, type Storage } from '../storage/storage';
 import { storageDownload, type StorageDownloadOptions } from './storage-download';
+import { routeContext as context } from '../helpers.test-support';
 
 // storageDownload over a FileSystemStorage on a real temporary directory:
 //   <tmp>/media/a.txt, sub/b.txt, résumé.pdf, with space.txt, dir/, .env, link-out -> ../outside/secret.txt
@@ -40,10 +41,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   await rm(tmp, { recursive: true, force: true });
 });
-
-function context(params: RouteParams) {
-  return { params: Promise.resolve(params) };
-}
 
 function request(segments: readonly string[], init: RequestInit = {}) {
   return new Request(`http://x/api/storage/${segments.map(encodeURIComponent).join('/')}`, init);
