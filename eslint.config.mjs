@@ -111,6 +111,19 @@ export default defineConfig(
     },
   },
   {
+    // A function of the package reads in one screen: past 80 lines, split it where its parts have
+    // names. Tests and test support are exempt.
+    files: ['lib/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.typetest.ts', '**/*.test-support.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80 }] },
+  },
+  {
+    // Temporary: files being reworked elsewhere right now that still pass 80 lines. Remove each
+    // entry once its long function is split.
+    files: ['lib/server/kit-server.ts'],
+    rules: { 'max-lines-per-function': 'off' },
+  },
+  {
     // One import path per name: the kit's error classes come from lib/errors.ts. Three modules
     // still forward one of them, for the files listed in `ignores` only (changed elsewhere right
     // now); drop each forward, and its entry here, once those import ../errors.
