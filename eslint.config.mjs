@@ -64,6 +64,7 @@ export default defineConfig(
   globalIgnores([
     'node_modules/',
     '.next/',
+    '.next-bench/',
     'var/',
     'test-results/',
     'playwright-report/',
@@ -101,7 +102,7 @@ export default defineConfig(
     files: ['lib/**/*.ts', 'app/**/*.{ts,tsx}', 'db/**/*.ts'],
     // Tests and their helpers may cross layers; the entry points (lib/index.ts, lib/*/index.ts)
     // are the public surface, re-exports from any layer, and sit above them all.
-    ignores: ['**/*.test.ts', '**/*.typetest.ts', 'lib/*/index.ts', 'lib/s3/test-server.ts', 'lib/storage/storage-contract.ts', 'lib/engine/rfc9110-arbitraries.ts', 'lib/http/rfc9110-model.ts'],
+    ignores: ['**/*.test.ts', '**/*.typetest.ts', '**/*.test-support.ts', 'lib/*/index.ts'],
     plugins: { 'import-x': importX },
     settings: {
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.mjs'] })],
@@ -115,8 +116,40 @@ export default defineConfig(
     },
   },
   {
+    // A function of the package reads in one screen: past 80 lines, split it where its parts have
+    // names. Tests and test support are exempt.
+    files: ['lib/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.typetest.ts', '**/*.test-support.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80 }] },
+  },
+  {
+    // Temporary: files being reworked elsewhere right now that still pass 80 lines. Remove each
+    // entry once its long function is split.
+    files: ['lib/server/kit-server.ts'],
+    rules: { 'max-lines-per-function': 'off' },
+  },
+  {
+    // One import path per name: the kit's error classes come from lib/errors.ts. Three modules
+    // still forward one of them, for the files listed in `ignores` only (changed elsewhere right
+    // now); drop each forward, and its entry here, once those import ../errors.
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/engine/serve.ts', 'lib/factories/delivery.ts', 'lib/engine/offload/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)engine/options$|^\\./options$', importNames: ['ConfigurationError'], message: 'import ConfigurationError from lib/errors.ts' },
+            { regex: '(^|/)http-error$', importNames: ['HttpError'], message: 'import HttpError from lib/errors.ts' },
+            { regex: '(^|/)file-stream$', importNames: ['FileChangedError'], message: 'import FileChangedError from lib/errors.ts' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The demo uses the package as an installed dependency, by its name, like any app (its tests
-    // may still reach test helpers kept in lib/, such as the S3 test server).
+    // may still reach the package's test support, lib/**/*.test-support.ts, such as the S3 server).
     files: ['app/**/*.{ts,tsx}', 'db/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {

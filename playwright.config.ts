@@ -1,19 +1,22 @@
+import path from 'node:path';
 import { defineConfig } from '@playwright/test';
-import { databaseUrl, e2eBaseURL, e2ePort, maxUploadBytes, mediaRoot } from './e2e/helpers';
+import { databaseUrl, e2eBaseURL, e2ePort, e2eStateDir, e2eVarDir, maxUploadBytes, mediaRoot } from './e2e/helpers';
 import { nginxBaseURL, nginxPort } from './e2e/offload-helpers';
 import { s3Bucket, s3Credentials, s3DemoBaseURL, s3DemoPort, s3DemoVarDir, s3Endpoint, s3Port } from './e2e/s3-helpers';
 
 // E2E suite: a real Chromium (Debian's /usr/bin/chromium or $CHROMIUM_PATH; Playwright's
 // own browser download is never used) against the production build of the demo,
-// started by scripts/start.ts on 127.0.0.1:3100 with throwaway state in
-// test-results/e2e-var, and nginx (Debian's, installed when missing and run as root) in front
-// of that same server on 127.0.0.1:3180 for e2e/offload.spec.ts (scripts/nginx.mjs). `npm test`
-// adds a JSON reporter on the command line.
+// started by scripts/start.ts on 127.0.0.1:E2E_PORT with throwaway state in
+// <E2E_STATE_DIR>/e2e-var (default test-results/), and nginx (Debian's, installed when missing and
+// run as root) in front of that same server on 127.0.0.1:E2E_NGINX_PORT for e2e/offload.spec.ts
+// (scripts/nginx.mjs). Every port is a free one unless its variable gives it (e2e/ports.ts), so
+// two copies of the suite can run at once with state dirs of their own. `npm test` adds a JSON
+// reporter on the command line.
 const isCI = Boolean(process.env.CI);
 
 export default defineConfig({
   testDir: 'e2e',
-  outputDir: 'test-results/e2e',
+  outputDir: path.join(e2eStateDir, 'e2e'),
   fullyParallel: false,
   workers: 1,
   // No retries, on CI either: the server is local and deterministic, so a flaky
@@ -47,7 +50,7 @@ export default defineConfig({
     {
       // Playwright starts the web server before any globalSetup, so the wipe of the
       // server's state (media folder + SQLite file) happens here: every run seeds from empty.
-      command: 'rm -rf test-results/e2e-var && mkdir -p test-results/e2e-var && node_modules/.bin/tsx scripts/start.ts',
+      command: `rm -rf ${JSON.stringify(e2eVarDir)} && mkdir -p ${JSON.stringify(e2eVarDir)} && node_modules/.bin/tsx scripts/start.ts`,
       url: `${e2eBaseURL}/api/exports/hello-world.txt`,
       env: {
         PORT: String(e2ePort),
@@ -94,7 +97,7 @@ export default defineConfig({
     },
     {
       // The same build, its files table on S3 and /api/files/{id} redirecting (FILES_DELIVERY).
-      command: `rm -rf ${s3DemoVarDir} && mkdir -p ${s3DemoVarDir} && node_modules/.bin/tsx scripts/start.ts`,
+      command: `rm -rf ${JSON.stringify(s3DemoVarDir)} && mkdir -p ${JSON.stringify(s3DemoVarDir)} && node_modules/.bin/tsx scripts/start.ts`,
       url: `${s3DemoBaseURL}/api/exports/hello-world.txt`,
       env: {
         PORT: String(s3DemoPort),

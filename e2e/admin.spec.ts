@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test, type APIRequestContext, type Download, type Locator, type Page, type TestInfo } from '@playwright/test';
-import { maxUploadBytes, mediaRoot, readZip, sha256, sha256File } from './helpers';
+import { e2eBaseURL, maxUploadBytes, mediaRoot, readZip, sha256, sha256File } from './helpers';
 
 // The admin page at `/`, driven as a person would in Chromium: one real browser download per
 // factory (suggested name, bytes), the length on the wire, a resumed download, upload ->
@@ -98,7 +98,7 @@ test.describe('the admin page', () => {
       await expect(page.getByLabel(label, { exact: true })).toBeVisible();
     }
     await expect(page.getByText('Up to 2 MiB per file')).toBeVisible();
-    await expect(section(page, 'Remote')).toContainText('http://127.0.0.1:3100/api/storage/');
+    await expect(section(page, 'Remote')).toContainText(`${e2eBaseURL}/api/storage/`);
 
     // The keyboard: the first Tab reaches the skip link, which moves past the header.
     await page.keyboard.press('Tab');
@@ -369,7 +369,9 @@ test.describe('signed links', () => {
     await signed.getByLabel('Expires in (seconds)').press('Enter');
     await expect(signed.getByText(/^Valid for \d s$/)).toBeVisible();
     const url = await signed.getByLabel('Signed URL').inputValue();
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:3100\/api\/signed\/r%C3%A9sum%C3%A9%20%C3%A9t%C3%A9\.txt\?expires=\d+&signature=/);
+    const signedPrefix = `${e2eBaseURL}/api/signed/r%C3%A9sum%C3%A9%20%C3%A9t%C3%A9.txt?expires=`;
+    expect(url.slice(0, signedPrefix.length)).toBe(signedPrefix);
+    expect(url.slice(signedPrefix.length)).toMatch(/^\d+&signature=/);
 
     const { download, bytes } = await downloadBy(page, () => signed.getByRole('link', { name: 'Try it: download' }).click(), testInfo);
     expect(download.suggestedFilename()).toBe(name);

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
+import { freePort } from '../scripts/free-port.mjs';
 import { repoRoot } from './helpers';
 
 // Bounded bodies, clean shutdown and bad request targets, against the production server as
@@ -26,7 +27,9 @@ interface Demo {
   stop: () => Promise<void>;
 }
 
-async function startDemo(port: number, env: Record<string, string> = {}): Promise<Demo> {
+/** The demo on a port of its own, a free one: the suite's servers keep theirs. */
+async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
+  const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bodies-e2e-'));
   const media = path.join(dir, 'media');
   const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
@@ -181,7 +184,7 @@ const CLOSE = Buffer.from(`--${BOUNDARY}--\r\n`);
 test.describe('request bodies are bounded', () => {
   let demo: Demo;
   test.beforeAll(async () => {
-    demo = await startDemo(4320);
+    demo = await startDemo();
   });
   test.afterAll(async () => demo.stop());
 
@@ -306,7 +309,7 @@ function raw(port: number, text: string): Promise<{ status: number; head: string
 test.describe('bad request targets never get 500', () => {
   let demo: Demo;
   test.beforeAll(async () => {
-    demo = await startDemo(4330);
+    demo = await startDemo();
   });
   test.afterAll(async () => demo.stop());
 
@@ -356,7 +359,7 @@ test.describe('shutdown loses nothing', () => {
   test.setTimeout(90_000);
 
   test('SIGTERM during a slow upload leaves no .part file and the process exits promptly', async () => {
-    const demo = await startDemo(4340, { SHUTDOWN_GRACE_MS: '1500' });
+    const demo = await startDemo({ SHUTDOWN_GRACE_MS: '1500' });
     try {
       const uploads = path.join(demo.media, 'uploads');
       const before = await filesUnder(uploads);
@@ -386,7 +389,7 @@ test.describe('shutdown loses nothing', () => {
   });
 
   test('after SIGTERM: idle kept-alive sockets close, new connections are refused, a running upload finishes with Connection: close, and the process exits right after it', async () => {
-    const demo = await startDemo(4341, { SHUTDOWN_GRACE_MS: '20000' });
+    const demo = await startDemo({ SHUTDOWN_GRACE_MS: '20000' });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       // One kept-alive connection that has served a request and sits idle.

@@ -3,12 +3,19 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { suitePort } from './ports';
 
 /** Repository root (this file lives in <root>/e2e). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * Where a run of the suite keeps its state and output: E2E_STATE_DIR, default test-results/. Two
+ * copies of the suite in one worktree need one each (and ports of their own: see ./ports.ts).
+ */
+export const e2eStateDir = path.resolve(repoRoot, process.env.E2E_STATE_DIR || 'test-results');
+
 /** Scratch state of the e2e demo server; wiped before each run so seeding starts from empty. */
-export const e2eVarDir = path.join(repoRoot, 'test-results', 'e2e-var');
+export const e2eVarDir = path.join(e2eStateDir, 'e2e-var');
 
 /** MEDIA_ROOT of the demo server under test: specs read the expected bytes from here. */
 export const mediaRoot = path.join(e2eVarDir, 'media');
@@ -19,7 +26,8 @@ export const databaseUrl = path.join(e2eVarDir, 'demo.db');
 /** MAX_UPLOAD_BYTES of the demo server under test: 2 MiB. */
 export const maxUploadBytes = 2 * 1024 * 1024;
 
-export const e2ePort = 3100;
+/** The demo server under test: E2E_PORT, else a free port. */
+export const e2ePort = suitePort('E2E_PORT');
 export const e2eBaseURL = `http://127.0.0.1:${e2ePort}`;
 
 export function sha256(data: Uint8Array | string): string {

@@ -22,7 +22,7 @@ beforeAll(async () => {
   await eslint.lintText('export {};\n', { filePath: 'lib/errors.ts' });
 }, 180_000);
 
-describe('the layer rule', () => {
+describe('the layer rule', { timeout: 90_000 }, () => {
   it('refuses an HTTP helper that imports the engine', async () => {
     const messages = await restricted('lib/http/range.ts', "import { serve } from '../engine/serve';\nexport const x = serve;\n");
     expect(messages.join('\n')).toMatch(/bottom may only import layers below it/);
@@ -70,5 +70,25 @@ describe('the layer rule', () => {
     // serve.ts imports decide.ts; decide.ts importing serve.ts back closes a loop.
     const cycle = await messages('lib/engine/decide.ts', "import { serve } from './serve';\nexport const again = serve;\n", ['import-x/no-cycle']);
     expect(cycle).toHaveLength(1);
+  });
+
+  it('refuses an error class imported through a module that forwards it, but not from lib/errors.ts', async () => {
+    expect(await restricted('lib/factories/path-download.ts', "import { ConfigurationError } from '../engine/options';\nexport const E = ConfigurationError;\n")).toHaveLength(1);
+    expect(await restricted('lib/sources/http-source.ts', "import { HttpError } from '../http/http-error';\nexport const E = HttpError;\n")).toHaveLength(1);
+    expect(await restricted('lib/sources/http-source.ts', "import { HttpError } from '../errors';\nexport const E = HttpError;\n")).toEqual([]);
+  });
+});
+
+describe('the length rule', () => {
+  const longFunction = (lines: number) => ['export function long(): number {', '  let n = 0;', ...Array.from({ length: lines - 4 }, () => '  n += 1;'), '  return n;', '}', ''].join('\n');
+
+  it('refuses a function of the package over 80 lines, and lets one of 80 pass', async () => {
+    expect(await messages('lib/http/range.ts', longFunction(81), ['max-lines-per-function'])).toHaveLength(1);
+    expect(await messages('lib/http/range.ts', longFunction(80), ['max-lines-per-function'])).toEqual([]);
+  });
+
+  it('leaves tests and test support alone', async () => {
+    expect(await messages('lib/http/range.test.ts', longFunction(120), ['max-lines-per-function'])).toEqual([]);
+    expect(await messages('lib/helpers.test-support.ts', longFunction(120), ['max-lines-per-function'])).toEqual([]);
   });
 });

@@ -30,7 +30,7 @@ import { ensureNginx } from './ensure-nginx.mjs';
 import { ensurePostgres } from './ensure-postgres.mjs';
 import { renderNginxConfig } from './nginx.mjs';
 import { findFreePort, startPostgres } from './postgres.mjs';
-import { startS3 } from './s3.mjs';
+import { startS3 } from '../lib/s3/s3-server.test-support.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TEMPLATE = path.join(root, 'nginx', 'cluster.conf.template');

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { presignUrl, signHeaders } from '../lib/s3/sigv4';
-import { startS3, verifySignature } from './s3.mjs';
+import { startS3, verifySignature } from '../lib/s3/s3-server.test-support.mjs';
 
 // The signature gate in front of fauxqs must refuse what S3 refuses, or the tests that go
 // through it prove nothing about our signatures.

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError } from 'next-downloadview';
 import { S3Storage } from 'next-downloadview/s3';
 import { createTestDatabase, type TestDatabase } from '@/db/testing/databases';
-import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from '@/lib/s3/test-server';
+import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from '@/lib/s3/use-s3-server.test-support';
 import { completeDirectUpload, parseDirectUploadRequest, startDirectUpload, sweepPendingUploads, type DirectUploadTicket } from './direct-upload';
 
 // The demo's direct uploads against the project's S3 test server (fauxqs behind the signature

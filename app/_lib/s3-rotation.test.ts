@@ -10,7 +10,7 @@ import { readZip } from '@/e2e/helpers';
 import type { FileRow } from '@/db/schema';
 import { storageDownload } from '@/lib/factories/storage-download';
 import { S3Storage } from '@/lib/s3/s3-storage';
-import { TEST_BUCKET, useS3Server } from '@/lib/s3/test-server';
+import { TEST_BUCKET, useS3Server } from '@/lib/s3/use-s3-server.test-support';
 import { receiveUpload } from '@/lib/upload/receive-upload';
 import { makeArchive, zipEntries } from './zip';
 

@@ -3,7 +3,7 @@ import { virtualDownload } from 'next-downloadview';
 import { readZip } from '@/e2e/helpers';
 import type { FileRow } from '@/db/schema';
 import { S3Storage as PackagedS3Storage } from 'next-downloadview/s3';
-import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from '@/lib/s3/test-server';
+import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from '@/lib/s3/use-s3-server.test-support';
 import { makeArchive, zipEntries, zipFile, zipLength } from './zip';
 
 // files.zip on FILES_STORAGE=s3://...: the archive reads each row's bytes from the S3 storage.

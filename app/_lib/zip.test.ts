@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, vi } from 'vitest';
 import { HttpError, virtualDownload } from 'next-downloadview';
 import { S3Storage } from 'next-downloadview/s3';
 import { FileSystemStorage } from 'next-downloadview/storage';
-import { holdLimitMs, probeEventLoop } from '@/lib/streams/event-loop-probe';
+import { holdLimitMs, probeEventLoop } from '@/lib/streams/event-loop-probe.test-support';
 import {
   checkEntries,
   CHECK_CONCURRENCY,

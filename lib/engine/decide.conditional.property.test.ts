@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from './decide';
 import { resolveOptions } from './options';
-import { announced, engineOutcome, fakeSource, modelRepresentation, scenario, type Scenario } from './rfc9110-arbitraries';
-import { expectedOutcomes, httpDate } from '../http/rfc9110-model';
+import { announced, engineOutcome, fakeSource, modelRepresentation, scenario, type Scenario } from './rfc9110-arbitraries.test-support';
+import { expectedOutcomes, httpDate } from '../http/rfc9110-model.test-support';
 
 // decide() against a reference model of RFC 9110 written from the RFC's text (lib/http/rfc9110-model.ts):
 // random validators, dates, tag lists and Range headers, valid and malformed. On failure

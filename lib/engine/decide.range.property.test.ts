@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { engineOutcome, modelRepresentation, scenario, type Scenario } from './rfc9110-arbitraries';
-import { expectedOutcomes } from '../http/rfc9110-model';
+import { engineOutcome, modelRepresentation, scenario, type Scenario } from './rfc9110-arbitraries.test-support';
+import { expectedOutcomes } from '../http/rfc9110-model.test-support';
 
 // decide() on GET with a Range header (and often If-Range) against the RFC 9110 model: random
 // sizes (0, 1, small, past 2^31, 2^53 - 1), positions at and around the last byte, suffixes,

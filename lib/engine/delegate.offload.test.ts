@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, type RouteParams } from './options';
+import { ConfigurationError } from '../errors';
+import type { RouteParams } from './options';
 import { pathDownload } from '../factories/path-download';
 import { sendFile } from '../factories/send-file';
 import { storageDownload, type StorageDownloadOptions } from '../factories/storage-download';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveOptions } from './options';
 import { serve } from './serve';
 import type { Source } from './source';
-import { expectedOutcomes, type ModelOutcome } from '../http/rfc9110-model';
+import { expectedOutcomes, type ModelOutcome } from '../http/rfc9110-model.test-support';
 
 // A 206 as a client receives it: the engine's response to a random Range header on random
 // bytes, read back from the wire, must be the slices RFC 9110 and the kit's choices allow

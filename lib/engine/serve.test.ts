@@ -1,17 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHandlers } from '../factories/handlers';
-import { HttpError } from '../http/http-error';
+import { HttpError, FileChangedError } from '../errors';
 import type { ByteRange } from '../http/range';
-import { FileChangedError } from '../streams/file-stream';
 import { resolveOptions, type DownloadOptions, type RouteParams } from './options';
 import type { LoadSource } from './serve';
 import type { Source, SourceMeta } from './source';
+import { responseText as text } from '../helpers.test-support';
 
 // In-process handler tests of the engine (serve + decide), with fake sources whose `open`
 // records every call: metadata decides the headers, and bytes are opened last, if at all.
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz'; // 26 bytes
 const MTIME = new Date(Date.UTC(2024, 0, 15, 12, 0, 0, 700));
@@ -64,10 +63,6 @@ function get(r: Route, headers: HeadersInit = {}, url = URL_) {
 
 function head(r: Route, headers: HeadersInit = {}, url = URL_) {
   return r.HEAD(new Request(url, { method: 'HEAD', headers }), CONTEXT);
-}
-
-async function text(response: Response): Promise<string> {
-  return decoder.decode(await response.arrayBuffer());
 }
 
 function headerList(response: Response): [string, string][] {

@@ -16,7 +16,7 @@ import { sendFile } from '../factories/send-file';
 import { sourceDownload } from '../factories/source-download';
 import { storageDownload } from '../factories/storage-download';
 import { virtualDownload } from '../factories/virtual-download';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { MemoryStorage } from '../testing/memory-storage';
 import { configureDownloadEvents, type DownloadEvent, type DownloadListener } from './download-event';

@@ -7,11 +7,13 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, type RouteParams } from '../engine/options';
+import { type RouteParams } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import type { Storage } from '../storage/storage';
 import { drizzleObjectDownload, type DrizzleObjectDownloadOptions } from '../drizzle/drizzle-object-download';
 import { objectDownload, objectSource, type ObjectDownloadOptions, type ObjectFields } from './object-download';
+import { routeContext as context } from '../helpers.test-support';
 
 // objectDownload against a real SQLite file (through Drizzle) and a FileSystemStorage on a real
 // temporary directory:
@@ -115,10 +117,6 @@ async function insert(values: Partial<NewDocument>): Promise<string> {
     .values({ slug: 'doc', ...values })
     .returning();
   return String(row!.id);
-}
-
-function context(params: RouteParams) {
-  return { params: Promise.resolve(params) };
 }
 
 /** Each test ends like a client that leaves: the engine then releases any body left unread. */

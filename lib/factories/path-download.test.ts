@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { pathDownload, type PathDownloadOptions } from './path-download';
+import { responseText as text, pathContext as context } from '../helpers.test-support';
 
 // pathDownload against a real temporary directory:
 //   <tmp>/root/a.txt, sub/b.txt, dir/, .env, .git/config, sub/.hidden, résumé.pdf,
@@ -43,10 +44,6 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-function context(segments: string[]) {
-  return { params: Promise.resolve({ path: segments }) };
-}
-
 /** Each test ends like a client that leaves: the engine then releases any body left unread. */
 let client = new AbortController();
 afterEach(() => {
@@ -57,10 +54,6 @@ afterEach(() => {
 function get(options: PathDownloadOptions, segments: string[], headers: HeadersInit = {}) {
   const request = new Request(`http://x/api/path/${segments.join('/')}`, { headers, signal: client.signal });
   return pathDownload(options).GET(request, context(segments));
-}
-
-async function text(response: Response) {
-  return new TextDecoder().decode(await response.arrayBuffer());
 }
 
 async function fileEtag(file: string) {

@@ -2,10 +2,12 @@ import { mkdir, mkdtemp, rm, stat, symlink, unlink, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, type RouteParams } from '../engine/options';
+import { type RouteParams } from '../engine/options';
+import { ConfigurationError, NotFoundError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
-import { NotFoundError, type OpenOptions, type Storage } from '../storage/storage';
+import { type OpenOptions, type Storage } from '../storage/storage';
 import { storageDownload, type StorageDownloadOptions } from './storage-download';
+import { routeContext as context } from '../helpers.test-support';
 
 // storageDownload over a FileSystemStorage on a real temporary directory:
 //   <tmp>/media/a.txt, sub/b.txt, résumé.pdf, with space.txt, dir/, .env, link-out -> ../outside/secret.txt
@@ -39,10 +41,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   await rm(tmp, { recursive: true, force: true });
 });
-
-function context(params: RouteParams) {
-  return { params: Promise.resolve(params) };
-}
 
 function request(segments: readonly string[], init: RequestInit = {}) {
   return new Request(`http://x/api/storage/${segments.map(encodeURIComponent).join('/')}`, init);

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
-import { HttpError } from '../http/http-error';
+import { ConfigurationError, HttpError } from '../errors';
 import type { VirtualContent, VirtualFile } from '../sources/virtual-source';
-import { busyChunks, holdLimitMs, probeEventLoop } from '../streams/event-loop-probe';
+import { busyChunks, holdLimitMs, probeEventLoop } from '../streams/event-loop-probe.test-support';
 import { virtualDownload, type VirtualDownloadOptions } from './virtual-download';
+import { responseText as text } from '../helpers.test-support';
 
 const encoder = new TextEncoder();
 
@@ -13,10 +13,6 @@ function get(options: VirtualDownloadOptions, headers: HeadersInit = {}, url = '
 
 async function bytes(response: Response) {
   return new Uint8Array(await response.arrayBuffer());
-}
-
-async function text(response: Response) {
-  return new TextDecoder().decode(await response.arrayBuffer());
 }
 
 function streamOf(...chunks: string[]) {

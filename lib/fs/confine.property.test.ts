@@ -6,8 +6,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pathDownload } from '../factories/path-download';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
+import { readBytes as readAll } from '../helpers.test-support';
 
 // Path confinement against random trees: files, folders, dotfiles, FIFOs and symlinks (inside,
 // out of the root, to the root's parent, loops, chains, dangling), then random request paths
@@ -179,10 +180,6 @@ function shouldServe(tree: Tree, segments: string[], dotfiles: boolean): string 
 function checkBytes(body: Buffer, dotfiles: boolean, label: string): void {
   expect(body.includes('SECRET'), `${label}: bytes from outside the root`).toBe(false);
   if (!dotfiles) expect(body.includes('HIDDEN'), `${label}: bytes of a dotfile`).toBe(false);
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
-  return Buffer.from(await new Response(stream).arrayBuffer());
 }
 
 describe('path confinement on random trees with symlinks', () => {

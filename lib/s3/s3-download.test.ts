@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { storageDownload } from '../factories/storage-download';
 import { parseContentDisposition } from '../testing/parse-content-disposition';
 import { S3Storage } from './s3-storage';
-import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './test-server';
+import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './use-s3-server.test-support';
 
 // The kit's routes on an S3Storage against a real S3-compatible server (fauxqs).
 const s3 = useS3Server();

@@ -1,5 +1,5 @@
-import { describeStorageContract } from '../storage/storage-contract';
-import { useS3Server } from './test-server';
+import { describeStorageContract } from '../storage/storage-contract.test-support';
+import { useS3Server } from './use-s3-server.test-support';
 
 const s3 = useS3Server();
 

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HttpError } from '../http/http-error';
-import { NotFoundError, type SaveOptions } from '../storage/storage';
+import { HttpError, NotFoundError } from '../errors';
+import { type SaveOptions } from '../storage/storage';
 import { S3Storage } from './s3-storage';
-import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './test-server';
-import { rejection, storedNames } from '../storage/storage-contract';
+import { TEST_BUCKET, TEST_CREDENTIALS, useS3Server } from './use-s3-server.test-support';
+import { rejection, storedNames } from '../storage/storage-contract.test-support';
 
 const s3 = useS3Server();
 const MiB = 1024 * 1024;

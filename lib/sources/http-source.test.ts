@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
-import { HttpError } from '../http/http-error';
+import { ConfigurationError, HttpError } from '../errors';
 import { confinedSegment, httpSource, resolveHttpSourceOptions, type HttpSourceOptions } from './http-source';
+import { readText as text } from '../helpers.test-support';
 
 // httpSource against an injected fetch: what it sends, and what it makes of each answer.
 // The real wire (undici decoding gzip, stalls, timeouts on a socket) is in http-download.test.ts.
@@ -61,10 +61,6 @@ async function failure(promise: Promise<unknown>): Promise<HttpError> {
   );
   expect(error).toBeInstanceOf(HttpError);
   return error as HttpError;
-}
-
-async function text(stream: ReadableStream<Uint8Array>) {
-  return new Response(stream).text();
 }
 
 afterEach(() => {

@@ -1,8 +1,7 @@
 import { parse as parseDisposition } from 'content-disposition';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, HttpError } from '../errors';
 import type { Source, UpstreamAnswer } from '../engine/source';
 import { parseHttpDate } from '../http/http-date';
-import { HttpError } from '../http/http-error';
 import { parseContentRange } from '../http/range';
 
 /** Where a proxied upstream may be, and how long it may take. */
@@ -315,33 +314,40 @@ function forwardedHeaders(request: Request): Headers {
   return headers;
 }
 
-function mapResponse(
-  response: Response,
-  url: URL,
-  context: { headOnly: boolean; sentRange: boolean; controller: AbortController; timeoutMs: number },
-): HttpSource {
-  const { status, headers } = response;
-  if (status === 404 || status === 410) throw new HttpError(404, 'Not Found');
-
+/**
+ * Whether fetch decoded the upstream's body (it did for every coding it knows: the bytes then
+ * differ from what the upstream's length, validators and ranges describe). A coding it does not
+ * decode is a 502: those bytes would reach the client under no Content-Encoding at all.
+ */
+function decodedByFetch(headers: Headers, url: URL): boolean {
   const codings = (headers.get('content-encoding') ?? '')
     .split(',')
     .map((coding) => coding.trim().toLowerCase())
     .filter((coding) => coding !== '' && coding !== 'identity');
-  const decoded = codings.length > 0;
-  if (decoded && !codings.every((coding) => DECODED_BY_FETCH.has(coding))) {
+  if (codings.length > 0 && !codings.every((coding) => DECODED_BY_FETCH.has(coding))) {
     throw new HttpError(502, `upstream ${where(url)} sent Content-Encoding ${codings.join(', ')}, which is not decoded`);
   }
+  return codings.length > 0;
+}
 
-  let answered: UpstreamAnswer;
-  /** The length a 206 part must have, from its Content-Range: its body is counted against it. */
-  let partLength: number | undefined;
+/**
+ * The upstream's status as the engine will relay it, and for a 206 the length its part must
+ * have (from its Content-Range: the body is counted against it). Anything that cannot be relayed
+ * faithfully is a 502.
+ */
+function upstreamAnswer(
+  response: Response,
+  url: URL,
+  decoded: boolean,
+  sentRange: boolean,
+): { answered: UpstreamAnswer; partLength?: number } {
+  const { status, headers } = response;
   const contentRange = headers.get('content-range') ?? undefined;
   switch (status) {
     case 200:
     case 304:
     case 412:
-      answered = { status };
-      break;
+      return { answered: { status } };
     case 206: {
       // A range of compressed bytes cannot be decoded on its own; an unasked-for 206 is broken.
       const part = parseContentRange(contentRange);
@@ -350,24 +356,27 @@ function mapResponse(
       // Content-Length that says otherwise means one of the two lies: relaying either would
       // hand the client a short or padded part under a Content-Range that looks whole.
       const declared = headers.get('content-length');
-      if (
-        !context.sentRange ||
-        decoded ||
-        length === undefined ||
-        (declared !== null && contentLength(declared) !== length)
-      ) {
+      if (!sentRange || decoded || length === undefined || (declared !== null && contentLength(declared) !== length)) {
         throw new HttpError(502, `upstream ${where(url)} sent a 206 that cannot be relayed`);
       }
-      answered = { status, contentRange: contentRange! };
-      partLength = length;
-      break;
+      return { answered: { status, contentRange: contentRange! }, partLength: length };
     }
     case 416:
-      answered = { status, contentRange: parseContentRange(contentRange)?.kind === 'unsatisfied' ? contentRange : undefined };
-      break;
+      return { answered: { status, contentRange: parseContentRange(contentRange)?.kind === 'unsatisfied' ? contentRange : undefined } };
     default:
       throw new HttpError(502, `upstream ${where(url)} answered ${status}`);
   }
+}
+
+function mapResponse(
+  response: Response,
+  url: URL,
+  context: { headOnly: boolean; sentRange: boolean; controller: AbortController; timeoutMs: number },
+): HttpSource {
+  const { status, headers } = response;
+  if (status === 404 || status === 410) throw new HttpError(404, 'Not Found');
+  const decoded = decodedByFetch(headers, url);
+  const { answered, partLength } = upstreamAnswer(response, url, decoded, context.sentRange);
 
   const hasBody = !context.headOnly && (status === 200 || status === 206);
   let body = hasBody ? response.body : null;

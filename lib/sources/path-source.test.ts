@@ -4,9 +4,10 @@ import { rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError } from '../http/http-error';
-import { FileChangedError } from '../streams/file-stream';
-import { checkRequestedPath, pathSource } from './path-source';
+import { HttpError, FileChangedError } from '../errors';
+import { checkRequestedPath } from '../fs/confine';
+import { pathSource } from './path-source';
+import { readText as readAll } from '../helpers.test-support';
 
 let base: string;
 let root: string;
@@ -60,12 +61,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(base, { recursive: true, force: true });
 });
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks).toString();
-}
 
 async function statusOf(promise: Promise<unknown>): Promise<number | 'ok'> {
   try {

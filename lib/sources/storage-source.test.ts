@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ByteRange } from '../http/range';
-import { NotFoundError, type OpenOptions, type Storage, type StoredFile } from '../storage/storage';
+import { type OpenOptions, type Storage, type StoredFile } from '../storage/storage';
+import { NotFoundError } from '../errors';
 import { storageSource } from './storage-source';
+import { readText as text } from '../helpers.test-support';
 
 const MODIFIED = new Date('2026-01-02T03:04:05Z');
 
@@ -38,10 +40,6 @@ function fakeStorage(files: Record<string, Omit<StoredFile, 'name'> & { body?: s
     }),
   };
   return { storage, calls };
-}
-
-async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
-  return new Response(stream).text();
 }
 
 describe('storageSource', () => {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { virtualSource } from './virtual-source';
-
-async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
-  let out = '';
-  for await (const chunk of stream) out += Buffer.from(chunk).toString('utf8');
-  return out;
-}
+import { readText as text } from '../helpers.test-support';
 
 const RANGES = [
   { start: 0, end: 1 },

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { FileSystemStorage } from './file-system-storage';
-import { describeStorageContract } from './storage-contract';
+import { describeStorageContract } from './storage-contract.test-support';
 
 const folders: string[] = [];
 

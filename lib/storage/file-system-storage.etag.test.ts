@@ -4,19 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storageDownload } from '../factories/storage-download';
-import { FileChangedError } from '../streams/file-stream';
+import { FileChangedError } from '../errors';
 import { FileSystemStorage } from './file-system-storage';
-import { describeStorageContract } from './storage-contract';
+import { describeStorageContract } from './storage-contract.test-support';
+import { readText as text } from '../helpers.test-support';
 
 // FileSystemStorage's `etag` option: the same bytes on two disks (two machines) give the same
 // validators with 'sha256', and different ones with the default 'mtime'.
 
 function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
-  return new Response(stream).text();
 }
 
 describe("FileSystemStorage's etag option", () => {

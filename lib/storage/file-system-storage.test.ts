@@ -2,11 +2,10 @@ import { link, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, sym
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError } from '../http/http-error';
-import { FileChangedError } from '../streams/file-stream';
+import { HttpError, FileChangedError, NotFoundError } from '../errors';
 import { FileSystemStorage } from './file-system-storage';
-import { NotFoundError, type StoredFile } from './storage';
-import { rejection, storedNames } from './storage-contract';
+import { type StoredFile } from './storage';
+import { rejection, storedNames } from './storage-contract.test-support';
 
 // FileSystemStorage against a real temporary directory:
 //   <tmp>/media/a.txt, with space.txt, résumé.pdf, sub/b.txt, sub/deep/c.txt, sub/.hidden, dir/,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileSystemStorage } from './file-system-storage';
-import { storedNames } from './storage-contract';
+import { storedNames } from './storage-contract.test-support';
 
 // The walks of FileSystemStorage (list, removeStaleTemporaryFiles) against a real tree with
 // symlinked folders, loops and links out of the root:

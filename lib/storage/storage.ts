@@ -1,6 +1,6 @@
 import type { Digests } from '../http/digest';
 import type { ByteRange } from '../http/range';
-import { HttpError, NotFoundError } from '../errors';
+import { HttpError } from '../errors';
 import type { SourceEtag } from '../engine/source';
 
 /** What a storage knows about a stored file without reading it. */
@@ -174,5 +174,3 @@ export function canRedirect(storage: Storage): storage is RedirectingStorage {
 
 /** Default lifetime of a redirect URL, in seconds: long enough to follow, too short to share. */
 export const DEFAULT_REDIRECT_EXPIRES_IN = 60;
-
-export { NotFoundError };

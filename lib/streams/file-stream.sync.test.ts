@@ -6,7 +6,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bytesOf } from './bytes-stream';
-import { FileChangedError, identityOf, openFileStream, SMALL_BODY_SIZE, takeFile } from './file-stream';
+import { FileChangedError } from '../errors';
+import { identityOf, openFileStream, SMALL_BODY_SIZE, takeFile } from './file-stream';
+import { readBytes as readAll } from '../helpers.test-support';
 
 let dir: string;
 
@@ -22,12 +24,6 @@ function pattern(length: number): Buffer {
   const bytes = Buffer.alloc(length);
   for (let i = 0; i < length; i++) bytes[i] = i % 251;
   return bytes;
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 async function writeTemp(name: string, content: Buffer): Promise<string> {

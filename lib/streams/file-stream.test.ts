@@ -4,7 +4,9 @@ import { mkdir, rename, stat, symlink, truncate, utimes, writeFile } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileChangedError, identityOf, openFileRanges, openFileStream } from './file-stream';
+import { FileChangedError } from '../errors';
+import { identityOf, openFileRanges, openFileStream } from './file-stream';
+import { readChunks, readBytes as readAll } from '../helpers.test-support';
 
 let dir: string;
 
@@ -27,16 +29,6 @@ async function writeTemp(name: string, content: Buffer | string): Promise<string
   const file = path.join(dir, name);
   await writeFile(file, content);
   return file;
-}
-
-async function readChunks(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
-  return Buffer.concat(await readChunks(stream));
 }
 
 /** How many of this process's file descriptors point at `file`. */

@@ -1,16 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { iterableToStream, type Chunk } from './iterable-stream';
-
-async function readChunks(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
-  return Buffer.concat(await readChunks(stream));
-}
+import { readChunks, readBytes as readAll } from '../helpers.test-support';
 
 function* syncGenerator(items: readonly Chunk[]): Generator<Chunk> {
   yield* items;

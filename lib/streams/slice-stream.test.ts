@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { busyChunks, holdLimitMs, probeEventLoop } from './event-loop-probe';
+import { busyChunks, holdLimitMs, probeEventLoop } from './event-loop-probe.test-support';
 import { iterableToStream } from './iterable-stream';
 import { exactLength, sliceStream, splitStream } from './slice-stream';
 

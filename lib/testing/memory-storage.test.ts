@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { storageDownload } from '../factories/storage-download';
-import { describeStorageContract } from '../storage/storage-contract';
+import { describeStorageContract } from '../storage/storage-contract.test-support';
 import { assertDownloadResponse } from './assert-download-response';
 import { MemoryStorage } from './memory-storage';
 

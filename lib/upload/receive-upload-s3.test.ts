@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { useS3Server } from '../s3/test-server';
+import { useS3Server } from '../s3/use-s3-server.test-support';
 import { receiveUpload } from './receive-upload';
 
 // receiveUpload into an S3Storage on the project's S3 test server (fauxqs behind the signature

@@ -6,7 +6,7 @@ import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/bus
 import { typeFromName } from '../http/content-type';
 import { checkedContentType, SNIFF_BYTES } from './content-type-check';
 import { safeBasename } from '../http/disposition';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { declaredLength } from '../http/read-body';
 import type { Storage, StoredFile } from '../storage/storage';
 
@@ -81,33 +81,83 @@ function tooLarge(message: string): HttpError {
  */
 export async function receiveUpload(request: Request, storage: Storage, options: ReceiveUploadOptions): Promise<ReceivedUpload> {
   const field = options.field ?? 'file';
+  const { contentType, bound, body } = checkedRequest(request, options.maxBytes);
+  const parser = multipartParser(contentType, options.maxBytes);
+  const guard = guarded(parser);
+
+  let saving: Promise<ReceivedUpload> | undefined;
+  let fileStream: Readable | undefined;
+  parser.on('file', (name: string, stream: BusboyFileStream, filename: string | undefined, _encoding: string, mimetype: string) => {
+    if (name !== field || saving) {
+      // Drained, but counted against the bound like every other byte of the request.
+      stream.resume();
+      return;
+    }
+    fileStream = stream;
+    saving = saveFile(stream, safeBasename(filename ?? ''), mimetype || undefined, storage, options);
+    // A save that fails (too large, disk full) stops the parsing too, instead of leaving the
+    // parser waiting on a file stream nobody reads.
+    saving.catch(guard.fail);
+  });
+
+  // An error the parser emits after we stopped listening must not go unheard either.
+  parser.on('error', () => undefined);
+  const reader = body.getReader();
+  try {
+    await feed(reader, parser, guard.stopped, bound, options.maxBytes);
+  } catch (error) {
+    const failure = guard.failure() ?? error;
+    // Stop the save, which then removes its temporary file.
+    fileStream?.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+    throw await undone(failure, saving, storage);
+  } finally {
+    try {
+      reader.releaseLock();
+    } catch {
+      // A read still pending on a stalled client; it is rejected and nobody waits for it.
+    }
+  }
+  if (!saving) throw new HttpError(400, `No file in the "${field}" field`);
+  return saving;
+}
+
+/** What can be refused before a byte of the body is read: the type (415), a declared length (413), no body (400). */
+function checkedRequest(request: Request, maxBytes: number): { contentType: string; bound: number; body: ReadableStream<Uint8Array> } {
   const contentType = request.headers.get('content-type') ?? '';
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
     throw new HttpError(415, 'Expected a multipart/form-data upload');
   }
-  const bound = options.maxBytes + FRAMING_ALLOWANCE;
+  const bound = maxBytes + FRAMING_ALLOWANCE;
   const declared = declaredLength(request);
   if (declared !== undefined && declared > bound) {
-    throw tooLarge(`File is larger than the limit of ${options.maxBytes} bytes`);
+    throw tooLarge(`File is larger than the limit of ${maxBytes} bytes`);
   }
   if (!request.body) throw new HttpError(400, 'Empty upload');
+  return { contentType, bound, body: request.body };
+}
 
-  let parser: BusboyInstance;
+/** The multipart parser with the upload's limits; a header it cannot parse is a 400. */
+function multipartParser(contentType: string, maxBytes: number): BusboyInstance {
   try {
-    parser = new Busboy({
+    return new Busboy({
       headers: { 'content-type': contentType },
       // One byte over the limit is how we learn the file was too large.
-      // `files` counts every file part, also those of other fields (drained below).
-      limits: { files: 10, fileSize: options.maxBytes + 1, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 40, headerPairs: 100 },
+      // `files` counts every file part, also those of other fields (drained in receiveUpload).
+      limits: { files: 10, fileSize: maxBytes + 1, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 40, headerPairs: 100 },
     });
   } catch {
     throw new HttpError(400, 'Malformed multipart body');
   }
+}
 
-  // The first reason to stop, wherever it was found; the parser is destroyed with it.
+/**
+ * The first reason to stop, wherever it is found (a limit of the parser, a failed save): `fail`
+ * records it and destroys the parser; `stopped` rejects with it, so that a read waiting on a
+ * stalled client stops waiting too.
+ */
+function guarded(parser: BusboyInstance): { fail: (error: unknown) => void; stopped: Promise<never>; failure: () => unknown } {
   let failure: unknown;
   let stop!: (error: unknown) => void;
-  // Rejects with the first failure, so a read waiting on a stalled client stops waiting too.
   const stopped = new Promise<never>((_, reject) => (stop = reject));
   stopped.catch(() => undefined);
   const fail = (error: unknown): void => {
@@ -121,97 +171,77 @@ export async function receiveUpload(request: Request, storage: Storage, options:
   parser.on('field', (_name: string, _value: string, _nameTruncated: boolean, valueTruncated: boolean) => {
     if (valueTruncated) fail(tooLarge(`A field is longer than ${MAX_FIELD_BYTES} bytes`));
   });
+  return { fail, stopped, failure: () => failure };
+}
 
-  let saving: Promise<ReceivedUpload> | undefined;
-  let fileStream: Readable | undefined;
-  parser.on('file', (name: string, stream: BusboyFileStream, filename: string | undefined, _encoding: string, mimetype: string) => {
-    if (name !== field || saving) {
-      // Drained, but counted against the bound like every other byte of the request.
-      stream.resume();
-      return;
-    }
-    fileStream = stream;
-    // Its errors reach the save through next(); without a listener, an error
-    // emitted while nothing reads (the save failed first) would crash the process.
-    stream.on('error', () => undefined);
-    const clientName = safeBasename(filename ?? '');
-    const clientType = mimetype || undefined;
-    const hash = createHash('sha256');
-    let size = 0;
-    const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    const next = async (): Promise<IteratorResult<Buffer>> => {
-      try {
-        return await chunks.next();
-      } catch (error) {
-        // Our own refusal (413) stays one; otherwise the body broke off or is not valid
-        // multipart: the client's fault, not the storage's.
-        if (error instanceof HttpError) throw error;
-        throw new HttpError(400, 'Malformed or interrupted upload');
-      }
-    };
-    saving = (async () => {
-      // The first bytes decide the type stored with the file: an object store fixes it before
-      // the first byte is written.
-      const head: Buffer[] = [];
-      let headBytes = 0;
-      let ended = false;
-      while (headBytes < SNIFF_BYTES) {
-        const step = await next();
-        if (step.done) {
-          ended = true;
-          break;
-        }
-        head.push(step.value);
-        headBytes += step.value.length;
-      }
-      const contentType = await checkedContentType(Buffer.concat(head), typeFromName(clientName) ?? clientType);
-      async function* hashed(): AsyncGenerator<Uint8Array> {
-        const counted = (chunk: Buffer): Buffer => {
-          hash.update(chunk);
-          size += chunk.length;
-          return chunk;
-        };
-        yield* head.splice(0).map(counted);
-        if (ended) return;
-        for (let step = await next(); !step.done; step = await next()) yield counted(step.value);
-      }
-      const stored = await storage.save(options.name(clientName), hashed(), { maxBytes: options.maxBytes, contentType });
-      return { stored, clientName, clientType, contentType, size, sha256: hash.digest('hex') };
-    })();
-    // A save that fails (too large, disk full) stops the parsing too, instead of leaving the
-    // parser waiting on a file stream nobody reads.
-    saving.catch(fail);
-  });
-
-  // An error the parser emits after we stopped listening must not go unheard either.
-  parser.on('error', () => undefined);
-  const reader = request.body.getReader();
-  try {
-    await feed(reader, parser, stopped, bound, options.maxBytes);
-  } catch (error) {
-    failure ??= error;
-    // Stop the save, which then removes its temporary file.
-    fileStream?.destroy(failure instanceof Error ? failure : new Error(String(failure)));
-    const saveError: unknown = await saving?.then(
-      () => undefined,
-      (reason: unknown) => reason,
-    );
-    // The file was stored, but the request as a whole was refused or never came: the upload
-    // did not happen.
-    const saved = saveError === undefined ? await saving : undefined;
-    if (saved) await storage.delete(saved.stored.name);
-    if (failure instanceof HttpError) throw failure;
-    if (saveError !== undefined) throw saveError;
-    throw new HttpError(400, 'Malformed or interrupted upload');
-  } finally {
+/**
+ * Saves the file part into the storage, hashing and counting it on the way; its first bytes
+ * decide the type stored with it (an object store fixes it before the first byte is written).
+ */
+async function saveFile(
+  stream: BusboyFileStream,
+  clientName: string,
+  clientType: string | undefined,
+  storage: Storage,
+  options: ReceiveUploadOptions,
+): Promise<ReceivedUpload> {
+  // Its errors reach the save through next(); without a listener, an error
+  // emitted while nothing reads (the save failed first) would crash the process.
+  stream.on('error', () => undefined);
+  const hash = createHash('sha256');
+  let size = 0;
+  const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const next = async (): Promise<IteratorResult<Buffer>> => {
     try {
-      reader.releaseLock();
-    } catch {
-      // A read still pending on a stalled client; it is rejected and nobody waits for it.
+      return await chunks.next();
+    } catch (error) {
+      // Our own refusal (413) stays one; otherwise the body broke off or is not valid
+      // multipart: the client's fault, not the storage's.
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(400, 'Malformed or interrupted upload');
     }
+  };
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let ended = false;
+  while (headBytes < SNIFF_BYTES) {
+    const step = await next();
+    if (step.done) {
+      ended = true;
+      break;
+    }
+    head.push(step.value);
+    headBytes += step.value.length;
   }
-  if (!saving) throw new HttpError(400, `No file in the "${field}" field`);
-  return saving;
+  const contentType = await checkedContentType(Buffer.concat(head), typeFromName(clientName) ?? clientType);
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    const counted = (chunk: Buffer): Buffer => {
+      hash.update(chunk);
+      size += chunk.length;
+      return chunk;
+    };
+    yield* head.splice(0).map(counted);
+    if (ended) return;
+    for (let step = await next(); !step.done; step = await next()) yield counted(step.value);
+  }
+  const stored = await storage.save(options.name(clientName), hashed(), { maxBytes: options.maxBytes, contentType });
+  return { stored, clientName, clientType, contentType, size, sha256: hash.digest('hex') };
+}
+
+/**
+ * After the request was refused or never came whole: a file already stored is deleted (the
+ * upload did not happen), and the error to answer with is returned.
+ */
+async function undone(failure: unknown, saving: Promise<ReceivedUpload> | undefined, storage: Storage): Promise<unknown> {
+  const saveError: unknown = await saving?.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  const saved = saveError === undefined ? await saving : undefined;
+  if (saved) await storage.delete(saved.stored.name);
+  if (failure instanceof HttpError) return failure;
+  if (saveError !== undefined) return saveError;
+  return new HttpError(400, 'Malformed or interrupted upload');
 }
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileSystemStorage } from '../storage/file-system-storage';
-import { storedNames } from '../storage/storage-contract';
+import { storedNames } from '../storage/storage-contract.test-support';
 import { HttpError } from '../errors';
 import { uploadRoute } from './upload-route';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { decide, type Decision } from './decide';
 import { resolveOptions } from './options';
 import type { Source, SourceEtag } from './source';
-import type { ModelOutcome, ModelRepresentation } from '../http/rfc9110-model';
+import type { ModelOutcome, ModelRepresentation } from '../http/rfc9110-model.test-support';
 
 /**
  * Random representations and requests for the property tests of `decide` against the

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll } from 'vitest';
-import { startS3 } from '../../scripts/s3.mjs';
+import { startS3 } from './s3-server.test-support.mjs';
 import { S3Storage, type S3StorageOptions } from './s3-storage';
 
 export const TEST_BUCKET = 'contract';
 export const TEST_CREDENTIALS = { accessKeyId: 'test-key', secretAccessKey: 'test-secret' };
 
 /**
- * A real S3-compatible server (fauxqs behind the signature gate, see scripts/s3.mjs) for the
- * tests of one file, on ports of its own in 4700-4789; `storage()` gives an S3Storage under a new, empty prefix.
+ * A real S3-compatible server (fauxqs behind the signature gate, see ./s3-server.test-support.mjs)
+ * for the tests of one file, on free ports of its own; `storage()` gives an S3Storage under a new,
+ * empty prefix.
  */
 export function useS3Server(): {
   endpoint: () => string;
@@ -21,7 +22,8 @@ export function useS3Server(): {
     for (let attempt = 0; !server; attempt++) {
       try {
         // Behind the signature gate: a request we sign wrongly is refused as S3 would refuse it.
-        server = await startS3({ port: 4700 + Math.floor(Math.random() * 44) * 2, buckets: [TEST_BUCKET], gate: true, credentials: TEST_CREDENTIALS });
+        // Free ports (0), so that test files, and two copies of the suite, never collide.
+        server = await startS3({ port: 0, buckets: [TEST_BUCKET], gate: true, credentials: TEST_CREDENTIALS });
       } catch (error) {
         if (attempt >= 3) throw error;
       }
