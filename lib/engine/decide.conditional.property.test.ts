@@ -5,7 +5,7 @@ import { resolveOptions } from './options';
 import { announced, engineOutcome, fakeSource, modelRepresentation, scenario, type Scenario } from './rfc9110-arbitraries.test-support';
 import { expectedOutcomes, httpDate } from '../http/rfc9110-model.test-support';
 
-// decide() against a reference model of RFC 9110 written from the RFC's text (lib/http/rfc9110-model.ts):
+// decide() against a reference model of RFC 9110 written from the RFC's text (lib/http/rfc9110-model.test-support.ts):
 // random validators, dates, tag lists and Range headers, valid and malformed. On failure
 // fast-check prints the seed and the shrunk counterexample; replay it with `{ seed, path }`.
 

@@ -7,7 +7,7 @@ import { expectedOutcomes, type ModelOutcome } from '../http/rfc9110-model.test-
 
 // A 206 as a client receives it: the engine's response to a random Range header on random
 // bytes, read back from the wire, must be the slices RFC 9110 and the kit's choices allow
-// (lib/http/rfc9110-model.ts), each with its Content-Type and Content-Range line, in a body exactly as
+// (lib/http/rfc9110-model.test-support.ts), each with its Content-Type and Content-Range line, in a body exactly as
 // long as the announced Content-Length. fast-check prints the seed of any failure.
 
 // PROPERTY_RUNS=5000 for a longer hunt.
