@@ -129,11 +129,9 @@ export default defineConfig(
     rules: { 'max-lines-per-function': 'off' },
   },
   {
-    // One import path per name: the kit's error classes come from lib/errors.ts. Three modules
-    // still forward one of them, for the files listed in `ignores` only (changed elsewhere right
-    // now); drop each forward, and its entry here, once those import ../errors.
+    // One import path per name: the kit's error classes come from lib/errors.ts, never through a
+    // module that once forwarded them.
     files: ['lib/**/*.ts'],
-    ignores: ['lib/engine/serve.ts', 'lib/factories/delivery.ts', 'lib/engine/offload/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,8 +1,8 @@
-import { errorResponse, HttpError } from '../http/http-error';
+import { FileChangedError, HttpError } from '../errors';
+import { errorResponse } from '../http/http-error';
 import { ENCODING_HEADER, LENGTH_HEADER, signedEncoding, signedLength } from './length-handoff';
 import { bytesResponse, offerBody } from './file-handoff';
 import { bytesOf } from '../streams/bytes-stream';
-import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
 import { delegate } from './delegate';
 import { noteBody, trackBody, trackBytes } from '../events/download-record';

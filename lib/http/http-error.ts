@@ -1,9 +1,5 @@
 import { ConfigurationError, HttpError, rethrowNextControlFlow } from '../errors';
 
-// Forwarded only while lib/engine/serve.ts (changed elsewhere right now) imports it from here; every
-// other module imports it from ../errors, which eslint.config.mjs enforces. Drop it with that import.
-export { HttpError };
-
 const REASON_PHRASES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
