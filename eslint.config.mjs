@@ -23,7 +23,7 @@ const LIB_LAYERS = {
   storages: ['./lib/storage', './lib/s3'],
   sources: ['./lib/sources'],
   factories: ['./lib/factories'],
-  integrations: ['./lib/server', './lib/signing', './lib/upload', './lib/drizzle', './lib/testing', './lib/offload'],
+  integrations: ['./lib/server', './lib/signing', './lib/upload', './lib/drizzle', './lib/testing', './lib/offload', './lib/zip'],
   cli: ['./lib/cli'],
 };
 const above = (layer) => {
