@@ -11,7 +11,7 @@ const s3 = useS3Server();
 
 function row(id: number, name: string, storagePath: string, size: number): FileRow {
   const at = new Date('2026-11-30T12:00:00Z');
-  return { id, name, storagePath, size, contentType: 'application/octet-stream', sha256: '', createdAt: at, updatedAt: at };
+  return { id, name, storagePath, size, contentType: 'application/octet-stream', sha256: '', createdAt: at, updatedAt: at, crc32: null };
 }
 
 describe('makeArchive on an S3Storage', () => {

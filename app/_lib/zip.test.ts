@@ -83,6 +83,7 @@ function row(id: number, name: string, content: Uint8Array, updatedAt = new Date
     sha256: createHash('sha256').update(content).digest('hex'),
     createdAt: updatedAt,
     updatedAt,
+    crc32: null,
   };
 }
 

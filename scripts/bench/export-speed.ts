@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     for (let i = 0; rows.length * 64 * MiB < zipBytes; i++) {
       placeFile(cached, path.join(dir, `f${i}.bin`));
       const at = new Date(Date.UTC(2026, 0, 1));
-      rows.push({ id: i + 1, name: `file ${i}.bin`, storagePath: `f${i}.bin`, size: 64 * MiB, contentType: 'application/octet-stream', sha256: '', createdAt: at, updatedAt: at });
+      rows.push({ id: i + 1, name: `file ${i}.bin`, storagePath: `f${i}.bin`, size: 64 * MiB, contentType: 'application/octet-stream', sha256: '', createdAt: at, updatedAt: at, crc32: null });
     }
     const entries = await zipEntries(rows);
     const zip = virtualDownload({
