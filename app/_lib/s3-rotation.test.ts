@@ -12,7 +12,8 @@ import { storageDownload } from '@/lib/factories/storage-download';
 import { S3Storage } from '@/lib/s3/s3-storage';
 import { TEST_BUCKET, useS3Server } from '@/lib/s3/test-server';
 import { receiveUpload } from '@/lib/upload/receive-upload';
-import { makeArchive, zipEntries } from './zip';
+import { zipSource } from 'next-downloadview/zip';
+import { fileEntries } from './zip';
 
 // Credentials that rotate, as on ECS: no AWS_ACCESS_KEY_ID, a container credentials endpoint on
 // 127.0.0.1 (AWS_CONTAINER_CREDENTIALS_FULL_URI) that hands out new temporary keys at each call,
@@ -98,9 +99,8 @@ describe('S3Storage with credentials from a container endpoint that rotates them
         expect(followed.status).toBe(200);
         expect(sha256(Buffer.from(await followed.arrayBuffer()))).toBe(row.sha256);
       }
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of makeArchive(await zipEntries(rows), storage)) chunks.push(chunk);
-      expect(readZip(Buffer.concat(chunks)).map((file) => sha256(file.data))).toEqual(rows.map((row) => row.sha256));
+      const archive = await (await zipSource(fileEntries(rows), { storage })).open();
+      expect(readZip(Buffer.from(await new Response(archive).arrayBuffer())).map((file) => sha256(file.data))).toEqual(rows.map((row) => row.sha256));
       expect(handedOut).toHaveLength(round);
       // Past the refresh point of these keys: the next request rotates them.
       const next = handedOut[round - 1]!.at + LIFETIME_MS * 0.75 + 50;

@@ -23,6 +23,8 @@ export interface ArchiveEntry {
   label: string;
   /** The entry's bytes, or the range of them (inclusive offsets within the entry). */
   read(range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
+  /** Told the CRC-32 once the entry has been read whole, when it was not known ahead. */
+  onCrc32?(crc32: number): void;
 }
 
 /** The archive's entries and, when every size is known, where each record goes and the total length. */
@@ -142,8 +144,10 @@ export async function* archiveBytes(plan: ArchivePlan, range?: ByteRange, log = 
         const whole = from === 0 && to === size;
         read = { from: 0, to: to - from, part: whole ? undefined : { start: from, end: to - 1 }, checkCrc: whole };
       }
-    } else {
-      crc ??= 0;
+    } else if (crc === undefined) {
+      // Nothing to read: the CRC-32 of no bytes is 0.
+      crc = 0;
+      entry.onCrc32?.(0);
     }
     if (read) {
       if (pendingBytes > 0) yield flush();
@@ -173,6 +177,7 @@ export async function* archiveBytes(plan: ArchivePlan, range?: ByteRange, log = 
         }
         if (read.checkCrc) {
           if (crc !== undefined && crc !== sum) throw new EntryError(`its CRC-32 is ${hex(sum)}, not the ${hex(crc)} given`);
+          if (crc === undefined) entry.onCrc32?.(sum);
           crc = sum;
         }
       } catch (error) {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readZip } from '@/e2e/helpers';
 import { FileSystemStorage } from '../storage/file-system-storage';
+import { holdLimitMs, probeEventLoop } from '../streams/event-loop-probe';
 import type { ByteRange } from '../http/range';
 import { zipDownload, zipSource, type ZipEntry } from './zip-download';
 
@@ -228,6 +229,29 @@ describe('zipDownload', () => {
     });
   });
 
+  describe('onCrc32', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('tells the CRC-32 of each entry read whole that had none, once, and not of one that had it', async () => {
+      const contents = sample();
+      const told: [number, number][] = [];
+      const { entries } = memoryEntries(contents, { withCrc: false });
+      const listening = entries.map((entry, i) => ({ ...entry, crc32: i === 0 ? crc32(contents[0]!) : undefined, onCrc32: (sum: number) => told.push([i, sum]) }));
+      await body(await zipDownload({ entries: () => listening }).GET(get(), context));
+      expect(told).toEqual([1, 2, 3, 4].map((i) => [i, crc32(contents[i]!)]));
+    });
+
+    it('logs what the listener throws, and the download goes on', async () => {
+      const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      const contents = sample();
+      const { entries } = memoryEntries(contents, { withCrc: false });
+      const throwing = entries.map((entry) => ({ ...entry, onCrc32: () => { throw new Error('database down'); } }));
+      const files = readZip(await body(await zipDownload({ entries: () => throwing }).GET(get(), context)));
+      expect(files).toHaveLength(contents.length);
+      expect(String(log.mock.calls[0]?.[0])).toMatch(/onCrc32 of "file 0\.bin" failed/);
+    });
+  });
+
   describe('entries without a size', () => {
     it('streams a valid archive without Content-Length, ETag or ranges', async () => {
       const contents = sample();
@@ -299,6 +323,17 @@ describe('zipDownload', () => {
       vi.spyOn(console, 'error').mockImplementation(() => undefined);
       const { GET } = zipDownload({ storage, check: true, entries: () => [{ name: 'b.bin', path: 'b.bin', size: 6 }] });
       expect((await GET(get(), context)).status).toBe(502);
+    });
+  });
+
+  describe('many entries', () => {
+    it('lets other requests run while zipSource names and lays out 100,000 entries of 5,000 names', async () => {
+      // Naming, the layout and the ETag are each a few hundred ms of CPU at this size.
+      const empty = () => new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+      const entries = Array.from({ length: 100_000 }, (_, i): ZipEntry => ({ name: `report ${i % 5000}.txt`, size: 0, open: empty }));
+      const probe = await probeEventLoop(() => zipSource(entries));
+      expect(probe.result.size).toBeGreaterThan(100_000 * (30 + 46 + 16));
+      expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
     });
   });
 

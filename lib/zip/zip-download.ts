@@ -42,6 +42,13 @@ export interface ZipEntry {
   open?(range?: ByteRange): Promise<ReadableStream<Uint8Array>> | ReadableStream<Uint8Array>;
   /** How the log names the entry when it breaks the archive (default: its path or name). */
   label?: string;
+  /**
+   * Called when an archive has read the entry whole and computed its CRC-32, if no `crc32` was
+   * given: store it with the row, and later ranges of archives holding it read only what they
+   * need (the archive's bytes and ETag do not change). Called as the bytes go out; what it
+   * throws is logged and changes nothing of the download.
+   */
+  onCrc32?(crc32: number): void;
 }
 
 /** What `entries` may return: a list, or rows as a query yields them. */
@@ -137,7 +144,8 @@ export async function zipSource(entries: ZipEntries, { storage, check = false }:
       path !== undefined
         ? (range) => storage!.open(path, range ? { range } : undefined)
         : async (range) => entry.open!(range);
-    prepared.push({ layout: entryLayout(name, size, lastModified), crc32, label, read });
+    const onCrc32 = typeof entry.onCrc32 === 'function' ? (sum: number) => tellCrc32(entry, label, sum) : undefined;
+    prepared.push({ layout: entryLayout(name, size, lastModified), crc32, label, read, onCrc32 });
     if (check && path !== undefined) checks.push({ entry, path, label });
     if (size === undefined) sized = false;
     if (lastModified && (!newest || lastModified > newest)) newest = lastModified;
@@ -176,6 +184,15 @@ function validEntry(entry: ZipEntry, storage: Storage | undefined) {
   }
   if (path !== undefined && !storage) throw new TypeError(`zipDownload: the entry ${JSON.stringify(entry.name)} has a path, and the route no storage`);
   return { size, crc32, lastModified, path };
+}
+
+/** A listener's failure is logged, never the download's. */
+function tellCrc32(entry: ZipEntry, label: string, sum: number): void {
+  try {
+    entry.onCrc32!(sum);
+  } catch (error) {
+    console.error(`next-downloadview: zipDownload: onCrc32 of ${label} failed`, error);
+  }
 }
 
 class SizeMismatch extends Error {
