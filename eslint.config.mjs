@@ -59,6 +59,7 @@ export default defineConfig(
   globalIgnores([
     'node_modules/',
     '.next/',
+    '.next-bench/',
     'var/',
     'test-results/',
     'playwright-report/',
@@ -107,6 +108,25 @@ export default defineConfig(
     rules: {
       'import-x/no-restricted-paths': ['error', { zones: layerZones }],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    // One import path per name: the kit's error classes come from lib/errors.ts. Three modules
+    // still forward one of them, for the files listed in `ignores` only (changed elsewhere right
+    // now); drop each forward, and its entry here, once those import ../errors.
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/engine/serve.ts', 'lib/factories/delivery.ts', 'lib/engine/offload/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)engine/options$|^\\./options$', importNames: ['ConfigurationError'], message: 'import ConfigurationError from lib/errors.ts' },
+            { regex: '(^|/)http-error$', importNames: ['HttpError'], message: 'import HttpError from lib/errors.ts' },
+            { regex: '(^|/)file-stream$', importNames: ['FileChangedError'], message: 'import FileChangedError from lib/errors.ts' },
+          ],
+        },
+      ],
     },
   },
   {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, DEFAULT_CACHE_CONTROL, perRequest, resolveOptions, type DownloadOptions } from './options';
+import { ConfigurationError } from '../errors';
+import { DEFAULT_CACHE_CONTROL, perRequest, resolveOptions, type DownloadOptions } from './options';
 
 describe('resolveOptions(options, factory)', () => {
   it('defaults Cache-Control to private, no-cache, no-transform and maxRanges to 16', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ByteRange } from '../http/range';
-import { FileChangedError } from '../streams/file-stream';
+import { FileChangedError } from '../errors';
 import { resolveOptions } from './options';
 import { serve } from './serve';
 import type { Source } from './source';

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHandlers } from '../factories/handlers';
-import { HttpError } from '../http/http-error';
+import { HttpError, FileChangedError } from '../errors';
 import type { ByteRange } from '../http/range';
-import { FileChangedError } from '../streams/file-stream';
 import { resolveOptions, type DownloadOptions, type RouteParams } from './options';
 import type { LoadSource } from './serve';
 import type { Source, SourceMeta } from './source';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { resolveOptions, type DownloadOptions } from './options';
 import { serve } from './serve';
 import type { Source } from './source';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../engine/options';
-import { NotFoundError, type Storage, type StoredFile } from '../storage/storage';
+import { ConfigurationError, NotFoundError } from '../errors';
+import { type Storage, type StoredFile } from '../storage/storage';
 import { parseContentDisposition } from '../testing/parse-content-disposition';
 import type { RedirectUrlOptions, RedirectingStorage } from './delivery';
 import { objectDownload } from './object-download';

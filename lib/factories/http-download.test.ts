@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, type RouteParams } from '../engine/options';
+import { type RouteParams } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { httpDownload, type HttpDownloadOptions } from './http-download';
 
 // httpDownload against a REAL upstream: a Node http server on 127.0.0.1 that misbehaves on

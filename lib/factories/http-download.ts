@@ -1,7 +1,7 @@
-import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { ConfigurationError, HttpError } from '../errors';
 import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
-import { HttpError } from '../http/http-error';
-import { checkRequestedPath } from '../sources/path-source';
+import { checkRequestedPath } from '../fs/confine';
 import {
   configuredUrl,
   confinedSegment,

@@ -1,6 +1,6 @@
 import { digestFromHex, type Digests } from '../http/digest';
-import { HttpError } from '../http/http-error';
-import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { HttpError, ConfigurationError } from '../errors';
+import { resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
 import { createHandlers, type DownloadHandlers } from './handlers';
 import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';

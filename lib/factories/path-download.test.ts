@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { pathDownload, type PathDownloadOptions } from './path-download';
 
 // pathDownload against a real temporary directory:

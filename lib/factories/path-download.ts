@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { HttpError } from '../http/http-error';
-import { missingSetting } from '../errors';
-import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { HttpError, missingSetting, ConfigurationError } from '../errors';
+import { resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
-import { checkRequestedPath, pathSource, type PathSourceOptions } from '../sources/path-source';
+import { pathSource, type PathSourceOptions } from '../sources/path-source';
+import { checkRequestedPath } from '../fs/confine';
 import { ifFound, negotiatePrecompressed, resolvePrecompressed, type PrecompressedOption, type ResolvedPrecompressed } from '../sources/precompressed';
 
 export interface PathDownloadOptions<P extends RouteParams = RouteParams> extends DownloadOptions<P>, PathSourceOptions {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enableLengthHeader } from '../engine/length-handoff';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { pathDownload, type PathDownloadOptions } from './path-download';
 import { storageDownload } from './storage-download';

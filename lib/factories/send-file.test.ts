@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { sendFile } from './send-file';
 
 // sendFile against a real temporary directory:

@@ -2,9 +2,10 @@ import { mkdir, mkdtemp, rm, stat, symlink, unlink, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, type RouteParams } from '../engine/options';
+import { type RouteParams } from '../engine/options';
+import { ConfigurationError, NotFoundError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
-import { NotFoundError, type OpenOptions, type Storage } from '../storage/storage';
+import { type OpenOptions, type Storage } from '../storage/storage';
 import { storageDownload, type StorageDownloadOptions } from './storage-download';
 
 // storageDownload over a FileSystemStorage on a real temporary directory:

@@ -1,7 +1,7 @@
-import { HttpError } from '../http/http-error';
-import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { HttpError, ConfigurationError } from '../errors';
+import { resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
-import { checkRequestedPath } from '../sources/path-source';
+import { checkRequestedPath } from '../fs/confine';
 import { storageSource } from '../sources/storage-source';
 import { ifFound, negotiatePrecompressed, PRECOMPRESSED_SUFFIX, resolvePrecompressed, type PrecompressedEncoding, type PrecompressedOption } from '../sources/precompressed';
 import type { Storage } from '../storage/storage';

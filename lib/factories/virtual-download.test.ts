@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
-import { HttpError } from '../http/http-error';
+import { ConfigurationError, HttpError } from '../errors';
 import type { VirtualContent, VirtualFile } from '../sources/virtual-source';
 import { busyChunks, holdLimitMs, probeEventLoop } from '../streams/event-loop-probe';
 import { virtualDownload, type VirtualDownloadOptions } from './virtual-download';

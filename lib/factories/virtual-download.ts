@@ -1,4 +1,5 @@
-import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import type { Source } from '../engine/source';
 import { createHandlers, type DownloadHandlers } from './handlers';
 import { virtualSource, type VirtualFile } from '../sources/virtual-source';

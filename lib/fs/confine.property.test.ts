@@ -6,7 +6,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pathDownload } from '../factories/path-download';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 
 // Path confinement against random trees: files, folders, dotfiles, FIFOs and symlinks (inside,

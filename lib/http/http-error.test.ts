@@ -1,5 +1,6 @@
 import { describe, it, expect, vi, afterEach, beforeEach, type MockInstance } from 'vitest';
-import { HttpError, errorResponse } from './http-error';
+import { HttpError } from '../errors';
+import { errorResponse } from './http-error';
 
 let consoleError: MockInstance<typeof console.error>;
 beforeEach(() => {

@@ -1,6 +1,7 @@
 import { ConfigurationError, HttpError, rethrowNextControlFlow } from '../errors';
 
-/** Defined with the kit's other errors; exported here too, next to the one place that answers it. */
+// Forwarded only while lib/engine/serve.ts (changed elsewhere right now) imports it from here; every
+// other module imports it from ../errors, which eslint.config.mjs enforces. Drop it with that import.
 export { HttpError };
 
 const REASON_PHRASES: Record<number, string> = {

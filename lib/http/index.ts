@@ -28,7 +28,8 @@ export {
 export { asciiFallback, contentDispositionHeader, MAX_FILENAME_BYTES, safeBasename, truncateFilename } from './disposition';
 export { isActiveContentType, resolveContentType } from './content-type';
 export { planMultipart, type MultipartPlan } from './multipart';
-export { HttpError, errorResponse, withErrorResponses } from './http-error';
+export { HttpError } from '../errors';
+export { errorResponse, withErrorResponses } from './http-error';
 export { isNextControlFlow } from '../errors';
 export { readBody, readJson, readText, declaredLength, DEFAULT_MAX_BODY_BYTES, type ReadBodyOptions } from './read-body';
 export { selectEncoding } from './accept-encoding';

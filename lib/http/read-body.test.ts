@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HttpError } from './http-error';
+import { HttpError } from '../errors';
 import { DEFAULT_MAX_BODY_BYTES, declaredLength, readBody, readJson, readText } from './read-body';
 
 const URL_ = 'http://x/api';

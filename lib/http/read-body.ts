@@ -1,4 +1,4 @@
-import { HttpError } from './http-error';
+import { HttpError } from '../errors';
 
 /** What a small JSON or form endpoint takes by default: a few KB. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { rejection } from '../storage/storage-contract';
 import {
   CredentialsCache,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import type { S3Credentials } from './sigv4';
 import { text } from './xml';
 

@@ -11,8 +11,8 @@
  *
  * @module
  */
-export { S3Storage, type PresignOptions, type PresignPutOptions, type PresignedPut, type PresignPostOptions, type PresignedPost, type S3Credentials, type S3StorageOptions, type S3StoredFile } from './s3-storage';
-export { presignUrl, signHeaders, type SignInput } from './sigv4';
+export { S3Storage, type PresignOptions, type PresignPutOptions, type PresignedPut, type PresignPostOptions, type PresignedPost, type S3StorageOptions, type S3StoredFile } from './s3-storage';
+export { presignUrl, signHeaders, type S3Credentials, type SignInput } from './sigv4';
 export {
   fromContainerCredentials,
   fromEnvironment,

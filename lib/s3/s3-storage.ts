@@ -1,15 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { formatEntityTag, toEntityTag } from '../http/etag';
-import { HttpError } from '../http/http-error';
+import { HttpError, NotFoundError, FileChangedError } from '../errors';
 import { parseContentRange } from '../http/range';
 import { checkRequestedPath } from '../fs/confine';
-import { checkSaveMetadata, NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
-import { FileChangedError } from '../streams/file-stream';
+import { checkSaveMetadata, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from '../storage/storage';
 import { CredentialsCache, fromEnvironment, type S3CredentialsProvider, type S3ProvidedCredentials } from './credentials';
 import { amzDate, presignUrl, sha256Hex, signHeaders, signPolicy, uriEncode, type S3Credentials } from './sigv4';
 import { elements, escapeXmlText, text } from './xml';
 
-export type { S3Credentials } from './sigv4';
 
 /** Where the bucket is and how to sign for it. */
 export interface S3StorageOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { allOf } from './all-of';
 import type { AuthorizeHook } from './signed';
 

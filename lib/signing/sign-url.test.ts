@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { DEFAULT_EXPIRES_IN, signUrl, type SignUrlOptions } from './sign-url';
 import { verifySignedUrl } from './verify-signed-url';
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { pathDownload } from '../factories/path-download';
 import { virtualDownload } from '../factories/virtual-download';
 import { signUrl, type SignUrlOptions } from './sign-url';

@@ -1,6 +1,6 @@
 import type { DownloadOptions } from '../engine/options';
-import { ConfigurationError } from '../errors';
-import { errorResponse, HttpError } from '../http/http-error';
+import { ConfigurationError, HttpError } from '../errors';
+import { errorResponse } from '../http/http-error';
 import { signingKey, type SigningSecret } from './signature';
 import { verifySignedUrl, type SignatureFailure } from './verify-signed-url';
 

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
+import { ConfigurationError } from '../errors';
 import { signUrl, type SignUrlOptions } from './sign-url';
 import { verifySignedUrl, type VerifySignedUrlOptions } from './verify-signed-url';
 

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../engine/options';
-import { HttpError } from '../http/http-error';
+import { ConfigurationError, HttpError } from '../errors';
 import { confinedSegment, httpSource, resolveHttpSourceOptions, type HttpSourceOptions } from './http-source';
 
 // httpSource against an injected fetch: what it sends, and what it makes of each answer.

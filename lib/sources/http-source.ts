@@ -1,8 +1,7 @@
 import { parse as parseDisposition } from 'content-disposition';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, HttpError } from '../errors';
 import type { Source, UpstreamAnswer } from '../engine/source';
 import { parseHttpDate } from '../http/http-date';
-import { HttpError } from '../http/http-error';
 import { parseContentRange } from '../http/range';
 
 /** Where a proxied upstream may be, and how long it may take. */

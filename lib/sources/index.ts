@@ -4,7 +4,8 @@
  *
  * @module
  */
-export { pathSource, checkRequestedPath, type PathSourceOptions } from './path-source';
+export { pathSource, type PathSourceOptions } from './path-source';
+export { checkRequestedPath } from '../fs/confine';
 export { storageSource } from './storage-source';
 export { httpSource, type HttpSource, type HttpSourceOptions } from './http-source';
 export { virtualSource, type VirtualContent } from './virtual-source';

@@ -3,8 +3,8 @@ import { rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError } from '../http/http-error';
-import { FileChangedError, SMALL_BODY_SIZE } from '../streams/file-stream';
+import { HttpError, FileChangedError } from '../errors';
+import { SMALL_BODY_SIZE } from '../streams/file-stream';
 import { pathSource } from './path-source';
 
 let root: string;

@@ -4,9 +4,9 @@ import { rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError } from '../http/http-error';
-import { FileChangedError } from '../streams/file-stream';
-import { checkRequestedPath, pathSource } from './path-source';
+import { HttpError, FileChangedError } from '../errors';
+import { checkRequestedPath } from '../fs/confine';
+import { pathSource } from './path-source';
 
 let base: string;
 let root: string;

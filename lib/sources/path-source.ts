@@ -2,12 +2,11 @@ import { realpathSync, statSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileEntityTag, formatEntityTag } from '../http/etag';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import type { Source } from '../engine/source';
 import { identityOf, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
-import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
+import { canonicalRoot, insideRoot, isHidden } from '../fs/confine';
 
-export { checkRequestedPath };
 
 /** How a local file is served: dotfiles, read size. */
 export interface PathSourceOptions {

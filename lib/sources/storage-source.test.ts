@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ByteRange } from '../http/range';
-import { NotFoundError, type OpenOptions, type Storage, type StoredFile } from '../storage/storage';
+import { type OpenOptions, type Storage, type StoredFile } from '../storage/storage';
+import { NotFoundError } from '../errors';
 import { storageSource } from './storage-source';
 
 const MODIFIED = new Date('2026-01-02T03:04:05Z');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storageDownload } from '../factories/storage-download';
-import { FileChangedError } from '../streams/file-stream';
+import { FileChangedError } from '../errors';
 import { FileSystemStorage } from './file-system-storage';
 import { describeStorageContract } from './storage-contract';
 

@@ -2,10 +2,9 @@ import { link, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, sym
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError } from '../http/http-error';
-import { FileChangedError } from '../streams/file-stream';
+import { HttpError, FileChangedError, NotFoundError } from '../errors';
 import { FileSystemStorage } from './file-system-storage';
-import { NotFoundError, type StoredFile } from './storage';
+import { type StoredFile } from './storage';
 import { rejection, storedNames } from './storage-contract';
 
 // FileSystemStorage against a real temporary directory:

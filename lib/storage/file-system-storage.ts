@@ -5,11 +5,10 @@ import path from 'node:path';
 import { digestFromHex } from '../http/digest';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import type { ByteRange } from '../http/range';
-import { HttpError } from '../http/http-error';
-import { missingSetting } from '../errors';
+import { HttpError, missingSetting, FileChangedError, NotFoundError } from '../errors';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
-import { DEFAULT_CHUNK_SIZE, FileChangedError, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
-import { checkSaveMetadata, NotFoundError, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
+import { DEFAULT_CHUNK_SIZE, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
+import { checkSaveMetadata, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
 /** Options of `FileSystemStorage`. */

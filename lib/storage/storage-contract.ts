@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../http/http-error';
-import { FileChangedError } from '../streams/file-stream';
-import { NotFoundError, type Storage } from './storage';
+import { FileChangedError, HttpError, NotFoundError } from '../errors';
+import type { Storage } from './storage';
 
 /**
  * What every `Storage` promises, as one suite that each storage runs against a real backend

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorResponse, HttpError } from '../http/http-error';
-import { NotFoundError } from './storage';
+import { errorResponse } from '../http/http-error';
+import { HttpError, NotFoundError } from '../errors';
 
 describe('NotFoundError', () => {
   it('is an HttpError with status 404, so it answers 404 wherever it reaches a response', async () => {

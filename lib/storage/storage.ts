@@ -1,6 +1,6 @@
 import type { Digests } from '../http/digest';
 import type { ByteRange } from '../http/range';
-import { HttpError, NotFoundError } from '../errors';
+import { HttpError } from '../errors';
 import type { SourceEtag } from '../engine/source';
 
 /** What a storage knows about a stored file without reading it. */
@@ -148,4 +148,3 @@ export interface Storage {
   readonly exactReads?: boolean;
 }
 
-export { NotFoundError };

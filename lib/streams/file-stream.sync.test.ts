@@ -6,7 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bytesOf } from './bytes-stream';
-import { FileChangedError, identityOf, openFileStream, SMALL_BODY_SIZE, takeFile } from './file-stream';
+import { FileChangedError } from '../errors';
+import { identityOf, openFileStream, SMALL_BODY_SIZE, takeFile } from './file-stream';
 
 let dir: string;
 

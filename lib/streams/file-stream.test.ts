@@ -4,7 +4,8 @@ import { mkdir, rename, stat, symlink, truncate, utimes, writeFile } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileChangedError, identityOf, openFileRanges, openFileStream } from './file-stream';
+import { FileChangedError } from '../errors';
+import { identityOf, openFileRanges, openFileStream } from './file-stream';
 
 let dir: string;
 

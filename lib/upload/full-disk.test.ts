@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorResponse, HttpError } from '../http/http-error';
+import { errorResponse } from '../http/http-error';
+import { HttpError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { receiveUpload } from './receive-upload';
 

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import type { Storage } from '../storage/storage';
 import { receiveUpload, type ReceiveUploadOptions } from './receive-upload';

@@ -7,7 +7,7 @@ import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/bus
 import { typeFromName } from '../http/content-type';
 import { checkedContentType, SNIFF_BYTES } from './content-type-check';
 import { safeBasename } from '../http/disposition';
-import { HttpError } from '../http/http-error';
+import { HttpError } from '../errors';
 import { declaredLength } from '../http/read-body';
 import type { Storage, StoredFile } from '../storage/storage';
 
