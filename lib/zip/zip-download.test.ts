@@ -7,7 +7,9 @@ import { readZip } from '@/e2e/helpers';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { holdLimitMs, probeEventLoop } from '../streams/event-loop-probe';
 import type { ByteRange } from '../http/range';
-import { zipDownload, zipSource, type ZipEntry } from './zip-download';
+import { NotFoundError } from '../errors';
+import type { Storage } from '../storage/storage';
+import { CHECK_CONCURRENCY, zipDownload, zipSource, type ZipEntry } from './zip-download';
 
 const context = { params: Promise.resolve({}) };
 
@@ -317,6 +319,36 @@ describe('zipDownload', () => {
       expect((await GET(get(), context)).status).toBe(502);
       expect((await HEAD(get({}, 'HEAD'), context)).status).toBe(502);
       expect(String(log.mock.calls[0]?.[0])).toMatch(/zipDownload: row 3 breaks the archive: the file is missing from the storage/);
+    });
+
+    it(`with check, asks the storage about at most ${CHECK_CONCURRENCY} files at once, and stops at the first failure`, async () => {
+      let inFlight = 0;
+      let most = 0;
+      let asked = 0;
+      const slow = {
+        open: () => Promise.reject(new Error('not read')),
+        async stat(name: string) {
+          asked++;
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          inFlight--;
+          if (name === 'f50') throw new NotFoundError(name);
+          return { name, size: 0 };
+        },
+      } as unknown as Storage;
+      vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      const entries = Array.from({ length: 500 }, (_, i): ZipEntry => ({ name: 'x', path: `f${i + 1}`, size: 0 }));
+      await expect(zipSource(entries, { storage: slow, check: true })).rejects.toMatchObject({ status: 502 });
+      expect(most).toBe(CHECK_CONCURRENCY);
+      expect(asked).toBeLessThan(50 + 2 * CHECK_CONCURRENCY);
+    });
+
+    it('with check, lets other requests run while it stats 50,000 files on a local disk, which answers synchronously', async () => {
+      const entries = Array.from({ length: 50_000 }, (_, i): ZipEntry => ({ name: `b ${i}.bin`, path: 'b.bin', size: 5 }));
+      const probe = await probeEventLoop(() => zipSource(entries, { storage, check: true }));
+      expect(probe.result.size).toBeGreaterThan(0);
+      expect(probe.worstDelayMs).toBeLessThan(holdLimitMs(probe.totalMs));
     });
 
     it('with check, answers 502 when a file is not of its size', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { HttpError, NotFoundError } from '../errors';
-import { resolveOptions, ConfigurationError, type DownloadOptions, type RouteParams } from '../engine/options';
+import { ConfigurationError, HttpError, NotFoundError } from '../errors';
+import { resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
 import type { ByteRange } from '../http/range';
 import { createHandlers, type DownloadHandlers } from '../factories/handlers';
