@@ -84,7 +84,7 @@ describe('S3Storage with credentials from a container endpoint that rotates them
       const upload = await receiveUpload(form(content, `r${round}.txt`), storage, { maxBytes: 1 << 20, name: () => `uploads/r${round}.txt` });
       expect(upload.sha256).toBe(sha256(content));
       const at = new Date();
-      rows.push({ id: round, name: `r${round}.txt`, storagePath: upload.stored.name, size: upload.size, contentType: 'text/plain', sha256: upload.sha256, createdAt: at, updatedAt: at, crc32: null });
+      rows.push({ id: round, name: `r${round}.txt`, storagePath: upload.stored.name, size: upload.size, contentType: 'text/plain', sha256: upload.sha256, createdAt: at, updatedAt: at, crc32: upload.crc32 });
       for (const row of rows) {
         const response = await streamed.GET(new Request('http://app/x'), ctx(row.storagePath));
         expect(response.status).toBe(200);
