@@ -23,7 +23,7 @@ export interface ZipEntry {
    * ETag and byte ranges; an entry without one is measured as it is read (Zip64 fields).
    */
   size?: number;
-  /** Stored as the entry's time (DOS time, the server's time zone); the newest is the archive's Last-Modified. */
+  /** Stored as the entry's time (DOS time, the server's time zone), and part of the archive's ETag. */
   lastModified?: Date;
   /**
    * The CRC-32 of the bytes (as `zlib.crc32` gives it), when it is known ahead (stored with the
@@ -85,7 +85,7 @@ const ZIP_FORMAT = 'stored-dd/v2';
  * is read, and memory does not grow with the archive.
  *
  * When every entry's size is known the archive has an exact Content-Length, a strong ETag (of
- * the entries' names, sizes, times and `etag`s) and Last-Modified, so HEAD, 304, Range and
+ * the entries' names, sizes, times and `etag`s), so HEAD, 304, Range and
  * If-Range work as for a file, from the one engine, and HEAD or 304 read no byte.
  *
  * Resuming: when every entry's `crc32` is given, a Range request starts reading at the first
@@ -135,7 +135,6 @@ export async function zipSource(entries: ZipEntries, { storage, check = false }:
   const checks: { entry: ZipEntry; path: string; label: string }[] = [];
   const hash = createHash('sha256').update(ZIP_FORMAT).update(Intl.DateTimeFormat().resolvedOptions().timeZone);
   let sized = true;
-  let newest: Date | undefined;
   for await (const entry of entries) {
     const { size, crc32, lastModified, path } = validEntry(entry, storage);
     const name = names.take(entryName(entry.name));
@@ -148,7 +147,6 @@ export async function zipSource(entries: ZipEntries, { storage, check = false }:
     prepared.push({ layout: entryLayout(name, size, lastModified), crc32, label, read, onCrc32 });
     if (check && path !== undefined) checks.push({ entry, path, label });
     if (size === undefined) sized = false;
-    if (lastModified && (!newest || lastModified > newest)) newest = lastModified;
     hash.update(JSON.stringify([name, size, lastModified?.getTime() ?? null, entry.etag ?? null]));
     const wait = eventLoopTurn();
     if (wait) await wait;
@@ -159,7 +157,9 @@ export async function zipSource(entries: ZipEntries, { storage, check = false }:
     name: 'archive.zip',
     contentType: 'application/zip',
     size: plan.length,
-    lastModified: newest,
+    // No Last-Modified: an archive changes without any of its dates moving (an entry removed or
+    // renamed), so a date would let If-Modified-Since answer 304, and a date in If-Range resume,
+    // across two different archives. The ETag covers every entry.
     etag: sized ? `zip-${hash.digest('base64url')}` : undefined,
     open: (range) => iterableToStream(archiveBytes(plan, range, logBreak)),
   };
