@@ -4,9 +4,10 @@ import { FilesSection } from './_components/files-section';
 import { MediaSection } from './_components/media-section';
 import { RemoteSection } from './_components/remote-section';
 import { SignedSection } from './_components/signed-section';
-import { maxUploadBytes, media, upstreamUrl } from './_lib/demo';
+import { filesStorage, maxUploadBytes, media, upstreamUrl } from './_lib/demo';
 import { iterateFiles, newestFiles } from './_lib/files';
-import { zipEntries, zipLengthInTurns } from './_lib/zip';
+import { zipSource } from 'next-downloadview/zip';
+import { fileEntries } from './_lib/zip';
 
 export const dynamic = 'force-dynamic';
 
@@ -44,7 +45,8 @@ function remoteExamples(entries: StoredFile[]): string[] {
 
 export default async function Home() {
   const [{ rows, total }, { entries, truncated }] = await Promise.all([newestFiles(), listMediaFolder()]);
-  const zipSize = await zipLengthInTurns(await zipEntries(iterateFiles()));
+  // The export's exact length, from the rows alone (nothing is read or stat'ed).
+  const zipSize = (await zipSource(fileEntries(iterateFiles()), { storage: filesStorage })).size ?? 0;
   return (
     <>
       <div className="hero">

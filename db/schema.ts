@@ -15,5 +15,9 @@ const postgres = isPostgresUrl(process.env.DATABASE_URL);
 
 export const files: typeof sqlite.files = postgres ? (pg.files as unknown as typeof sqlite.files) : sqlite.files;
 
+export const downloads: typeof sqlite.downloads = postgres ? (pg.downloads as unknown as typeof sqlite.downloads) : sqlite.downloads;
+
 export type FileRow = typeof sqlite.files.$inferSelect;
 export type NewFileRow = typeof sqlite.files.$inferInsert;
+export type DownloadRow = typeof sqlite.downloads.$inferSelect;
+export type NewDownloadRow = typeof sqlite.downloads.$inferInsert;

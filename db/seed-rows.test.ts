@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
@@ -58,7 +59,7 @@ describe.each(testDialects())('on %s', (dialect) => {
       expect((await rows()).map((row) => row.storagePath)).toEqual(SAMPLE_FILES.map((sample) => sample.name));
     });
 
-    it('records the size, SHA-256, type, basename and modification time of each file', async () => {
+    it('records the size, SHA-256, CRC-32, type, basename and modification time of each file', async () => {
       await seedMedia(root);
       await seedFileRows(db, root);
       for (const row of await rows()) {
@@ -67,6 +68,7 @@ describe.each(testDialects())('on %s', (dialect) => {
         expect(row.name).toBe(path.posix.basename(row.storagePath));
         expect(row.size).toBe(bytes.length);
         expect(row.sha256).toBe(sha256(bytes));
+        expect(row.crc32).toBe(zlibCrc32(bytes));
         expect(row.contentType).toBe(EXPECTED_TYPES[row.storagePath]);
         const mtime = (await stat(file)).mtime.getTime();
         expect(row.updatedAt.getTime()).toBe(mtime);

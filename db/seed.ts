@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { lookup } from 'mime-types';
@@ -89,6 +90,7 @@ export async function seedFileRows(db: DemoDatabase, root: string): Promise<numb
       size: bytes.length,
       contentType: lookup(sample.name) || 'application/octet-stream',
       sha256: createHash('sha256').update(bytes).digest('hex'),
+      crc32: crc32(bytes),
       createdAt: modified,
       updatedAt: modified,
     });

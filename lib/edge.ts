@@ -90,3 +90,11 @@ export const followPrimary = nodeOnly;
 export const parseWorkerCount = nodeOnly;
 export const MAX_WORKERS = 0;
 export const CONFIGURATION_EXIT_CODE = 0;
+// /zip
+export const zipDownload = nodeOnly;
+export const zipSource = nodeOnly;
+export const entryName = nodeOnly;
+export const UniqueNames = nodeOnly;
+export const CHECK_CONCURRENCY = 0;
+export const MAX_ENTRY_NAME_BYTES = 0;
+export const FALLBACK_ENTRY_NAME = '';

@@ -4,7 +4,7 @@
  * Each factory takes one options object and returns `{ GET, HEAD, ... }` for a `route.ts`:
  * Content-Type, an RFC 6266 Content-Disposition, ETag and Last-Modified with conditional
  * requests, byte ranges and streaming, decided once by one engine. Everything else is a subpath:
- * `/storage`, `/drizzle`, `/signing`, `/offload`, `/upload`, `/testing`, `/server`, `/sources`,
+ * `/storage`, `/drizzle`, `/signing`, `/offload`, `/upload`, `/testing`, `/server`, `/sources`, `/zip`,
  * `/http`.
  *
  * @example

@@ -185,6 +185,13 @@ describe('the package next-downloadview', () => {
       expect([...reachable(entryFile('./events'))]).toEqual([]);
     });
 
+    it('include /zip, with zipDownload and the names it makes entries with', () => {
+      const script = `import(${JSON.stringify(entryFile('./zip'))}).then((m) => console.log(JSON.stringify(Object.keys(m).sort())))`;
+      const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.stdout)).toEqual(['CHECK_CONCURRENCY', 'FALLBACK_ENTRY_NAME', 'MAX_ENTRY_NAME_BYTES', 'UniqueNames', 'entryName', 'zipDownload', 'zipSource']);
+    });
+
     it('declare drizzle-orm and next as peers, drizzle-orm optional', () => {
       expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['drizzle-orm', 'next']);
     });

@@ -499,6 +499,15 @@ class ConsumerTest {
       const none = await get(port, '/blobs/8');
       expect(none.status === 404, 'an unknown blob is 404', none.status);
     }
+    if (this.snippets.has('app/exports/documents.zip/route.ts')) {
+      const zip = await get(port, '/exports/documents.zip');
+      // One stored entry: a 30-byte local header, its name, the bytes, then the directory.
+      const entry = zip.body.indexOf('Hello.txt');
+      expect(zip.status === 200 && zip.headers['content-type'] === 'application/zip' && entry === 30, 'the README\'s zipDownload streams the rows as a ZIP', zip.status);
+      expect(zip.body.subarray(entry + 'Hello.txt'.length, entry + 'Hello.txt'.length + HELLO.length).toString() === HELLO, 'holding the row\'s file', zip.body.length);
+      const part = await get(port, '/exports/documents.zip', { headers: { range: 'bytes=39-', 'if-range': zip.headers.etag } });
+      expect(part.status === 206 && part.body.equals(zip.body.subarray(39)), 'and resumes with Range and If-Range', part.status);
+    }
     if (this.snippets.has('app/private/[...path]/route.ts')) {
       const out = await get(port, '/private/hello.txt');
       expect(out.status === 307 && out.headers.location === '/login', 'the README\'s signed-in route sends a visitor to /login', { status: out.status, location: out.headers.location });

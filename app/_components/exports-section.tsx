@@ -57,7 +57,9 @@ export function ExportsSection({ fileCount, zipSize }: { fileCount: number; zipS
             <a href="/api/exports/files.zip">files.zip</a>
             <p className="muted">
               All {fileCount} stored {fileCount === 1 ? 'file' : 'files'} in one ZIP of exactly {formatBytes(zipSize)}, built
-              while it streams: one file open at a time, memory flat whatever the total.
+              while it streams by <code>zipDownload</code> (next-downloadview/zip): one file open at a time, memory flat
+              whatever the total. Each file's CRC-32 is stored with its row, so a resumed download reads only what it still
+              needs.
             </p>
           </div>
         </li>

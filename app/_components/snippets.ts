@@ -49,10 +49,13 @@ export const { GET, HEAD } = {
   },
   zip: {
     file: 'app/api/exports/files.zip/route.ts',
-    code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = virtualDownload({
-  file: async () => {
+    code: `export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = zipDownload({
+  filename: 'files.zip',
+  storage: filesStorage,
+  check: true,
+  entries: async () => {
     await filesStorageReady();
-    return zipFile(iterateFiles(), filesStorage);
+    return fileEntries(iterateFiles());
   },
 });`,
   },

@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
@@ -202,12 +203,14 @@ describe.each(testDialects())('on %s', (dialect) => {
   });
 
   describe('createFile', () => {
-    it('stores the bytes under a generated name and records name, size, type and SHA-256', async () => {
+    it('stores the bytes under a generated name and records name, size, type, SHA-256 and CRC-32', async () => {
       const content = 'hello, demo\n';
       const before = Date.now();
       const row = await lib.createFile(upload(content, 'notes.txt'), db);
       expect(row.storagePath).toMatch(new RegExp(`^uploads/${UUID}\\.txt$`));
       expect(row).toMatchObject({ name: 'notes.txt', size: Buffer.byteLength(content), contentType: 'text/plain', sha256: sha256(content) });
+      // Computed in the same pass as the SHA-256: the export of this row resumes by seeking.
+      expect(row.crc32).toBe(zlibCrc32(Buffer.from(content)));
       expect(row.createdAt.getTime()).toBeGreaterThanOrEqual(before);
       expect(row.updatedAt.getTime()).toBe(row.createdAt.getTime());
       expect(await readFile(path.join(mediaRoot, row.storagePath), 'utf8')).toBe(content);

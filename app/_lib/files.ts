@@ -66,6 +66,7 @@ export async function createFile(request: Request, db: DemoDatabase = getDb()): 
         size: upload.size,
         contentType: upload.contentType,
         sha256: upload.sha256,
+        crc32: upload.crc32,
         createdAt: now,
         updatedAt: now,
       })

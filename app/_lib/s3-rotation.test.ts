@@ -12,7 +12,8 @@ import { storageDownload } from '@/lib/factories/storage-download';
 import { S3Storage } from '@/lib/s3/s3-storage';
 import { TEST_BUCKET, useS3Server } from '@/lib/s3/use-s3-server.test-support';
 import { receiveUpload } from '@/lib/upload/receive-upload';
-import { makeArchive, zipEntries } from './zip';
+import { zipSource } from 'next-downloadview/zip';
+import { fileEntries } from './zip';
 
 // Credentials that rotate, as on ECS: no AWS_ACCESS_KEY_ID, a container credentials endpoint on
 // 127.0.0.1 (AWS_CONTAINER_CREDENTIALS_FULL_URI) that hands out new temporary keys at each call,
@@ -83,7 +84,7 @@ describe('S3Storage with credentials from a container endpoint that rotates them
       const upload = await receiveUpload(form(content, `r${round}.txt`), storage, { maxBytes: 1 << 20, name: () => `uploads/r${round}.txt` });
       expect(upload.sha256).toBe(sha256(content));
       const at = new Date();
-      rows.push({ id: round, name: `r${round}.txt`, storagePath: upload.stored.name, size: upload.size, contentType: 'text/plain', sha256: upload.sha256, createdAt: at, updatedAt: at });
+      rows.push({ id: round, name: `r${round}.txt`, storagePath: upload.stored.name, size: upload.size, contentType: 'text/plain', sha256: upload.sha256, createdAt: at, updatedAt: at, crc32: upload.crc32 });
       for (const row of rows) {
         const response = await streamed.GET(new Request('http://app/x'), ctx(row.storagePath));
         expect(response.status).toBe(200);
@@ -98,9 +99,8 @@ describe('S3Storage with credentials from a container endpoint that rotates them
         expect(followed.status).toBe(200);
         expect(sha256(Buffer.from(await followed.arrayBuffer()))).toBe(row.sha256);
       }
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of makeArchive(await zipEntries(rows), storage)) chunks.push(chunk);
-      expect(readZip(Buffer.concat(chunks)).map((file) => sha256(file.data))).toEqual(rows.map((row) => row.sha256));
+      const archive = await (await zipSource(fileEntries(rows), { storage })).open();
+      expect(readZip(Buffer.from(await new Response(archive).arrayBuffer())).map((file) => sha256(file.data))).toEqual(rows.map((row) => row.sha256));
       expect(handedOut).toHaveLength(round);
       // Past the refresh point of these keys: the next request rotates them.
       const next = handedOut[round - 1]!.at + LIFETIME_MS * 0.75 + 50;

@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -170,6 +171,13 @@ describe('receiveUpload(request, storage, { field, maxBytes, name })', () => {
       expect(upload.size).toBe(content.length);
       expect(upload.sha256).toBe(sha256(content));
       expect((await readFile(path.join(root, upload.stored.name))).equals(content)).toBe(true);
+    });
+
+    it('reports the CRC-32 of the bytes, computed in the same pass (for a zipDownload that resumes by seeking)', async () => {
+      const content = randomBytes(3 * MiB + 7);
+      const upload = await receiveUpload(formRequest(fileForm(content, 'crc.bin', 'application/octet-stream')), storage, options({ maxBytes: 10 * MiB }));
+      expect(upload.crc32).toBe(zlibCrc32(content));
+      expect((await receiveUpload(formRequest(fileForm('', 'empty.txt')), storage, options())).crc32).toBe(0);
     });
 
     it('accepts an empty file', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { crc32 } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy';
@@ -39,6 +40,11 @@ export interface ReceivedUpload {
   size: number;
   /** Hex SHA-256 of the bytes, computed as they were written. */
   sha256: string;
+  /**
+   * CRC-32 of the bytes (`zlib.crc32`), computed in the same pass: store it with the row, and a
+   * `zipDownload` of the file resumes by seeking (see `ZipEntry.crc32`).
+   */
+  crc32: number;
 }
 
 /**
@@ -189,6 +195,7 @@ async function saveFile(
   // emitted while nothing reads (the save failed first) would crash the process.
   stream.on('error', () => undefined);
   const hash = createHash('sha256');
+  let crc = 0;
   let size = 0;
   const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const next = async (): Promise<IteratorResult<Buffer>> => {
@@ -217,6 +224,7 @@ async function saveFile(
   async function* hashed(): AsyncGenerator<Uint8Array> {
     const counted = (chunk: Buffer): Buffer => {
       hash.update(chunk);
+      crc = crc32(chunk, crc);
       size += chunk.length;
       return chunk;
     };
@@ -225,7 +233,7 @@ async function saveFile(
     for (let step = await next(); !step.done; step = await next()) yield counted(step.value);
   }
   const stored = await storage.save(options.name(clientName), hashed(), { maxBytes: options.maxBytes, contentType });
-  return { stored, clientName, clientType, contentType, size, sha256: hash.digest('hex') };
+  return { stored, clientName, clientType, contentType, size, sha256: hash.digest('hex'), crc32: crc };
 }
 
 /**

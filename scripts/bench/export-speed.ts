@@ -1,7 +1,7 @@
 /**
  * The generated exports measured in process, without a server or a load generator: how fast the
- * demo's files.zip and numbers.txt are produced and read through the kit's virtualDownload, as a
- * Web stream, the way Next reads a route's body. For before/after comparisons of zip.ts and
+ * demo's files.zip and numbers.txt are produced and read through the kit's zipDownload and virtualDownload, as a
+ * Web stream, the way Next reads a route's body. For before/after comparisons of the package's lib/zip and
  * numbers.ts; the bench's `export` and `zip` workloads measure the same over HTTP.
  *
  *   npx tsx scripts/bench/export-speed.ts [--zip-mb 256] [--numbers-mb 400] [--rounds 3]
@@ -13,7 +13,8 @@ import path from 'node:path';
 import { virtualDownload } from 'next-downloadview';
 import { FileSystemStorage } from 'next-downloadview/storage';
 import { numbersFile } from '@/app/_lib/numbers';
-import { makeArchive, zipEntries, zipLength } from '@/app/_lib/zip';
+import { zipDownload } from 'next-downloadview/zip';
+import { fileEntries } from '@/app/_lib/zip';
 import type { FileRow } from '@/db/schema';
 import { cachedFile, placeFile, warm } from './files';
 import { MB, MiB } from './config';
@@ -62,12 +63,9 @@ async function main(): Promise<void> {
     for (let i = 0; rows.length * 64 * MiB < zipBytes; i++) {
       placeFile(cached, path.join(dir, `f${i}.bin`));
       const at = new Date(Date.UTC(2026, 0, 1));
-      rows.push({ id: i + 1, name: `file ${i}.bin`, storagePath: `f${i}.bin`, size: 64 * MiB, contentType: 'application/octet-stream', sha256: '', createdAt: at, updatedAt: at });
+      rows.push({ id: i + 1, name: `file ${i}.bin`, storagePath: `f${i}.bin`, size: 64 * MiB, contentType: 'application/octet-stream', sha256: '', createdAt: at, updatedAt: at, crc32: null });
     }
-    const entries = await zipEntries(rows);
-    const zip = virtualDownload({
-      file: () => ({ name: 'files.zip', contentType: 'application/zip', size: zipLength(entries), content: () => makeArchive(entries, storage) }),
-    });
+    const zip = zipDownload({ filename: 'files.zip', storage, entries: () => fileEntries(rows) });
     const numbers = virtualDownload({ file: () => numbersFile(String(countFor(numbersBytes))) });
     const context = { params: Promise.resolve({}) };
     for (const [label, handler] of [['files.zip', zip.GET], ['numbers.txt', numbers.GET]] as const) {

@@ -14,5 +14,6 @@ import { s3 } from './s3';
 import { slow } from './slow';
 import { small } from './small';
 import { zip } from './zip';
+import { zipResume } from './zip-resume';
 
-export const WORKLOADS: readonly Workload[] = [big, medium, small, range, head, notModified, exportNumbers, zip, s3, slow];
+export const WORKLOADS: readonly Workload[] = [big, medium, small, range, head, notModified, exportNumbers, zip, zipResume, s3, slow];
