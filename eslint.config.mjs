@@ -19,6 +19,8 @@ const nodeGlobals = Object.fromEntries(
 // (`target`) and what they may not import (`from`). Tests may cross layers; shipped code may not.
 const LIB_LAYERS = {
   bottom: ['./lib/errors.ts', './lib/http', './lib/fs', './lib/streams'],
+  // Download events: what the engine and the factories record, and the listeners they tell.
+  events: ['./lib/events'],
   engine: ['./lib/engine'],
   storages: ['./lib/storage', './lib/s3'],
   sources: ['./lib/sources'],
@@ -36,7 +38,7 @@ const layerZones = [
     LIB_LAYERS[layer].map((target) => ({
       target,
       from: above(layer),
-      message: `${layer} may only import layers below it (errors/http/fs/streams <- engine <- storages <- sources <- factories <- integrations <- cli)`,
+      message: `${layer} may only import layers below it (errors/http/fs/streams <- events <- engine <- storages <- sources <- factories <- integrations <- cli)`,
     })),
   ),
   // Within a layer: the two storages stay apart, and so do the integrations.

@@ -68,6 +68,8 @@ export const encodePathSegment = nodeOnly;
 export const nginxHeaders = nodeOnly;
 export const sendfileHeaders = nodeOnly;
 export const ACTIVE_CONTENT_POLICY = '';
+// /events
+export const configureDownloadEvents = nodeOnly;
 // /upload
 export const receiveUpload = nodeOnly;
 export const uploadRoute = nodeOnly;

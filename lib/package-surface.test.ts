@@ -177,6 +177,14 @@ describe('the package next-downloadview', () => {
       }
     });
 
+    it('give the download events in /events: one function and its types, loading nothing but the package', () => {
+      const script = `import(${JSON.stringify(entryFile('./events'))}).then((m) => console.log(JSON.stringify(Object.keys(m))))`;
+      expect(JSON.parse(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' }).stdout)).toEqual(['configureDownloadEvents']);
+      const declarations = readFileSync(entryFile('./events').replace(/\.js$/, '.d.ts'), 'utf8');
+      expect(declarations).toMatch(/type DownloadEvent, type DownloadListener, type DownloadOutcome|DownloadEvent[\s\S]*DownloadListener[\s\S]*DownloadOutcome/);
+      expect([...reachable(entryFile('./events'))]).toEqual([]);
+    });
+
     it('declare drizzle-orm and next as peers, drizzle-orm optional', () => {
       expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['drizzle-orm', 'next']);
     });

@@ -158,6 +158,8 @@ class ConsumerTest {
       AWS_ACCESS_KEY_ID: 'consumer-test',
       AWS_SECRET_ACCESS_KEY: 'consumer-test-secret',
       AWS_REGION: 'us-east-1',
+      // The README's instrumentation.ts writes its audit log of downloads here.
+      DOWNLOAD_AUDIT_LOG: path.join(this.work, 'downloads.log'),
     };
     this.children = new Set();
     this.checks = 0;
@@ -416,6 +418,7 @@ class ConsumerTest {
     expect(traversal.status === 400 || traversal.status === 404, 'a path out of the root is refused', traversal.status);
 
     await this.checkReadmeRoutes(expect, port, { hasLength, lengthWord });
+    await this.checkDownloadEvents(expect, port);
     await this.checkControlFlow(expect, port);
     await this.checkUploads(expect, port);
 
@@ -429,6 +432,42 @@ class ConsumerTest {
     expect(fixedPath.headers['x-nextjs-cache'] === undefined, 'and was not prerendered', fixedPath.headers);
 
     await this.checkMisconfiguration(expect, port, server);
+  }
+
+  /** The README's download-event snippets: the file deleted after it was sent, the audit log. */
+  async checkDownloadEvents(expect, port) {
+    const until = async (condition) => {
+      for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      return condition();
+    };
+    if (this.snippets.has('app/once/[name]/route.ts')) {
+      const ticket = path.join(this.media, 'once', 'ticket.txt');
+      mkdirSync(path.dirname(ticket), { recursive: true });
+      writeFileSync(ticket, HELLO);
+      const head = await get(port, '/once/ticket.txt', { method: 'HEAD' });
+      expect(head.status === 200 && existsSync(ticket), "the README's deleteFileAfterSend route keeps its file after a HEAD", head.status);
+      const first = await get(port, '/once/ticket.txt');
+      expect(first.status === 200 && first.body.toString() === HELLO, 'serves it once', first.status);
+      expect(await until(() => !existsSync(ticket)), 'and deletes it once it was sent whole');
+      const second = await get(port, '/once/ticket.txt');
+      expect(second.status === 404, 'a second GET is 404', second.status);
+    }
+    if (this.snippets.has('instrumentation.ts')) {
+      const log = this.runtimeEnv.DOWNLOAD_AUDIT_LOG;
+      const before = existsSync(log) ? readFileSync(log, 'utf8').length : 0;
+      await get(port, '/media/hello.txt');
+      const line = () => {
+        const lines = existsSync(log) ? readFileSync(log, 'utf8').slice(before).split('\n').filter(Boolean) : [];
+        return lines.map((text) => JSON.parse(text)).find((entry) => entry.route === '/media/hello.txt');
+      };
+      expect(await until(() => line() !== undefined), "the README's audit log (instrumentation.ts) has a line for the download");
+      const entry = line();
+      expect(
+        entry?.outcome === 'completed' && entry.status === 200 && entry.bytes === HELLO.length && entry.of === HELLO.length && entry.file === 'hello.txt',
+        'saying it completed, with every byte',
+        entry,
+      );
+    }
   }
 
   async checkReadmeRoutes(expect, port, { hasLength, lengthWord }) {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import { takeFile, type TakenFile } from '../streams/file-stream';
+import type { BodyReport, TrackedBody } from '../events/download-record';
 
 /**
  * The body hand-off between the engine and the kit's server. The server opens a slot for each
@@ -31,6 +32,8 @@ export interface FileBodySlot {
   file?: TakenFile;
   /** A body already in memory (a small file read at once), sent by the server in one write. */
   bytes?: Uint8Array;
+  /** Set with `file` or `bytes` when a download listener watches the body: the server tells how it ended. */
+  report?: BodyReport;
 }
 
 /** The private header naming an offered Response; the kit's server consumes it, it never reaches the wire. */
@@ -71,7 +74,7 @@ function bodyOf(response: Response): ReadableStream<Uint8Array> | null {
  * the identity guarantee is unchanged; the server sends exactly `start..end` and breaks the
  * connection if the file ends early.
  */
-export function offerBody(response: Response, body: ReadableStream<Uint8Array>): Response {
+export function offerBody(response: Response, body: ReadableStream<Uint8Array>, tracked?: TrackedBody): Response {
   const slot = freeSlot();
   if (!slot) return response;
   const token = mark(slot, response);
@@ -86,6 +89,7 @@ export function offerBody(response: Response, body: ReadableStream<Uint8Array>):
       const file = takeFile(body);
       if (!file) return own;
       slot.file = file;
+      slot.report = tracked?.handOff();
       return claimed(this);
     },
   });
@@ -100,14 +104,14 @@ export function offerBody(response: Response, body: ReadableStream<Uint8Array>):
  * made from the bytes the moment anyone asks for it (`body`, `arrayBuffer()`, `text()`,
  * `clone()`...): making a web stream per small answer is a cost only a reader pays.
  */
-export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, init: { status: number; headers: Headers }): Response {
+export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, init: { status: number; headers: Headers }, tracked?: TrackedBody): Response {
   const slot = freeSlot();
-  if (!slot) return new Response(bytes, init);
+  if (!slot) return new Response(tracked?.stream ?? bytes, init);
   const response = new Response(null, init);
   const token = mark(slot, response);
   let real: Response | undefined;
   const withBody = (): Response =>
-    (real ??= new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers }));
+    (real ??= new Response(tracked?.stream ?? bytes, { status: response.status, statusText: response.statusText, headers: response.headers }));
   const read = (method: 'arrayBuffer' | 'blob' | 'bytes' | 'formData' | 'json' | 'text') => ({
     configurable: true,
     value: (...args: unknown[]) => (withBody()[method] as (...a: unknown[]) => unknown)(...args),
@@ -119,6 +123,7 @@ export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, init: { status: nu
         const untouched = real === undefined || !(real.bodyUsed || bodyOf(real)?.locked);
         if (!untouched || !claimable(slot, token, this) || bytes.byteLength !== Number(this.headers.get('content-length'))) return withBody().body;
         slot.bytes = bytes;
+        slot.report = tracked?.handOff();
         return claimed(this);
       },
     },

@@ -3,6 +3,7 @@ import { ConfigurationError, MissingSettingError } from '../errors';
 import { resolveCache, type CacheHeaders, type CacheOption } from './cache-policy';
 import { assertNodeRuntime } from './runtime';
 import type { Source, SourceMeta } from './source';
+import type { DownloadListener } from '../events/download-event';
 
 export { ConfigurationError };
 
@@ -75,6 +76,13 @@ export interface DownloadOptions<P extends RouteParams = RouteParams> {
    * `configureOffload`.
    */
   offload?: readonly OffloadRule[] | false;
+  /**
+   * Called once per request this route answers, after its body ended or broke: what was sent, to
+   * whom, and how it ended (see `DownloadEvent` in `next-downloadview/events`). Besides the
+   * listener of `configureDownloadEvents`. Never awaited: it cannot delay or change the download,
+   * and what it throws is logged (once per distinct message).
+   */
+  onDownload?: DownloadListener;
 }
 
 /** How a route serves active content: see `DownloadOptions.activeContent`. */
@@ -100,7 +108,7 @@ export function resolveOptions<P extends RouteParams>(options: DownloadOptions<P
   if (!Number.isInteger(maxRanges) || maxRanges < 1) {
     throw new ConfigurationError(`${factory}: maxRanges must be a whole number >= 1, got ${String(options.maxRanges)}`);
   }
-  for (const hook of ['authorize', 'notFound', 'modifiedSince'] as const) {
+  for (const hook of ['authorize', 'notFound', 'modifiedSince', 'onDownload'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') {
       throw new ConfigurationError(`${factory}: ${hook} must be a function`);
     }

@@ -4,6 +4,7 @@ import { bytesResponse, offerBody } from './file-handoff';
 import { bytesOf } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
+import { noteBody, trackBody, trackBytes } from '../events/download-record';
 import { tryOffload } from './offload/try-offload';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
@@ -89,16 +90,17 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
   if (request.method === 'HEAD' || body.kind === 'none') {
     return new Response(null, { status, headers });
   }
+  noteBody(request, status, sentRanges(decision), headers.has('content-length') ? Number(headers.get('content-length')) : undefined);
   switch (body.kind) {
     case 'whole': {
       const bytes = await source.readSmall?.();
-      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(bytes, status, headers);
+      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(request, bytes, status, headers);
       const stream = await source.open();
       return answer(request, counted(source, stream, source.size), status, headers);
     }
     case 'range': {
       const bytes = await source.readSmall?.(body.range);
-      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(bytes, status, headers);
+      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(request, bytes, status, headers);
       const stream = await source.open(body.range);
       return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers);
     }
@@ -132,12 +134,15 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
 function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers): Response {
   // A body already in memory holds nothing open: sent as bytes, it skips the stream machinery.
   const bytes = bytesOf(body);
-  if (bytes) return bytesAnswer(bytes, status, headers);
+  if (bytes) return bytesAnswer(request, bytes, status, headers);
+  // With a download listener, the Response carries the body watched for its end.
+  const tracked = trackBody(request, body);
+  const sent = tracked?.stream ?? body;
   // Under the kit's server, an open file is sent by the server itself, with Node streams, when
   // Next sends this Response.
-  const response = offerBody(new Response(body, { status, headers }), body);
+  const response = offerBody(new Response(sent, { status, headers }), body, tracked);
   const release = () => {
-    if (!body.locked) body.cancel(request.signal.reason).catch(() => undefined);
+    if (!sent.locked) sent.cancel(request.signal.reason).catch(() => undefined);
   };
   if (request.signal.aborted) release();
   else request.signal.addEventListener('abort', release, { once: true });
@@ -149,8 +154,18 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
  * announced and Next sends this Response, the server writes it with the headers (Next's
  * web-stream piping of even 4 KiB costs more than the rest of the download).
  */
-function bytesAnswer(bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers): Response {
-  return headers.has(LENGTH_HEADER) ? bytesResponse(bytes, { status, headers }) : new Response(bytes, { status, headers });
+function bytesAnswer(request: Request, bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers): Response {
+  const tracked = trackBytes(request, bytes);
+  if (headers.has(LENGTH_HEADER)) return bytesResponse(bytes, { status, headers }, tracked);
+  return new Response(tracked?.stream ?? bytes, { status, headers });
+}
+
+/** The byte ranges a body answer sends, for its download event. */
+function sentRanges(decision: Decision): { start: number; end: number }[] {
+  const { body } = decision;
+  if (body.kind === 'range') return [body.range];
+  if (body.kind === 'multipart') return body.plan.parts.map((part) => part.range);
+  return [];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ALLOWED_METHODS, serve, type LoadSource } from '../engine/serve';
 import type { ResolvedOptions, RouteParams } from '../engine/options';
 import { ConfigurationError } from '../errors';
+import { noticingSource, observeDownload } from '../events/download-record';
 
 /**
  * The second argument Next passes to a route handler. `params` is a Promise since Next 15;
@@ -31,7 +32,11 @@ export interface DownloadHandlers {
 
 /** `serve` checks the method itself, so one handler answers all of them. */
 export function createHandlers(load: LoadSource, options: ResolvedOptions): DownloadHandlers {
-  const download: RouteHandler = async (request, context) => serve(request, await paramsOf(context), load, options);
+  const loadNoticed = noticingSource(load);
+  const download: RouteHandler = async (request, context) => {
+    const params = await paramsOf(context);
+    return observeDownload(request, params, options.onDownload, () => serve(request, params, loadNoticed, options));
+  };
   const allow: RouteHandler = async () =>
     new Response(null, { status: 204, headers: { allow: `${ALLOWED_METHODS}, OPTIONS` } });
   return { GET: download, HEAD: download, OPTIONS: allow, POST: download, PUT: download, PATCH: download, DELETE: download };

@@ -2,6 +2,7 @@ import { digestFromHex, type Digests } from '../http/digest';
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import type { Source } from '../engine/source';
+import { noticingSource } from '../events/download-record';
 import { createHandlers, type DownloadHandlers } from './handlers';
 import { checkDeliveryOptions, rememberStorageName, withDelivery, type DeliveryOptions } from './delivery';
 import { storageSource } from '../sources/storage-source';
@@ -82,12 +83,13 @@ export function objectDownload<Row extends object = Record<string, unknown>, P e
     throw new ConfigurationError('objectDownload: getObject must be a function (for a Drizzle table, see next-downloadview/drizzle)');
   }
   const fields = resolveFields(options.fields);
+  // The source is noted for the download event where it is found (a redirect answers before `serve` loads it).
   const delivery = withDelivery(
-    async (request, params) => {
+    noticingSource(async (request: Request, params: RouteParams) => {
       const row = await getObject(request, params as P);
       if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
       return objectSource(row as Record<string, unknown>, fields, storage);
-    },
+    }),
     resolved,
     storage,
     checkDeliveryOptions(options, 'objectDownload'),

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
 import { serve } from '../engine/serve';
+import { noticingSource, observeDownload } from '../events/download-record';
 import { pathSource, type PathSourceOptions } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
@@ -37,16 +38,18 @@ export interface SendFileOptions extends DownloadOptions, PathSourceOptions, Del
 export function sendFile(request: Request, file: string, options: SendFileOptions = {}): Promise<Response> {
   const resolved = resolveOptions(options, 'sendFile');
   const { storage } = options;
+  const params = options.params ?? {};
   if (storage) {
     const delivery = withDelivery(
-      async () => rememberStorageName(await storageSource(storage, file), file),
+      noticingSource(async () => rememberStorageName(await storageSource(storage, file), file)),
       resolved,
       storage,
       checkDeliveryOptions(options, 'sendFile'),
     );
-    return serve(request, options.params ?? {}, delivery.load, delivery.options);
+    return observeDownload(request, params, options.onDownload, () => serve(request, params, delivery.load, delivery.options));
   }
   const root = options.root === undefined ? undefined : path.resolve(/* turbopackIgnore: true */ options.root);
   const target = root === undefined ? path.resolve(/* turbopackIgnore: true */ file) : path.resolve(/* turbopackIgnore: true */ root, file);
-  return serve(request, options.params ?? {}, () => pathSource(target, root, options), resolved);
+  const load = noticingSource(() => pathSource(target, root, options));
+  return observeDownload(request, params, options.onDownload, () => serve(request, params, load, resolved));
 }

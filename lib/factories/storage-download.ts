@@ -1,5 +1,6 @@
 import { HttpError } from '../http/http-error';
 import { ConfigurationError, resolveOptions, type DownloadOptions, type RouteParams } from '../engine/options';
+import { noticingSource } from '../events/download-record';
 import { createHandlers, routeParam, type DownloadHandlers } from './handlers';
 import { checkRequestedPath } from '../sources/path-source';
 import { storageSource } from '../sources/storage-source';
@@ -52,8 +53,9 @@ export function storageDownload<P extends RouteParams = RouteParams>(options: St
     throw new ConfigurationError('storageDownload: path must be a name or a function');
   }
   const variants = resolvePrecompressed(options.precompressed, 'storageDownload');
+  // The source is noted for the download event where it is found (a redirect answers before `serve` loads it).
   const delivery = withDelivery(
-    async (request, params) => {
+    noticingSource(async (request: Request, params: RouteParams) => {
       const requested = typeof which === 'string' ? which : which ? await which(request, params as P) : routeParam(params, param, 'storageDownload');
       if (requested === undefined || requested.length === 0) throw new HttpError(404, 'Not Found');
       // Segments are checked one by one first: a decoded `%2f` inside one must not become a separator.
@@ -64,7 +66,7 @@ export function storageDownload<P extends RouteParams = RouteParams>(options: St
       // A redirect goes to the stored file that was chosen.
       const encoding = chosen.encoding as PrecompressedEncoding | undefined;
       return rememberStorageName(chosen, encoding && chosen !== source ? name + PRECOMPRESSED_SUFFIX[encoding] : name);
-    },
+    }),
     resolved,
     storage,
     checkDeliveryOptions(options, 'storageDownload'),

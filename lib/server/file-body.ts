@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BODY_HEADER, fileBodySlots, type FileBodySlot } from '../engine/file-handoff';
 import type { TakenFile } from '../streams/file-stream';
+import type { BodyReport } from '../events/download-record';
 
 // The engine's side of the hand-off, for the tests and callers that knew it here.
 export { BODY_HEADER, bytesResponse, offerBody } from '../engine/file-handoff';
@@ -46,6 +47,8 @@ export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, han
     if (file && !sent) {
       sent = true;
       file.close().catch(() => undefined);
+      // Taken but never sent: the client went away first, or another body went out instead.
+      slot.report?.(0, 'aborted');
     }
   };
   slot.accepts = (length, encoding) =>
@@ -83,17 +86,38 @@ export function withFileBodies<T>(req: IncomingMessage, res: ServerResponse, han
     }
     sent = true;
     // A body in memory goes out with the headers, in one write.
-    if (!file) return end(bytes, ...args);
-    void writeFile(res, file, () => end(...args));
+    if (!file) {
+      if (slot.report) reportBytes(res, bytes!.byteLength, slot.report);
+      return end(bytes, ...args);
+    }
+    void writeFile(res, file, () => end(...args), slot.report);
     return res;
   }) as typeof res.end;
   res.once('close', release);
   return fileBodySlots().run(slot, handle);
 }
 
-/** Writes `file` to `res`, then ends it; a short file or a failed read destroys the connection. */
-async function writeFile(res: ServerResponse, file: TakenFile, end: () => ServerResponse): Promise<void> {
+/** Tells `report` how a body in memory ended, once the response closed: all of it went out, or none is known to have. */
+function reportBytes(res: ServerResponse, length: number, report: BodyReport): void {
+  res.once('close', () => (res.writableFinished ? report(length, 'completed') : report(0, 'aborted')));
+}
+
+/**
+ * Writes `file` to `res`, then ends it; a short file or a failed read destroys the connection.
+ * `report`, when given, learns how it ended once the response closed, with the bytes the socket
+ * took (each write's callback).
+ */
+async function writeFile(res: ServerResponse, file: TakenFile, end: () => ServerResponse, report?: BodyReport): Promise<void> {
   let position = file.start;
+  let written = 0;
+  let failure: { error: unknown } | undefined;
+  if (report) {
+    res.once('close', () => {
+      if (res.writableFinished) report(file.end - file.start + 1, 'completed');
+      else if (failure) report(written, 'failed', failure.error);
+      else report(written, 'aborted');
+    });
+  }
   const read = async (): Promise<{ buffer: Buffer; bytes: number } | undefined> => {
     if (position > file.end) return undefined;
     const buffer = borrow();
@@ -120,7 +144,10 @@ async function writeFile(res: ServerResponse, file: TakenFile, end: () => Server
       // The buffer goes back to the pool only once the socket has taken its bytes (the write
       // callback); until then nothing else can touch it. A write that never calls back leaves
       // its buffer to the garbage collector.
-      const ok = res.write(chunk.buffer.subarray(0, chunk.bytes), () => giveBack(chunk.buffer));
+      const ok = res.write(chunk.buffer.subarray(0, chunk.bytes), (error) => {
+        if (!error) written += chunk.bytes;
+        giveBack(chunk.buffer);
+      });
       // The next chunk is read while this one is being written; its failure is seen by the
       // `await next` above, and must not count as unhandled while the drain is awaited.
       next = read();
@@ -134,6 +161,7 @@ async function writeFile(res: ServerResponse, file: TakenFile, end: () => Server
   } catch (error) {
     // RFC 9112 §6.3: a message shorter than its Content-Length is incomplete; closing the
     // connection is how the client learns it.
+    failure = { error };
     res.destroy(error as Error);
   } finally {
     await file.close().catch(() => undefined);
