@@ -1,7 +1,7 @@
 import { and, count, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { HttpError } from 'next-downloadview';
 import { databaseUnavailable } from 'next-downloadview/drizzle';
-import { configureDownloadEvents, type DownloadEvent, type DownloadListener } from 'next-downloadview/events';
+import { configureDownloadEvents, type DownloadEvent } from 'next-downloadview/events';
 import { dialectOf, getDb, tablesOf, type DemoDatabase } from '@/db';
 
 /**
@@ -93,8 +93,8 @@ export interface DownloadLogOptions {
 }
 
 export interface DownloadLog {
-  /** The download-events listener: queues the row and returns at once. */
-  listener: DownloadListener;
+  /** The download-events listener (a DownloadListener): queues the row and returns at once. */
+  listener: (event: DownloadEvent) => void;
   /** Resolves once every row queued so far has been written (or has failed and been logged). */
   flush(): Promise<void>;
   /** On SQLite, writes what is still queued right now (the process is exiting); a no-op on Postgres. */
