@@ -5,6 +5,7 @@ import { MediaSection } from './_components/media-section';
 import { RemoteSection } from './_components/remote-section';
 import { SignedSection } from './_components/signed-section';
 import { filesStorage, maxUploadBytes, media, upstreamUrl } from './_lib/demo';
+import { downloadsByFile } from './_lib/downloads';
 import { iterateFiles, newestFiles } from './_lib/files';
 import { zipSource } from 'next-downloadview/zip';
 import { fileEntries } from './_lib/zip';
@@ -45,6 +46,7 @@ function remoteExamples(entries: StoredFile[]): string[] {
 
 export default async function Home() {
   const [{ rows, total }, { entries, truncated }] = await Promise.all([newestFiles(), listMediaFolder()]);
+  const downloads = await downloadsByFile(rows.map((row) => row.id));
   // The export's exact length, from the rows alone (nothing is read or stat'ed).
   const zipSize = (await zipSource(fileEntries(iterateFiles()), { storage: filesStorage })).size ?? 0;
   return (
@@ -56,7 +58,7 @@ export default async function Home() {
           them, with a length, an ETag and resumable ranges; each section shows the route behind it.
         </p>
       </div>
-      <FilesSection rows={rows} total={total} maxBytes={maxUploadBytes()} />
+      <FilesSection rows={rows} total={total} maxBytes={maxUploadBytes()} downloads={downloads} />
       <ExportsSection fileCount={total} zipSize={zipSize} />
       <MediaSection entries={entries} truncated={truncated} />
       <RemoteSection upstream={upstreamUrl()} names={remoteExamples(entries)} />

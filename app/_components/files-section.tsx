@@ -1,5 +1,6 @@
 import type { FileRow } from '@/db/schema';
 import { storageDescription } from '@/app/_lib/demo';
+import type { FileDownloads } from '@/app/_lib/downloads';
 import { CodeSample } from './code-sample';
 import { DeleteButton } from './delete-button';
 import { formatBytes, formatTime } from './format';
@@ -8,7 +9,18 @@ import { SNIPPETS } from './snippets';
 import { UploadForm } from './upload-form';
 
 /** drizzleObjectDownload (objectDownload over a Drizzle table): the rows of the `files` table, each served from its stored bytes. */
-export function FilesSection({ rows, total = rows.length, maxBytes }: { rows: FileRow[]; total?: number; maxBytes: number }) {
+export function FilesSection({
+  rows,
+  total = rows.length,
+  maxBytes,
+  downloads = new Map(),
+}: {
+  rows: FileRow[];
+  total?: number;
+  maxBytes: number;
+  /** Each row's downloads from the log (rows without an entry show none). */
+  downloads?: Map<number, FileDownloads>;
+}) {
   const storage = storageDescription();
   return (
     <Section
@@ -20,7 +32,12 @@ export function FilesSection({ rows, total = rows.length, maxBytes }: { rows: Fi
           Rows of the <code>files</code> table (Drizzle + SQLite). The route reads a row by id and serves the bytes at
           its <code>storagePath</code> under the row’s name, type and size, with the SHA-256 as a strong ETag.{' '}
           <em>Open</em> downloads SVG, HTML and XML files instead of showing them: the kit never lets an upload’s
-          script run on the app’s origin.
+          script run on the app’s origin. Every download is recorded when it ends (the kit’s download events):
+          each row shows its completed downloads and the latest ones the client broke off, and{' '}
+          <a href="/api/downloads">
+            <code>/api/downloads</code>
+          </a>{' '}
+          lists the whole log, newest first.
         </>
       }
     >
@@ -84,6 +101,7 @@ export function FilesSection({ rows, total = rows.length, maxBytes }: { rows: Fi
                 <th scope="col">Type</th>
                 <th scope="col">Modified</th>
                 <th scope="col">SHA-256</th>
+                <th scope="col">Downloads</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
@@ -111,6 +129,9 @@ export function FilesSection({ rows, total = rows.length, maxBytes }: { rows: Fi
                       {row.sha256.slice(0, 12)}
                     </code>
                   </td>
+                  <td data-label="Downloads">
+                    <DownloadsCell id={row.id} downloads={downloads.get(row.id)} />
+                  </td>
                   <td className="actions-cell">
                     <div className="row-actions">
                       <a className="button small" href={`/api/files/${row.id}`} aria-label={`Download ${row.name}`}>
@@ -133,5 +154,28 @@ export function FilesSection({ rows, total = rows.length, maxBytes }: { rows: Fi
         <CodeSample snippet={SNIPPETS.upload} />
       </div>
     </Section>
+  );
+}
+
+/** A row's completed downloads, and the latest aborted ones with how far each got. */
+function DownloadsCell({ id, downloads = { completed: 0, aborted: [] } }: { id: number; downloads?: FileDownloads }) {
+  return (
+    <div className="downloads" data-testid={`downloads-${id}`}>
+      <span data-testid="completed">{downloads.completed.toLocaleString('en')} completed</span>
+      {downloads.aborted.length > 0 ? (
+        <ul className="aborted" aria-label="Latest aborted downloads">
+          {downloads.aborted.map((aborted, index) => (
+            <li key={`${aborted.startedAt.getTime()}-${index}`} data-testid="aborted">
+              aborted at{' '}
+              <data value={aborted.bytesSent} title={`${aborted.bytesSent.toLocaleString('en')} bytes`}>
+                {formatBytes(aborted.bytesSent)}
+              </data>
+              {aborted.expectedBytes !== null ? <> of {formatBytes(aborted.expectedBytes)}</> : null},{' '}
+              <time dateTime={aborted.startedAt.toISOString()}>{formatTime(aborted.startedAt)}</time>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
   );
 }
