@@ -14,8 +14,8 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'sample-media-'));
   cacheDir = path.join(root, 'cache');
   // Installed with apt-get when run as root (CI), as the e2e stage does; otherwise it must be there.
-  const found = ensureFfmpeg({ log: () => {} });
-  if (!found.ok) throw new Error(found.message);
+  const found: { ok: boolean; path?: string; message?: string } = ensureFfmpeg({ log: () => {} });
+  if (!found.path) throw new Error(found.message);
   ffmpeg = found.path;
 }, 180_000);
 afterAll(async () => {
