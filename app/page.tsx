@@ -1,7 +1,7 @@
 import type { StoredFile } from 'next-downloadview/storage';
 import { ExportsSection } from './_components/exports-section';
 import { FilesSection } from './_components/files-section';
-import { MediaSection } from './_components/media-section';
+import { MediaSection, playableMedia } from './_components/media-section';
 import { RemoteSection } from './_components/remote-section';
 import { SignedSection } from './_components/signed-section';
 import { filesStorage, maxUploadBytes, media, upstreamUrl } from './_lib/demo';
@@ -38,10 +38,15 @@ function withoutPrecompressedSiblings(entries: StoredFile[]): StoredFile[] {
   return entries.filter((entry) => !/\.(br|gz)$/.test(entry.name) || !names.has(entry.name.replace(/\.(br|gz)$/, '')));
 }
 
-/** Files the Remote section links to: a few, the samples before uploads (whose names are ids). */
+/**
+ * Files the Remote section links to: a few, the samples first, then the audio and video the Media
+ * section already plays, then uploads (whose names are ids).
+ */
 function remoteExamples(entries: StoredFile[]): string[] {
+  const played = new Set(playableMedia(entries).map(({ entry }) => entry.name));
+  const rank = (name: string) => (name.startsWith('uploads/') ? 2 : played.has(name) ? 1 : 0);
   const names = entries.map((entry) => entry.name);
-  return [...names.filter((name) => !name.startsWith('uploads/')), ...names.filter((name) => name.startsWith('uploads/'))].slice(0, 5);
+  return [0, 1, 2].flatMap((wanted) => names.filter((name) => rank(name) === wanted)).slice(0, 5);
 }
 
 export default async function Home() {

@@ -532,6 +532,25 @@ class ConsumerTest {
       const refused = await get(port, '/imports', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
       expect(refused.status === 415, 'and answers 415 to a body that is not multipart (withErrorResponses)', refused.status);
     }
+    if (this.snippets.has('app/videos/[...path]/route.ts')) {
+      // The README's video library: any bytes do, the type comes from the name.
+      writeFileSync(path.join(this.media, 'clip.webm'), BIG);
+      const probe = await get(port, '/videos/clip.webm', { headers: { range: 'bytes=0-1' } });
+      expect(
+        probe.status === 206 && probe.headers['content-range'] === `bytes 0-1/${BIG.length}` && probe.body.equals(BIG.subarray(0, 2)),
+        'the README\'s video route answers a player\'s bytes=0-1 probe with those two bytes',
+        { status: probe.status, headers: probe.headers },
+      );
+      expect(
+        probe.headers['content-type'] === 'video/webm' && /^inline; filename="?clip\.webm"?$/.test(probe.headers['content-disposition'] ?? ''),
+        'inline, as video/webm',
+        probe.headers,
+      );
+      const seek = await get(port, '/videos/clip.webm', { headers: { range: `bytes=${BIG.length - 1000}-` } });
+      expect(seek.status === 206 && seek.body.equals(BIG.subarray(BIG.length - 1000)), 'a seek near the end gets the rest of the file as 206', seek.status);
+      const past = await get(port, '/videos/clip.webm', { headers: { range: `bytes=${BIG.length}-` } });
+      expect(past.status === 416 && past.headers['content-range'] === `bytes */${BIG.length}`, 'a range past the end is 416 with the size', { status: past.status, headers: past.headers });
+    }
     if (this.snippets.has('app/invoices/[id]/route.ts')) {
       const invoice = await get(port, '/invoices/42');
       expect(invoice.status === 200 && invoice.body.toString().startsWith('%PDF'), 'the README\'s sendFile serves the invoice', invoice.status);

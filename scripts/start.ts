@@ -1,7 +1,7 @@
 /**
  * `npm start`: builds the app if the build is missing or older than the sources, brings the
  * database schema up to date (SQLite, or Postgres for a postgres:// DATABASE_URL), seeds an empty
- * media folder, and serves on HOST:PORT
+ * media folder (with a sample video and audio file when ffmpeg is there), and serves on HOST:PORT
  * (default 127.0.0.1:3000). SKIP_BUILD=1 serves the build as it is; SHUTDOWN_GRACE_MS (default
  * 10000) is how long running requests get after SIGTERM/SIGINT. WORKERS=N (or auto, one per
  * core) serves with N processes on the one port, as `next-downloadview start --workers N`: this
@@ -111,6 +111,12 @@ async function main(): Promise<void> {
   if (stale.length > 0) console.log(`Removed ${stale.length} temporary files left by interrupted uploads`);
   const created = await seedMedia(media);
   if (created.length > 0) console.log(`Seeded ${created.length} sample files into ${media}`);
+  // A video and an audio file for the media players, made by ffmpeg from a test pattern and a
+  // tone (encoded once per machine, in var/cache), or one line saying why there are none.
+  const { writeSampleMedia } = await import('./sample-media.mjs');
+  const samples = await writeSampleMedia(media, { cacheDir: path.join(root, 'var', 'cache', 'sample-media') });
+  if (samples.written.length > 0) console.log(`Wrote ${samples.written.join(', ')}`);
+  if (samples.missing) console.log(samples.missing);
   // Sample text files get .br and .gz siblings where compression pays (logs/access.log; the
   // others are a few bytes), which /api/path and /api/storage send to a client that accepts them.
   const { precompress } = await import('./precompress.mjs');

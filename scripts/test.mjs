@@ -20,9 +20,11 @@
 //                             S3 and DOWNLOAD_SECRET (scripts/cluster-test.mjs)
 //  12 ensure chromium         Debian's chromium (installed when run as root)
 //  13 ensure nginx            Debian's nginx, for the offload e2e (installed when run as root)
-//  14 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
+//  14 ensure ffmpeg           Debian's ffmpeg, which writes the demo's sample video and audio
+//                             (installed when run as root)
+//  15 playwright test         browser e2e against the built demo, and through nginx (+ JSON report)
 //
-// Stages 11-14 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
+// Stages 11-15 are skipped with `npm test -- --skip-e2e` or SKIP_E2E=1.
 // The last line printed is `N passed, N failed, N skipped`, summed from the
 // vitest and Playwright JSON reports in test-results/. A test stage that fails
 // without any failing test (crash, no tests found, web server not starting)
@@ -33,6 +35,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium } from './ensure-chromium.mjs';
+import { ensureFfmpeg } from './ensure-ffmpeg.mjs';
 import { ensureNginx } from './ensure-nginx.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -208,6 +211,16 @@ const stages = [
     e2e: true,
     run: async () => {
       const r = ensureNginx();
+      if (!r.ok) console.error(r.message);
+      return r.ok ? 0 : 1;
+    },
+  },
+  {
+    // Before Playwright starts the demo, whose start writes the sample video the media spec plays.
+    title: 'ensure ffmpeg',
+    e2e: true,
+    run: async () => {
+      const r = ensureFfmpeg();
       if (!r.ok) console.error(r.message);
       return r.ok ? 0 : 1;
     },

@@ -1,11 +1,31 @@
+import { resolveContentType } from 'next-downloadview/http';
 import type { StoredFile } from 'next-downloadview/storage';
 import { CodeSample } from './code-sample';
 import { formatBytes, formatTime, hrefFor } from './format';
 import { Section } from './section';
 import { SNIPPETS } from './snippets';
 
-/** pathDownload and storageDownload: the same media folder, by path on disk and through a Storage. */
+/** Most players the section shows: each one may read its file's first bytes as the page loads. */
+const PLAYER_LIMIT = 6;
+
+/** The audio and video files of the folder, by the Content-Type the routes send them with. */
+export function playableMedia(entries: StoredFile[]): { entry: StoredFile; kind: 'audio' | 'video'; type: string }[] {
+  const playable: { entry: StoredFile; kind: 'audio' | 'video'; type: string }[] = [];
+  for (const entry of entries) {
+    const type = resolveContentType({ source: entry.contentType, name: entry.name });
+    const kind = type.startsWith('video/') ? 'video' : type.startsWith('audio/') ? 'audio' : undefined;
+    if (kind) playable.push({ entry, kind, type });
+    if (playable.length === PLAYER_LIMIT) break;
+  }
+  return playable;
+}
+
+/**
+ * pathDownload and storageDownload: the same media folder, by path on disk and through a Storage;
+ * its audio and video files play in the page, inline (media types are not active content).
+ */
 export function MediaSection({ entries, truncated = false }: { entries: StoredFile[]; truncated?: boolean }) {
+  const players = playableMedia(entries);
   return (
     <Section
       id="media"
@@ -17,10 +37,31 @@ export function MediaSection({ entries, truncated = false }: { entries: StoredFi
           <code>pathDownload</code>, which serves a path under a folder on disk; <em>Via storage</em> goes through{' '}
           <code>storageDownload</code>, which asks a <code>Storage</code> (here a folder; an object store fits the same
           interface). <em>Open</em> shows SVG and HTML files in a sandbox, with their scripts off (
-          <code>activeContent: &apos;sandbox&apos;</code>).
+          <code>activeContent: &apos;sandbox&apos;</code>). Audio and video play below from <code>?inline</code>{' '}
+          links: the player asks for byte ranges as it seeks, and each is a <code>206</code>.
         </>
       }
     >
+      {players.length > 0 ? (
+        <div className="players">
+          {players.map(({ entry, kind, type }) => {
+            const src = `${hrefFor('/api/path/', entry.name)}?inline`;
+            const label = `Play ${entry.name}`;
+            return (
+              <figure key={entry.name} className={`player ${kind}`}>
+                {kind === 'video' ? (
+                  <video controls preload="metadata" src={src} aria-label={label} data-type={type} />
+                ) : (
+                  <audio controls preload="metadata" src={src} aria-label={label} data-type={type} />
+                )}
+                <figcaption>
+                  <code>{entry.name}</code> · {formatBytes(entry.size)} · <code className="type">{type}</code>
+                </figcaption>
+              </figure>
+            );
+          })}
+        </div>
+      ) : null}
       {truncated ? (
         <p className="note" data-testid="media-truncated">
           The folder holds more files than the page lists: the first {entries.length} found are shown.

@@ -4,6 +4,7 @@ import { resolveOptions, type DownloadOptions, type RouteParams } from '../engin
 import type { Source } from '../engine/source';
 import { createHandlers, type DownloadHandlers } from './handlers';
 import { applyDelivery, type DeliveryOptions } from './delivery';
+import { ifFound, negotiatePrecompressed, resolvePrecompressed, type PrecompressedEncoding, type PrecompressedOption } from '../sources/precompressed';
 import { storageSource } from '../sources/storage-source';
 import type { Storage } from '../storage/storage';
 
@@ -49,6 +50,17 @@ export interface ObjectDownloadOptions<Row extends object = Record<string, unkno
   getObject: (request: Request, params: P) => Row | undefined | null | Promise<Row | undefined | null>;
   /** Which property of the row holds what; typed by the row that `getObject` returns. */
   fields?: ObjectFields<NoInfer<Row>>;
+  /**
+   * Serve `name.br` or `name.gz` stored beside the row's file in place of it when the request's
+   * Accept-Encoding takes it, as `storageDownload`'s option does: `true` (Brotli, then gzip), a
+   * list of `'br'` / `'gzip'` (best first), or `{ encodings, stale: 'serve' }`. The sibling keeps
+   * the row's name and type and has its own length, dates and ETag (the row's checksum and
+   * digest describe the file itself, so they are not sent with it). A sibling older than the
+   * stored file is ignored: the dates compared are the files', not the row's `lastModified`. A
+   * row whose `encoding` field names a coding is sent as it is. Only under the kit's server.
+   * Default off.
+   */
+  precompressed?: PrecompressedOption;
 }
 
 const FIELD_NAMES = ['file', 'basename', 'contentType', 'charset', 'encoding', 'lastModified', 'size', 'checksum'] as const;
@@ -82,10 +94,22 @@ export function objectDownload<Row extends object = Record<string, unknown>, P e
     throw new ConfigurationError('objectDownload: getObject must be a function (for a Drizzle table, see next-downloadview/drizzle)');
   }
   const fields = resolveFields(options.fields);
+  const variants = resolvePrecompressed(options.precompressed, 'objectDownload');
   return createHandlers(async (request, params) => {
-    const row = await getObject(request, params as P);
-    if (row === undefined || row === null) throw new HttpError(404, 'Not Found');
-    return objectSource(row as Record<string, unknown>, fields, storage);
+    const found = await getObject(request, params as P);
+    if (found === undefined || found === null) throw new HttpError(404, 'Not Found');
+    const row = found as Record<string, unknown>;
+    const { name, stored } = await storedFile(row, fields, storage);
+    const described = describeStored(row, fields, name, stored);
+    if (!variants || described.encoding) return described;
+    // Negotiated on the stored file, so a sibling's staleness is judged by the files' own
+    // dates: a row's lastModified also moves when the row alone is edited (a rename).
+    const chosen = await negotiatePrecompressed(request, stored, variants, (suffix) => ifFound(() => storageSource(storage, name + suffix)));
+    const encoding = chosen.encoding as PrecompressedEncoding | undefined;
+    if (!encoding) return chosen.vary ? { ...described, vary: chosen.vary } : described;
+    // The sibling as the row names and types the file; a redirect goes to the sibling, which
+    // locates itself.
+    return { ...chosen, name: described.name, contentType: described.contentType, charset: described.charset };
   }, applyDelivery(resolved, options, 'objectDownload'));
 }
 
@@ -123,11 +147,16 @@ export async function objectSource(
   fields: ResolvedFields,
   storage: Storage,
 ): Promise<Source> {
+  const { name, stored } = await storedFile(row, fields, storage);
+  return describeStored(row, fields, name, stored);
+}
+
+/** The row's file as the storage has it, and its name there. */
+async function storedFile(row: Record<string, unknown>, fields: ResolvedFields, storage: Storage): Promise<{ name: string; stored: Source }> {
   const name = text(row, fields.file);
   if (name === undefined) throw new HttpError(404, 'Not Found');
-  let source: Source;
   try {
-    source = await storageSource(storage, name);
+    return { name, stored: await storageSource(storage, name) };
   } catch (error) {
     // A name the storage refuses is bad data in the row, not a bad request: nothing to serve.
     if (error instanceof HttpError && error.status === 400) {
@@ -136,6 +165,10 @@ export async function objectSource(
     }
     throw error;
   }
+}
+
+/** The stored file with what the row says of it. */
+function describeStored(row: Record<string, unknown>, fields: ResolvedFields, name: string, source: Source): Source {
   const described = {
     ...source,
     name: text(row, fields.basename) ?? source.name,

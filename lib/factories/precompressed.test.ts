@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { enableLengthHeader } from '../engine/length-handoff';
 import { ConfigurationError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { pathDownload, type PathDownloadOptions } from './path-download';
+import { objectDownload } from './object-download';
 import { storageDownload } from './storage-download';
 
 // Precompressed siblings (name.br, name.gz) of real files, served by pathDownload and
@@ -233,5 +235,92 @@ describe('storageDownload with precompressed', () => {
     expect(plain.headers.get('vary')).toMatch(/accept-encoding/i);
     expect(plain.headers.get('etag')).not.toBe(br.headers.get('etag'));
     expect((await bytes(plain)).toString()).toBe(TEXT);
+  });
+});
+
+describe('objectDownload with precompressed', () => {
+  underKitServer();
+
+  const SHA256 = createHash('sha256').update(TEXT).digest('hex');
+  interface Row {
+    storagePath: string;
+    name: string;
+    contentType: string;
+    sha256: string;
+    updatedAt: Date;
+    encoding?: string;
+  }
+  // The row was edited (renamed) after the siblings were written: its date is the newest of all.
+  const row = (storagePath: string, extra: Partial<Row> = {}): Row => ({
+    storagePath,
+    name: 'Server log.txt',
+    contentType: 'text/plain',
+    sha256: SHA256,
+    updatedAt: new Date(Date.now() + 3_600_000),
+    ...extra,
+  });
+
+  function fetchRow(found: Row, headers: HeadersInit, method = 'GET') {
+    const handlers = objectDownload<Row>({
+      storage: new FileSystemStorage(root),
+      getObject: () => found,
+      fields: { file: 'storagePath', basename: 'name', contentType: 'contentType', checksum: 'sha256', lastModified: 'updatedAt', encoding: 'encoding' },
+      precompressed: true,
+    });
+    return handlers[method as 'GET' | 'HEAD'](new Request('http://x/files/1', { method, headers, signal: client.signal }), { params: Promise.resolve({ id: '1' }) });
+  }
+
+  it("sends the row's file as its Brotli sibling under the row's name and type, with the sibling's own length and tag", async () => {
+    const br = await fetchRow(row('log.txt'), { 'accept-encoding': 'gzip, br' });
+    expect(br.status).toBe(200);
+    expect(br.headers.get('content-encoding')).toBe('br');
+    expect(br.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(br.headers.get('content-disposition')).toMatch(/^attachment; filename="Server log\.txt"/);
+    expect(br.headers.get('content-length')).toBe(String(BR.length));
+    expect(br.headers.get('vary')).toMatch(/accept-encoding/i);
+    // The row's checksum is the file's, not the sibling's: neither its ETag nor its digest goes with it.
+    expect(br.headers.get('etag')).not.toBe(`"${SHA256}"`);
+    expect(br.headers.get('etag')).toMatch(/-br"$/);
+    expect(br.headers.get('repr-digest')).toBeNull();
+    expect(brotliDecompressSync(await bytes(br)).toString()).toBe(TEXT);
+  });
+
+  it("sends the file itself with the row's ETag and digest, and Vary, to a client that takes no coding", async () => {
+    const plain = await fetchRow(row('log.txt'), {});
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(plain.headers.get('etag')).toBe(`"${SHA256}"`);
+    expect(plain.headers.get('repr-digest')).toBe(`sha-256=:${Buffer.from(SHA256, 'hex').toString('base64')}:`);
+    expect(plain.headers.get('vary')).toMatch(/accept-encoding/i);
+    expect((await bytes(plain)).toString()).toBe(TEXT);
+  });
+
+  it("answers a Range and If-Range on the sibling's bytes", async () => {
+    const first = await fetchRow(row('log.txt'), { 'accept-encoding': 'gzip' });
+    const etag = first.headers.get('etag')!;
+    await first.body?.cancel();
+    const part = await fetchRow(row('log.txt'), { 'accept-encoding': 'gzip', range: 'bytes=10-19', 'if-range': etag });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 10-19/${GZ.length}`);
+    expect((await bytes(part)).equals(GZ.subarray(10, 20))).toBe(true);
+    const cached = await fetchRow(row('log.txt'), { 'accept-encoding': 'gzip', 'if-none-match': etag });
+    expect(cached.status).toBe(304);
+  });
+
+  it("ignores a sibling older than the stored file, whatever the row's date", async () => {
+    const later = new Date(Date.now() + 60_000);
+    await utimes(path.join(root, 'only-gz', 'log.txt'), later, later);
+    const response = await fetchRow(row('only-gz/log.txt', { updatedAt: new Date(0) }), { 'accept-encoding': 'gzip' });
+    expect(response.headers.get('content-encoding')).toBeNull();
+    expect((await bytes(response)).toString()).toBe(TEXT);
+  });
+
+  it('sends a row whose encoding field names a coding as it is', async () => {
+    const response = await fetchRow(row('log.txt.gz', { encoding: 'gzip', sha256: createHash('sha256').update(GZ).digest('hex') }), { 'accept-encoding': 'br, gzip' });
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    expect((await bytes(response)).equals(GZ)).toBe(true);
+  });
+
+  it('refuses a wrong option when the route loads', () => {
+    expect(() => objectDownload({ storage: new FileSystemStorage(root), getObject: () => undefined, precompressed: ['zstd'] } as never)).toThrow(ConfigurationError);
   });
 });

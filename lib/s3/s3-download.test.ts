@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { storageDownload } from '../factories/storage-download';
@@ -70,6 +71,74 @@ describe('storageDownload on S3Storage', () => {
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');
       expect(await response.text()).toBe('Service Unavailable\n');
+    });
+  });
+
+  describe('Repr-Digest (RFC 9530) of an object the kit saved', () => {
+    const digestOf = (bytes: string | Uint8Array) => `sha-256=:${createHash('sha256').update(bytes).digest('base64')}:`;
+
+    it('sends the SHA-256 save() stored with the object on 200, 206, HEAD and 304, and Content-Digest on the whole 200', async () => {
+      const storage = s3.storage();
+      await storage.save('docs/fox.txt', BODY);
+      const { GET, HEAD } = storageDownload({ storage });
+      const whole = await GET(new Request('http://app/x'), ctx('docs/fox.txt'));
+      expect(whole.headers.get('repr-digest')).toBe(digestOf(BODY));
+      expect(whole.headers.get('content-digest')).toBe(digestOf(BODY));
+      expect(await whole.text()).toBe(BODY);
+      const etag = whole.headers.get('etag')!;
+
+      // A download resumed in two pieces, checked against the field of the whole.
+      const first = await GET(new Request('http://app/x', { headers: { range: 'bytes=0-19' } }), ctx('docs/fox.txt'));
+      const rest = await GET(new Request('http://app/x', { headers: { range: 'bytes=20-', 'if-range': etag } }), ctx('docs/fox.txt'));
+      expect([first.status, rest.status]).toEqual([206, 206]);
+      expect(first.headers.get('repr-digest')).toBe(digestOf(BODY));
+      expect(rest.headers.get('repr-digest')).toBe(digestOf(BODY));
+      expect(rest.headers.get('content-digest')).toBeNull();
+      expect(digestOf((await first.text()) + (await rest.text()))).toBe(rest.headers.get('repr-digest'));
+
+      const head = await HEAD(new Request('http://app/x', { method: 'HEAD' }), ctx('docs/fox.txt'));
+      expect(head.headers.get('repr-digest')).toBe(digestOf(BODY));
+      const cached = await GET(new Request('http://app/x', { headers: { 'if-none-match': etag } }), ctx('docs/fox.txt'));
+      expect(cached.status).toBe(304);
+      expect(cached.headers.get('repr-digest')).toBe(digestOf(BODY));
+      // Only SHA-512 wanted: the kit does not know it, and sends none.
+      const unknown = await HEAD(new Request('http://app/x', { method: 'HEAD', headers: { 'want-repr-digest': 'sha-512=5' } }), ctx('docs/fox.txt'));
+      expect(unknown.headers.get('repr-digest')).toBeNull();
+    });
+
+    it('sends it for an object saved in parts (the hash is added by a copy once the upload is complete)', async () => {
+      const storage = s3.storage({ partSize: 5 * 1024 * 1024 });
+      const body = new Uint8Array(11 * 1024 * 1024).map((_, i) => (i * 31) % 251);
+      await storage.save('big.bin', body);
+      const head = await storageDownload({ storage }).HEAD(new Request('http://app/x', { method: 'HEAD' }), ctx('big.bin'));
+      expect(head.headers.get('repr-digest')).toBe(digestOf(body));
+    });
+
+    it('sends it for a direct upload, whose SHA-256 the store checked', async () => {
+      const storage = s3.storage();
+      const content = Buffer.from('%PDF-1.7 uploaded by a browser\n');
+      const sha256 = createHash('sha256').update(content).digest('hex');
+      const put = await storage.presignedPut('pending/a.pdf', { size: content.length, sha256, contentType: 'application/pdf' });
+      expect((await fetch(put.url, { method: put.method, headers: put.headers, body: content })).status).toBe(200);
+      const head = await storageDownload({ storage }).HEAD(new Request('http://app/x', { method: 'HEAD' }), ctx('pending/a.pdf'));
+      expect(head.headers.get('repr-digest')).toBe(digestOf(content));
+    });
+
+    it('sends none for an object whose hash the kit does not know (a browser POST, which S3 does not hash)', async () => {
+      const storage = s3.storage();
+      const post = await storage.presignedPost('posted.txt', { maxBytes: 1024 });
+      const form = new FormData();
+      for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+      form.append('file', new Blob([BODY]), 'posted.txt');
+      expect((await fetch(post.url, { method: 'POST', body: form })).status).toBeLessThan(300);
+      const { GET, HEAD } = storageDownload({ storage });
+      const head = await HEAD(new Request('http://app/x', { method: 'HEAD' }), ctx('posted.txt'));
+      expect(head.status).toBe(200);
+      expect(head.headers.get('repr-digest')).toBeNull();
+      const whole = await GET(new Request('http://app/x'), ctx('posted.txt'));
+      expect(await whole.text()).toBe(BODY);
+      expect(whole.headers.get('repr-digest')).toBeNull();
+      expect(whole.headers.get('content-digest')).toBeNull();
     });
   });
 

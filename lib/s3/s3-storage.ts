@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { digestFromHex } from '../http/digest';
 import { formatEntityTag, toEntityTag } from '../http/etag';
 import { HttpError, NotFoundError, FileChangedError } from '../errors';
 import { parseContentRange } from '../http/range';
@@ -296,16 +297,23 @@ export class S3Storage implements Storage {
     if (!Number.isSafeInteger(size) || size < 0) throw new HttpError(502, 'S3: object without a valid Content-Length');
     const modified = headers.get('last-modified');
     const lastModified = modified === null ? undefined : new Date(modified);
-    const sha256 = headers.get(SHA256_META) ?? undefined;
+    const stored = headers.get(SHA256_META) ?? undefined;
+    const sha256 = stored && /^[0-9a-f]{64}$/.test(stored) ? stored : undefined;
     const metadata: Record<string, string> = {};
     for (const [header, value] of headers) if (header.startsWith('x-amz-meta-')) metadata[header.slice('x-amz-meta-'.length)] = value;
+    // The hash save() computed from the bytes it sent (or a direct upload's, which S3 checked
+    // against x-amz-checksum-sha256): the Repr-Digest of this version, which the ranged GETs pin
+    // with If-Match on the same ETag. User metadata never sets it: objectHeaders leaves `sha256`
+    // out, for PUTs and POST policies alike.
+    const digest = sha256 && digestFromHex('sha-256', sha256);
     return {
       name,
       size,
       lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : undefined,
       etag: headers.get('etag') ?? undefined,
       contentType: knownType(headers.get('content-type')),
-      sha256: sha256 && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined,
+      sha256,
+      ...(digest && { digests: { 'sha-256': digest } }),
       contentDisposition: headers.get('content-disposition') ?? undefined,
       cacheControl: headers.get('cache-control') ?? undefined,
       metadata,

@@ -20,4 +20,6 @@ export const { GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE } = storageDownload(
     (request, params) => (new URL(request.url).searchParams.has('signature') ? checkSignature(request, params) : undefined),
   ),
   offload: [{ backend: 'nginx', source: media, destination: '/_protected/' }],
+  // `?inline` for a player's <video src>: nginx keeps the app's Content-Disposition.
+  attachment: (request) => !new URL(request.url).searchParams.has('inline'),
 });
