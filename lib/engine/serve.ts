@@ -1,9 +1,11 @@
 import { errorResponse, HttpError } from '../http/http-error';
 import { ENCODING_HEADER, LENGTH_HEADER, signedEncoding, signedLength } from './length-handoff';
 import { bytesResponse, offerBody } from './file-handoff';
-import { bytesOf } from '../streams/bytes-stream';
+import { bytesOf, bytesStream } from '../streams/bytes-stream';
 import { FileChangedError } from '../streams/file-stream';
 import { exactLength } from '../streams/slice-stream';
+import { throttle, type ThrottleRate } from '../streams/throttle';
+import { rateFor } from './rate-limit';
 import { tryOffload } from './offload/try-offload';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
@@ -49,7 +51,7 @@ export async function serve(
         const offloaded = offloading && (await offloading);
         if (offloaded) return offloaded;
         const decision = decide(request, source, options);
-        return await respond(request, source, decision);
+        return await respond(request, source, decision, options);
       } catch (error) {
         if (!(error instanceof FileChangedError) || attempt >= 1) throw error;
       } finally {
@@ -83,24 +85,25 @@ async function closeSource(source: Source): Promise<void> {
   }
 }
 
-async function respond(request: Request, source: Source, decision: Decision): Promise<Response> {
+async function respond(request: Request, source: Source, decision: Decision, options: ResolvedOptions): Promise<Response> {
   const { status, headers, body } = decision;
   passLengthOn(headers);
   if (request.method === 'HEAD' || body.kind === 'none') {
     return new Response(null, { status, headers });
   }
+  const rate = limitOf(await rateFor(options.rateLimit, request, source), headers);
   switch (body.kind) {
     case 'whole': {
       const bytes = await source.readSmall?.();
-      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(bytes, status, headers);
+      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(bytes, status, headers, rate);
       const stream = await source.open();
-      return answer(request, counted(source, stream, source.size), status, headers);
+      return answer(request, counted(source, stream, source.size), status, headers, rate);
     }
     case 'range': {
       const bytes = await source.readSmall?.(body.range);
-      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(bytes, status, headers);
+      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(bytes, status, headers, rate);
       const stream = await source.open(body.range);
-      return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers);
+      return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers, rate);
     }
     case 'multipart': {
       // Content that reads forward only sends its parts in ascending order (RFC 9110
@@ -118,9 +121,15 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
         await Promise.all(opened.map((stream) => stream.cancel().catch(() => undefined)));
         throw new Error(`openRanges gave ${opened.length} streams for ${ranges.length} ranges`);
       }
-      return answer(request, multipartStream(source, plan, opened), status, headers);
+      return answer(request, multipartStream(source, plan, opened), status, headers, rate);
     }
   }
+}
+
+/** The route's limit for a body, or none when the whole body fits in the allowance sent at full speed. */
+function limitOf(rate: ThrottleRate | undefined, headers: Headers): ThrottleRate | undefined {
+  const length = headers.get('content-length');
+  return rate && (length === null || Number(length) > (rate.after ?? 0)) ? rate : undefined;
 }
 
 /**
@@ -129,7 +138,9 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
  * before the piping began is dropped unread and uncancelled (pipeToNodeResponse returns early
  * on a destroyed response): without this, its open file stays open until garbage collection.
  */
-function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers): Response {
+function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers, rate?: ThrottleRate): Response {
+  // A limited body is paced by the app under any server: a plain stream, never handed off.
+  if (rate) body = throttle(body, rate);
   // A body already in memory holds nothing open: sent as bytes, it skips the stream machinery.
   const bytes = bytesOf(body);
   if (bytes) return bytesAnswer(bytes, status, headers);
@@ -149,7 +160,8 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
  * announced and Next sends this Response, the server writes it with the headers (Next's
  * web-stream piping of even 4 KiB costs more than the rest of the download).
  */
-function bytesAnswer(bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers): Response {
+function bytesAnswer(bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers, rate?: ThrottleRate): Response {
+  if (rate) return new Response(throttle(bytesStream(bytes), rate), { status, headers });
   return headers.has(LENGTH_HEADER) ? bytesResponse(bytes, { status, headers }) : new Response(bytes, { status, headers });
 }
 

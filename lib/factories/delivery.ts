@@ -4,6 +4,7 @@ import type { LoadSource } from '../engine/serve';
 import type { Source } from '../engine/source';
 import { isActiveContentType } from '../http/content-type';
 import { tryOffload } from '../engine/offload/try-offload';
+import { rateFor } from '../engine/rate-limit';
 import { LENGTH_HEADER } from '../engine/length-handoff';
 import type { Storage } from '../storage/storage';
 
@@ -124,7 +125,8 @@ export function withDelivery(
  * The redirect for a GET, or `undefined` to stream. HEAD is answered by the app (a presigned
  * GET is not valid for HEAD, and HEAD reads nothing anyway). 304, 412 and 416 are answered by
  * the app from the validators it already has. Active content shown inline under the sandbox
- * policy is streamed: a presigned URL cannot carry Content-Security-Policy.
+ * policy is streamed: a presigned URL cannot carry Content-Security-Policy; so is a download
+ * with a bandwidth limit.
  */
 async function redirectTo(
   request: Request,
@@ -137,6 +139,8 @@ async function redirectTo(
   if (request.method !== 'GET' || name === undefined) return undefined;
   const verdict = decide(request, source, options);
   if (verdict.body.kind === 'none') return undefined;
+  // A store's URL cannot carry the route's bandwidth limit: a limited download is streamed at it.
+  if (await rateFor(options.rateLimit, request, source)) return undefined;
 
   const whole = new Headers(request.headers);
   for (const header of LEFT_TO_THE_STORE) whole.delete(header);

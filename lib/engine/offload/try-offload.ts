@@ -3,6 +3,7 @@ import type { ResolvedOptions } from '../options';
 import type { Source } from '../source';
 import { isActiveContentType } from '../../http/content-type';
 import { LENGTH_HEADER, signedLength } from '../length-handoff';
+import { rateFor } from '../rate-limit';
 import { offloadHeaders } from './backends';
 import { configuredOffload } from './configure-offload';
 import { matchOffloadRule } from './rules';
@@ -49,6 +50,15 @@ async function offloaded(
   if (!match) return undefined;
   const offload = offloadHeaders(match);
   if (!offload) return undefined;
+  // The route's bandwidth limit travels to nginx as X-Accel-Limit-Rate (the lower of it and the
+  // rule's own); Apache and lighttpd have no such header, so the app streams that file at the limit.
+  const rate = request.method === 'GET' ? await rateFor(options.rateLimit, request, source) : undefined;
+  if (rate) {
+    if (match.rule.backend !== 'nginx') return undefined;
+    const own = Number(offload['x-accel-limit-rate'] ?? 0);
+    const limit = Math.max(1, Math.round(rate.bytesPerSecond));
+    offload['x-accel-limit-rate'] = String(own > 0 ? Math.min(own, limit) : limit);
+  }
 
   const whole = new Headers(request.headers);
   for (const name of LEFT_TO_THE_SERVER) whole.delete(name);
