@@ -139,6 +139,8 @@ function sameAnswer(a, b) {
 }
 
 const BIG = Buffer.alloc(300_000, 0);
+/** For the README's rate-limited route: 500 000 bytes past its 1 MB at full speed, 0.5 s at 1 MB/s. */
+const LIBRARY = Buffer.alloc(1_500_000, 0x6c);
 for (let i = 0; i < BIG.length; i++) BIG[i] = (i * 7 + 3) % 251;
 const HELLO = 'Hello from the consumer app.\n';
 
@@ -254,6 +256,7 @@ class ConsumerTest {
     cpSync(path.join(this.app, 'files'), this.media, { recursive: true });
     rmSync(path.join(this.app, 'files'), { recursive: true });
     writeFileSync(path.join(this.media, 'big.bin'), BIG);
+    writeFileSync(path.join(this.media, 'library.bin'), LIBRARY);
   }
 
   version(name) {
@@ -483,6 +486,17 @@ class ConsumerTest {
       expect(created.status === 201, 'the README\'s own-handler upload is 201', { status: created.status, body: created.body.toString().slice(0, 300) });
       const refused = await get(port, '/imports', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
       expect(refused.status === 415, 'and answers 415 to a body that is not multipart (withErrorResponses)', refused.status);
+    }
+    if (this.snippets.has('app/library/[...path]/route.ts')) {
+      let started = performance.now();
+      const free = await get(port, '/library/library.bin');
+      const freeMs = performance.now() - started;
+      expect(free.status === 200 && free.body.equals(LIBRARY), 'the README\'s rate-limited route serves the whole file', free.status);
+      // 1 MB at full speed, then 500 000 bytes at 1 MB/s: half a second at least, on any server.
+      expect(freeMs >= 490, 'at 1 MB/s past its first megabyte', `${freeMs.toFixed(0)} ms`);
+      started = performance.now();
+      const pro = await get(port, '/library/library.bin', { headers: { cookie: 'session=pro' } });
+      expect(pro.status === 200 && pro.body.equals(LIBRARY), 'and a pro user\'s download, unlimited', { status: pro.status, ms: performance.now() - started });
     }
     if (this.snippets.has('app/invoices/[id]/route.ts')) {
       const invoice = await get(port, '/invoices/42');
