@@ -3,7 +3,7 @@
  *
  *   npm run bench                      full bench (a few minutes): table, target lines, JSON
  *   npm run bench -- --smoke           seconds, tiny files, every code path (run by `npm test`)
- *   options: --rounds N  --only big,medium,small,range,head,304,export,zip,slow,s3
+ *   options: --rounds N  --only big,medium,small,range,head,304,export,zip,slow,slow-limited,rate,precompressed,s3
  *            --chart FILE (also write the SVG chart there, e.g. docs/bench.svg; it always goes to bench-results/)
  *            --cpu-prof (V8 profile of the kit server into bench-results/profiles/)
  *            --contenders path,send,...  (only these; the constant route is kept where it is the floor)
@@ -30,7 +30,8 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chartSvg } from './chart';
-import { FULL, GiB, SMOKE, formatSize, type BenchConfig } from './config';
+import { runLimitedClients, runPrecompressed, runRateAccuracy, sizedFile, startNextStart, textFile } from './bandwidth';
+import { FULL, GiB, MB, SMOKE, formatSize, type BenchConfig } from './config';
 import { cachedFile, placeFile, readSlice, warm } from './files';
 import { fetchAnswer } from './clients';
 import { chooseLoadTool, type LoadTool } from './load';
@@ -42,7 +43,7 @@ import { runExport, runLoadWorkload, runSlow, type Context, type Contender, type
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const resultsDir = path.join(root, 'bench-results');
-const WORKLOADS = ['big', 'medium', 'small', 'range', 'head', '304', 'export', 'zip', 'slow', 's3'] as const;
+const WORKLOADS = ['big', 'medium', 'small', 'range', 'head', '304', 'export', 'zip', 'slow', 'slow-limited', 'rate', 'precompressed', 's3'] as const;
 type WorkloadId = (typeof WORKLOADS)[number];
 
 interface Args {
@@ -418,6 +419,12 @@ async function main(): Promise<number> {
     slowTargets.push(target(`slow-x${config.slow.clients}-rss-growth/path`, kitSlow.rssGrowthMB, '<=', 40, 'MB', 'peak VmRSS during - VmRSS before'));
     slowTargets.push(target(`slow-x${config.slow.clients}-fds/path`, kitSlow.fdsAfter - kitSlow.fdsBefore, '<=', 0, 'fds', 'open fds after the clients left - before'));
   }
+  // The same number of downloads, limited by the route (rateLimit) instead of by the clients.
+  if (args.only.has('slow-limited')) {
+    const result = await runLimitedClients(ctx, kit, path.join(mediaRoot, 'bench'), config.slow.clients, MB, Math.max(3, config.slow.seconds));
+    slowRows.push(...result.rows);
+    slowTargets.push(...result.targets);
+  }
 
   for (const [id, run] of loadWorkloads) if (args.only.has(id)) await run();
 
@@ -448,6 +455,32 @@ async function main(): Promise<number> {
         }
       }
     }
+  }
+
+  // rateLimit's accuracy under both servers: 10 MB at 1 MB/s must take 10 s ± 5%.
+  if (args.only.has('rate')) {
+    const bytes = config.mode === 'smoke' ? MB : 10 * MB;
+    sizedFile(path.join(mediaRoot, 'bench'), 'rate.bin', bytes);
+    const nextStart = await startNextStart(root, mediaRoot, quiet);
+    log(`next start on ${nextStart.base}, pid ${nextStart.pid}`);
+    try {
+      const result = await runRateAccuracy(ctx, [kit, nextStart], 'rate.bin', bytes, MB, config.rounds);
+      rows.push(...result.rows);
+      targets.push(...result.targets);
+    } finally {
+      await stopProcess(nextStart.child);
+    }
+  }
+
+  // A text file with and without its .br sibling (written once by scripts/precompress.mjs, cached).
+  if (args.only.has('precompressed')) {
+    const size = config.mode === 'smoke' ? 200_000 : 8 * MB;
+    const name = `log-${size}.txt`;
+    const cached = await textFile(cacheDir, name, size);
+    for (const suffix of ['', '.br', '.gz']) placeFile(`${cached}${suffix}`, path.join(mediaRoot, 'bench', `${name}${suffix}`));
+    const result = await runPrecompressed(ctx, kit, name, size, config.rounds);
+    rows.push(...result.rows);
+    targets.push(...result.targets);
   }
 
   // Last: a second kit server and the S3 server start only now, and leave the others' numbers alone.
