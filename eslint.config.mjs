@@ -59,6 +59,7 @@ export default defineConfig(
   globalIgnores([
     'node_modules/',
     '.next/',
+    '.next-bench/',
     'var/',
     'test-results/',
     'playwright-report/',

@@ -15,6 +15,7 @@ import { databaseTarget, describeDatabase, mediaRoot } from '../db/config';
 import { downloadSecretFromEnvironment } from '../db/download-secret';
 import { withMigratedDatabase } from '../db/index';
 import { SAMPLE_FILES, seedFileRows, seedMedia } from '../db/seed';
+import nextConfig from '../next.config';
 
 const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
@@ -46,15 +47,29 @@ function buildPackageIfStale(): void {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/** Where next.config.ts puts this build: .next, or .next-bench for the bench's (BENCH_ROUTES=1). */
+const distDir = nextConfig.distDir ?? '.next';
+
 function buildIfStale(): void {
   // SKIP_BUILD=1 serves the build that is there (tests that build once, then start servers).
   if (process.env.SKIP_BUILD === '1') return;
-  const buildId = path.join(root, '.next', 'BUILD_ID');
+  const buildId = path.join(root, distDir, 'BUILD_ID');
   const built = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
   const changed = Math.max(...SOURCES.map((entry) => newestMtime(path.join(root, entry))));
-  if (built >= changed) return;
-  console.log(built ? 'Sources changed since the last build: building.' : 'No build yet: building.');
-  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'next'), ['build'], { stdio: 'inherit' });
+  if (built < changed) {
+    console.log(built ? `Sources changed since the last build in ${distDir}: building.` : `No build in ${distDir} yet: building.`);
+    nextBuild(process.env);
+  }
+  // The kit's startServer looks for a build in .next before it lets Next read the config: the
+  // bench's build elsewhere needs the demo's to exist as well (built once, on a fresh clone).
+  if (distDir !== '.next' && !existsSync(path.join(root, '.next', 'BUILD_ID'))) {
+    console.log('No build in .next yet (the server looks for it): building the demo as well.');
+    nextBuild({ ...process.env, BENCH_ROUTES: '' });
+  }
+}
+
+function nextBuild(env: NodeJS.ProcessEnv): void {
+  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'next'), ['build'], { stdio: 'inherit', env });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 

@@ -3,14 +3,10 @@
  *
  *   npm run bench                      full bench (a few minutes): table, target lines, JSON
  *   npm run bench -- --smoke           seconds, tiny files, every code path (run by `npm test`)
- *   options: --rounds N  --only big,medium,small,range,head,304,export,zip,slow,slow-limited,rate,precompressed,s3
- *            --chart FILE (also write the SVG chart there, e.g. docs/bench.svg; it always goes to bench-results/)
- *            --cpu-prof (V8 profile of the kit server into bench-results/profiles/)
- *            --contenders path,send,...  (only these; the constant route is kept where it is the floor)
- *            --node-flag FLAG (repeatable: passed to the kit's node, e.g. --node-flag=--trace-gc)
- *            --load wrk|autocannon  --strict (exit 1 when a target is short)  --keep (keep the temp dir)
+ *   npm run bench -- --help            the options (scripts/bench/args.ts)
  *
- * It builds the demo if needed (scripts/start.ts does), starts every server itself with its own
+ * It builds the demo with the bench's own peer routes if needed (scripts/start.ts with
+ * BENCH_ROUTES=1, into .next-bench; see next.config.ts), starts every server itself with its own
  * temporary MEDIA_ROOT and DATABASE_URL, generates the test files once (cached in
  * bench-results/files/), reads them into the page cache, runs the workloads with each contender
  * in turn for several rounds, prints medians, and stops everything it started, on failure and
@@ -23,102 +19,36 @@
  * `public/` folder (the test files are linked into public/_bench/ at run time, which `next start`
  * serves without a rebuild) and a naive route handler (app/api/bench/naive); the constant 4 KiB
  * route is the framework's floor, and the same route under a catch-all segment
- * (app/api/bench/constant/[...path]) its floor for a dynamic route like the kit's.
+ * (app/api/bench/constant/[...path]) its floor for a dynamic route like the kit's. Those three
+ * are routes of the bench's build only (route.bench.ts).
+ *
+ * The run goes in phases, one function each below: arguments, test files, servers, rows of the
+ * demo's database, contenders, workloads (one file each in workloads/, listed in
+ * workloads/index.ts), report.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { parseBenchArgs, usage, type BenchArgs } from './args';
+import type { Bench, Workload } from './bench';
 import { chartSvg } from './chart';
-import { runLimitedClients, runPrecompressed, runRateAccuracy, sizedFile, startNextStart, textFile } from './bandwidth';
-import { FULL, GiB, MB, SMOKE, formatSize, type BenchConfig } from './config';
-import { cachedFile, placeFile, readSlice, warm } from './files';
 import { fetchAnswer } from './clients';
-import { chooseLoadTool, type LoadTool } from './load';
+import { FULL, GiB, SMOKE, formatSize, type BenchConfig } from './config';
+import { cachedFile, placeFile, readSlice, warm } from './files';
+import { chooseLoadTool } from './load';
+import type { Context, Contender, TestFile } from './measure';
 import { capture, killAllNow, stopAll, stopProcess } from './procs';
-import { table, target, targetLine, type Row, type Target } from './report';
+import { table, targetLine, type Row, type Target } from './report';
 import { nginxBinary, OFFLOAD_SCRIPT, startKit, startNginxStatic, startOffload, startSend, type RunningServer } from './servers';
-import { runS3Workloads } from './s3';
-import { runExport, runLoadWorkload, runSlow, type Context, type Contender, type Entrant, type LoadWorkload, type TestFile } from './workloads';
+import { WORKLOADS } from './workloads/index';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const resultsDir = path.join(root, 'bench-results');
-const WORKLOADS = ['big', 'medium', 'small', 'range', 'head', '304', 'export', 'zip', 'slow', 'slow-limited', 'rate', 'precompressed', 's3'] as const;
-type WorkloadId = (typeof WORKLOADS)[number];
-
-interface Args {
-  smoke: boolean;
-  rounds?: number;
-  only: Set<WorkloadId>;
-  cpuProf: boolean;
-  contenders?: Set<string>;
-  nodeFlags: string[];
-  load?: LoadTool;
-  strict: boolean;
-  keep: boolean;
-  chart?: string;
-}
-
-function usage(): string {
-  return 'usage: npm run bench [-- --smoke] [--rounds N] [--only a,b] [--contenders a,b] [--cpu-prof] [--node-flag F] [--load wrk|autocannon] [--strict] [--keep] [--chart FILE]';
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { smoke: false, only: new Set(WORKLOADS), cpuProf: false, nodeFlags: [], strict: false, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
-    // --name=value as well as --name value.
-    const eq = /^(--[a-z-]+)=(.*)$/s.exec(arg);
-    if (eq) {
-      arg = eq[1]!;
-      argv.splice(i + 1, 0, eq[2]!);
-    }
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value\n${usage()}`);
-      return v;
-    };
-    if (arg === '--smoke') args.smoke = true;
-    else if (arg === '--rounds') args.rounds = Math.max(1, Number.parseInt(value(), 10) || 1);
-    else if (arg === '--only') {
-      const ids = value().split(',');
-      for (const id of ids) if (!(WORKLOADS as readonly string[]).includes(id)) throw new Error(`unknown workload ${id}; one of ${WORKLOADS.join(',')}`);
-      args.only = new Set(ids as WorkloadId[]);
-    } else if (arg === '--cpu-prof') args.cpuProf = true;
-    else if (arg === '--contenders') args.contenders = new Set(value().split(','));
-    else if (arg === '--node-flag') args.nodeFlags.push(value());
-    else if (arg === '--load') {
-      const tool = value();
-      if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--load wrk or --load autocannon, not ${tool}`);
-      args.load = tool;
-    } else if (arg === '--strict') args.strict = true;
-    else if (arg === '--keep') args.keep = true;
-    else if (arg === '--chart') args.chart = value();
-    else if (arg === '--help' || arg === '-h') {
-      console.log(usage());
-      process.exit(0);
-    } else throw new Error(`unknown option ${arg}\n${usage()}`);
-  }
-  return args;
-}
-
-/** Byte length of numbers.txt for ?count=N: `1\n2\n...N\n` (as app/_lib/numbers.ts computes it). */
-function numbersSize(count: number): number {
-  let size = 0;
-  for (let digits = 1, low = 1; low <= count; digits++, low *= 10) size += (Math.min(count, low * 10 - 1) - low + 1) * (digits + 1);
-  return size;
-}
-
-/** The smallest count whose export is at least `bytes` long. */
-function countFor(bytes: number): number {
-  let [low, high] = [1, 100_000_000];
-  while (low < high) {
-    const mid = Math.floor((low + high) / 2);
-    if (numbersSize(mid) >= bytes) high = mid;
-    else low = mid + 1;
-  }
-  return low;
-}
+const cacheDir = path.join(resultsDir, 'files');
+/** The bench's build (next.config.ts with BENCH_ROUTES=1), which the kit servers serve. */
+const buildIdFile = path.join(root, '.next-bench', 'BUILD_ID');
+const WORKLOAD_IDS = WORKLOADS.map((w) => w.id);
 
 let tempDir: string | undefined;
 let publicDir: string | undefined;
@@ -142,8 +72,8 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+/** Phase: the run's settings, its log and the lists of what went wrong or was left out. */
+function setUp(args: BenchArgs) {
   const base: BenchConfig = args.smoke ? SMOKE : FULL;
   const config: BenchConfig = { ...base, rounds: args.rounds ?? base.rounds, enforceTargets: args.strict };
   keepTemp = args.keep;
@@ -164,15 +94,20 @@ async function main(): Promise<number> {
       console.log(`skip ${line}`);
     },
   };
-
   const load = chooseLoadTool(args.load, log);
   ctx.tool = load.tool;
   const loadBefore = os.loadavg()[0]!;
   log(`${config.mode} run; load from ${load.version}; ${config.rounds} round(s); ${os.cpus().length} CPUs; load average ${loadBefore.toFixed(2)}`);
   if (config.mode === 'full' && loadBefore > 1) log(`the machine is busy (load average ${loadBefore.toFixed(2)}): other processes share the CPUs, absolute numbers will be low; ratios hold better`);
+  return { config, ctx, started, problems, skipped, loadTool: load.version, loadBefore };
+}
 
-  // Test files: cached once, hard-linked into this run's media folder, read into the page cache.
-  const cacheDir = path.join(resultsDir, 'files');
+/**
+ * Phase: test files, cached once, hard-linked into this run's media folder, read into the page
+ * cache; the same files in Next's public/ folder, served by the kit's server as static files.
+ */
+async function prepareFiles(ctx: Context) {
+  const { config, log } = ctx;
   mkdirSync(resultsDir, { recursive: true });
   tempDir = mkdtempSync(path.join(resultsDir, 'run-'));
   const mediaRoot = path.join(tempDir, 'media');
@@ -187,13 +122,25 @@ async function main(): Promise<number> {
     files.push({ role, size, name, path: cached, sha256, head: await readSlice(cached, 0, Math.min(size, 64 * 1024) - 1) });
   }
   const [big, medium, small] = files as [TestFile, TestFile, TestFile];
-  // The same files in Next's public/ folder, served by the kit's server as static files.
   publicDir = path.join(root, 'public', '_bench', path.basename(tempDir));
   for (const file of files) placeFile(file.path, path.join(publicDir, `${file.role}.bin`));
-  const publicPath = `/_bench/${path.basename(tempDir)}`;
+  return { tempDir, mediaRoot, files: { big, medium, small }, publicPath: `/_bench/${path.basename(tempDir)}` };
+}
 
-  // Servers, all on 127.0.0.1, all started here.
-  const quiet = config.mode === 'smoke';
+interface Servers {
+  kit: RunningServer;
+  kitW2?: RunningServer;
+  send: RunningServer;
+  nginx?: RunningServer;
+  offload?: RunningServer;
+  nginxPath?: string;
+}
+
+/** Phase: every server, on 127.0.0.1, each in a process of its own started here. */
+async function startServers(args: BenchArgs, ctx: Context, tempDir: string, mediaRoot: string, small: TestFile): Promise<Servers> {
+  const { log } = ctx;
+  const quiet = ctx.config.mode === 'smoke';
+  const wanted = (name: string) => !args.contenders || args.contenders.has(name);
   const kit = await startKit({
     root,
     mediaRoot,
@@ -203,10 +150,6 @@ async function main(): Promise<number> {
     quiet,
   });
   log(`kit (scripts/start.ts) on ${kit.base}, pid ${kit.pid}`);
-  const buildId = path.join(root, '.next', 'BUILD_ID');
-  const buildStamp = () => (existsSync(buildId) ? statSync(buildId).mtimeMs : 0);
-  const builtAt = buildStamp();
-  const wanted = (name: string) => !args.contenders || args.contenders.has(name);
   // The same demo with two worker processes on one port (node:cluster), for the per-core cost.
   let kitW2: RunningServer | undefined;
   if (wanted('path-w2')) {
@@ -222,48 +165,50 @@ async function main(): Promise<number> {
     nginx = await startNginxStatic(nginxPath, mediaRoot, path.join(tempDir, 'nginx'), quiet);
     log(`nginx static on ${nginx.base}, pid ${nginx.pid}`);
   } else ctx.skip('nginx: not installed (apt-get install nginx), no ceiling');
-  let offload: RunningServer | undefined;
-  if (!wanted('offload')) {
-    ctx.skip('offload: not among --contenders');
-  } else if (!existsSync(path.join(root, OFFLOAD_SCRIPT))) {
-    ctx.skip(`offload: ${OFFLOAD_SCRIPT} does not exist yet (issue 5)`);
-  } else {
-    try {
-      offload = await startOffload({ root, mediaRoot, databaseUrl: path.join(tempDir, 'offload.db'), probePath: `/api/accel/${small.name}`, quiet });
-      const answer = await fetchAnswer(`${offload!.base}/api/accel/${small.name}`);
-      if (answer.status !== 200 || answer.bytes !== small.size) {
-        ctx.skip(`offload: GET /api/accel/${small.name} through nginx answered ${answer.status} with ${answer.bytes} bytes (route not there yet?)`);
-        await stopProcess(offload!.child);
-        offload = undefined;
-      } else log(`nginx offload (${OFFLOAD_SCRIPT}) on ${offload!.base}, pid ${offload!.pid}`);
-    } catch (error) {
-      const lines = (error as Error).message.split('\n');
-      ctx.skip(`offload: ${OFFLOAD_SCRIPT} did not start: ${[lines[0], ...lines.slice(-6)].join('\n    ')}`);
-      offload = undefined;
-    }
-  }
+  const offload = wanted('offload') ? await startOffloadIfThere(ctx, tempDir, mediaRoot, small) : (ctx.skip('offload: not among --contenders'), undefined);
+  return { kit, kitW2, send, nginx, offload, nginxPath };
+}
 
-  // Rows of `files` for /api/files/{id}: uploads through the demo's own API.
+/** nginx offloading to the kit (scripts/nginx.mjs), kept only when it serves the small file whole. */
+async function startOffloadIfThere(ctx: Context, tempDir: string, mediaRoot: string, small: TestFile): Promise<RunningServer | undefined> {
+  if (!existsSync(path.join(root, OFFLOAD_SCRIPT))) {
+    ctx.skip(`offload: ${OFFLOAD_SCRIPT} does not exist`);
+    return undefined;
+  }
+  const quiet = ctx.config.mode === 'smoke';
+  try {
+    const offload = (await startOffload({ root, mediaRoot, databaseUrl: path.join(tempDir, 'offload.db'), probePath: `/api/accel/${small.name}`, quiet }))!;
+    const answer = await fetchAnswer(`${offload.base}/api/accel/${small.name}`);
+    if (answer.status !== 200 || answer.bytes !== small.size) {
+      ctx.skip(`offload: GET /api/accel/${small.name} through nginx answered ${answer.status} with ${answer.bytes} bytes`);
+      await stopProcess(offload.child);
+      return undefined;
+    }
+    ctx.log(`nginx offload (${OFFLOAD_SCRIPT}) on ${offload.base}, pid ${offload.pid}`);
+    return offload;
+  } catch (error) {
+    const lines = (error as Error).message.split('\n');
+    ctx.skip(`offload: ${OFFLOAD_SCRIPT} did not start: ${[lines[0], ...lines.slice(-6)].join('\n    ')}`);
+    return undefined;
+  }
+}
+
+/** Phase: rows of `files` for /api/files/{id}, uploaded through the demo's own API. */
+async function uploadFileRows(kit: RunningServer, files: readonly TestFile[]): Promise<Map<TestFile, number>> {
   const ids = new Map<TestFile, number>();
-  for (const file of [medium, small]) {
+  for (const file of files) {
     const form = new FormData();
     form.append('file', new Blob([await readFile(file.path)]), `${file.role}.bin`);
     const response = await fetch(`${kit.base}/api/files`, { method: 'POST', body: form });
     if (response.status !== 201) throw new Error(`upload of ${file.name} to /api/files answered ${response.status}: ${await response.text()}`);
     ids.set(file, ((await response.json()) as { id: number }).id);
   }
-  // files.zip holds every row: a few larger uploads make it long enough to measure a rate.
-  if (args.only.has('zip')) {
-    const { count, size } = config.zipFiles;
-    const bytes = await readFile(await cachedFile(cacheDir, size));
-    for (let i = 0; i < count; i++) {
-      const form = new FormData();
-      form.append('file', new Blob([bytes]), `zip-${i + 1}.bin`);
-      const response = await fetch(`${kit.base}/api/files`, { method: 'POST', body: form });
-      if (response.status !== 201) throw new Error(`upload of zip-${i + 1}.bin to /api/files answered ${response.status}: ${await response.text()}`);
-    }
-  }
+  return ids;
+}
 
+/** Phase: every way to get a file, in the order of the table. */
+function contendersOf(servers: Servers, ids: Map<TestFile, number>, publicPath: string, only?: Set<string>): Contender[] {
+  const { kit, kitW2, send, nginx, offload } = servers;
   const contenders: Contender[] = [
     { name: 'path', kit: true, server: kit, url: (f) => `${kit.base}/api/path/${f.name}` },
     { name: 'storage', kit: true, server: kit, url: (f) => `${kit.base}/api/storage/${f.name}` },
@@ -274,238 +219,57 @@ async function main(): Promise<number> {
     { name: 'naive', server: kit, workloads: ['medium', 'small'], url: (f) => `${kit.base}/api/bench/naive/${f.role}.bin` },
     { name: 'send', server: send, url: (f) => `${send.base}/${f.name}` },
   ];
-  if (kitW2) contenders.splice(1, 0, { name: 'path-w2', kit: true, server: kitW2, workloads: ['medium', 'small'], url: (f) => `${kitW2!.base}/api/path/${f.name}` });
-  if (nginx) contenders.push({ name: 'nginx', server: nginx, url: (f) => `${nginx!.base}/${f.name}` });
-  if (offload) contenders.push({ name: 'offload', kit: true, server: offload, url: (f) => `${offload!.base}/api/accel/${f.name}` });
-  if (args.contenders) {
-    const keep = args.contenders;
-    contenders.splice(0, contenders.length, ...contenders.filter((c) => keep.has(c.name)));
-  }
-  const constant = `${kit.base}/api/bench/constant`;
-  // The same answer from a catch-all route, the kind every kit route is: Next's floor for it.
-  const constantDynamic = `${kit.base}/api/bench/constant/bench/small.bin`;
-  const floor = (name: string, status = 200, bytes?: number, url = constant): Entrant => ({
-    contender: { name, server: kit, url: () => url },
-    url,
-    check: { kind: 'status', status, bytes },
-  });
-  const floors = (name: string, status = 200, bytes?: number): Entrant[] => [
-    floor(name, status, bytes),
-    floor(`${name} [...path]`, status, bytes, constantDynamic),
-  ];
-  const entrants = (id: WorkloadId, file: TestFile, make: (c: Contender, url: string) => Entrant | undefined) =>
-    contenders.flatMap((c) => {
-      if (c.workloads && !c.workloads.includes(id)) return [];
-      const url = c.url(file);
-      const entrant = url === undefined ? undefined : make(c, url);
-      return entrant ? [entrant] : [];
-    });
-  const slice = (start: number, end: number) => readSlice(big.path, start, end);
-  const s = config.seconds;
-  const label = (file: TestFile, what: string) => `${formatSize(file.size)} ${what}`;
+  if (kitW2) contenders.splice(1, 0, { name: 'path-w2', kit: true, server: kitW2, workloads: ['medium', 'small'], url: (f) => `${kitW2.base}/api/path/${f.name}` });
+  if (nginx) contenders.push({ name: 'nginx', server: nginx, url: (f) => `${nginx.base}/${f.name}` });
+  if (offload) contenders.push({ name: 'offload', kit: true, server: offload, url: (f) => `${offload.base}/api/accel/${f.name}` });
+  // The constant routes stay where they are the floor (workloads add them themselves).
+  return only ? contenders.filter((c) => only.has(c.name)) : contenders;
+}
 
-  const rows: Row[] = [];
-  const targets: Target[] = [];
-  /** One `>=` target per kit route: its median over the `against` contender's, in the same workload. */
-  const ratioTargets = (rs: Row[], names: string[], against: string, goal: number, prefix: string) => {
-    const reference = rs.find((r) => r.contender === against);
-    if (!reference) return;
-    for (const name of names) {
-      const row = rs.find((r) => r.contender === name);
-      if (!row) continue;
-      targets.push(target(`${prefix}/${name}`, row.median / reference.median, '>=', goal, 'x', `median ${row.workload} ${name} / ${against}`));
-    }
-  };
-  const kitRoutes = ['path', 'storage', 'files'];
+/**
+ * Phase: the selected workloads: every `prepare` first, then the `runFirst` ones, then the
+ * rest; rows and targets come back in the order of the list.
+ */
+async function runWorkloads(bench: Bench, selected: readonly Workload[]): Promise<{ rows: Row[]; targets: Target[] }> {
+  for (const workload of selected) await workload.prepare?.(bench);
+  const results = new Map<Workload, { rows: Row[]; targets?: Target[] }>();
+  const order = [...selected.filter((w) => w.runFirst), ...selected.filter((w) => !w.runFirst)];
+  for (const workload of order) results.set(workload, await workload.run(bench));
+  const ordered = selected.map((w) => results.get(w)!);
+  return { rows: ordered.flatMap((r) => r.rows), targets: ordered.flatMap((r) => r.targets ?? []) };
+}
 
-  const loadWorkloads: Array<[WorkloadId, () => Promise<void>]> = [
-    [
-      'big',
-      async () => {
-        await warm(big.path);
-        const w: LoadWorkload = {
-          id: 'big', title: label(big, 'x1'), unit: 'MB/s', connections: 1, seconds: s.big,
-          entrants: entrants('big', big, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: big } })),
-        };
-        const rs = await runLoadWorkload(ctx, w);
-        rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'send', 1.5, `${formatSize(big.size)}-x1-vs-send`);
-      },
-    ],
-    [
-      'medium',
-      async () => {
-        const w: LoadWorkload = {
-          id: 'medium', title: label(medium, 'x16'), unit: 'req/s', connections: 16, seconds: s.medium,
-          entrants: entrants('medium', medium, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: medium } })),
-        };
-        const rs = await runLoadWorkload(ctx, w);
-        rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'send', 0.8, `${formatSize(medium.size)}-x16-vs-send`);
-        ratioTargets(rs, kitRoutes, 'public', 1.0, `${formatSize(medium.size)}-x16-vs-public`);
-      },
-    ],
-    [
-      'small',
-      async () => {
-        const w: LoadWorkload = {
-          id: 'small', title: label(small, 'x64'), unit: 'req/s', connections: 64, seconds: s.small,
-          entrants: [...floors('constant', 200, 4096), ...entrants('small', small, (c, url) => ({ contender: c, url, check: { kind: 'whole', file: small } }))],
-        };
-        const rs = await runLoadWorkload(ctx, w);
-        rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'constant', 0.9, `${formatSize(small.size)}-x64-vs-constant`);
-        ratioTargets(rs, kitRoutes, 'constant [...path]', 0.9, `${formatSize(small.size)}-x64-vs-constant-[...path]`);
-        ratioTargets(rs, kitRoutes, 'naive', 1.2, `${formatSize(small.size)}-x64-vs-naive`);
-      },
-    ],
-    [
-      'range',
-      async () => {
-        const w: LoadWorkload = {
-          id: 'range', title: `${formatSize(config.rangeSize)} ranges of ${formatSize(big.size)} x16`, unit: 'req/s', connections: 16, seconds: s.range,
-          range: { size: config.rangeSize, fileSize: big.size },
-          // The constant route ignores the Range header: its request rate is the floor here too.
-          entrants: [...floors('constant', 200, 4096), ...entrants('range', big, (c, url) => ({ contender: c, url, check: { kind: 'range', file: big, readSlice: slice } }))],
-        };
-        const rs = await runLoadWorkload(ctx, w);
-        rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'constant', 0.9, `range-${formatSize(config.rangeSize)}-x16-vs-constant`);
-        ratioTargets(rs, kitRoutes, 'constant [...path]', 0.9, `range-${formatSize(config.rangeSize)}-x16-vs-constant-[...path]`);
-      },
-    ],
-    [
-      'head',
-      async () => {
-        const w: LoadWorkload = {
-          id: 'head', title: 'HEAD x64', unit: 'req/s', connections: 64, seconds: s.head, method: 'HEAD',
-          entrants: [...floors('constant HEAD'), ...entrants('head', small, (c, url) => ({ contender: c, url, check: { kind: 'head' } }))],
-        };
-        const rs = await runLoadWorkload(ctx, w);
-        rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'constant HEAD', 0.95, 'HEAD-x64-vs-constant');
-        ratioTargets(rs, kitRoutes, 'constant HEAD [...path]', 0.95, 'HEAD-x64-vs-constant-[...path]');
-      },
-    ],
-    [
-      '304',
-      async () => {
-        // Each server's own validator for the file, from a HEAD.
-        const withEtags: Entrant[] = floors('constant GET', 200, 4096);
-        for (const e of entrants('304', small, (c, url) => ({ contender: c, url, check: { kind: 'not-modified' } }))) {
-          const etag = (await fetchAnswer(e.url, { method: 'HEAD' }).catch(() => undefined))?.headers.etag;
-          if (typeof etag === 'string') withEtags.push({ ...e, headers: { 'if-none-match': etag } });
-          else ctx.problem(`304 x64 ${e.contender.name}: no ETag on HEAD ${e.url}`);
-        }
-        const w: LoadWorkload = { id: '304', title: '304 x64', unit: 'req/s', connections: 64, seconds: s.notModified, entrants: withEtags };
-        const rs = await runLoadWorkload(ctx, w);
-        rows.push(...rs);
-        ratioTargets(rs, kitRoutes, 'constant GET', 0.95, '304-x64-vs-constant');
-        ratioTargets(rs, kitRoutes, 'constant GET [...path]', 0.95, '304-x64-vs-constant-[...path]');
-      },
-    ],
-  ];
+interface Outcome {
+  args: BenchArgs;
+  log: (line: string) => void;
+  config: BenchConfig;
+  started: number;
+  loadTool: string;
+  loadBefore: number;
+  loadAfter: number;
+  nginxPath?: string;
+  files: TestFile[];
+  rows: Row[];
+  targets: Target[];
+  skipped: string[];
+  problems: string[];
+}
 
-  // Slow clients first, on a server that has not streamed anything big yet: its RSS growth is
-  // then the honest worst case, not memory already grown by the workloads before it.
-  const slowRows: Row[] = [];
-  const slowTargets: Target[] = [];
-  if (args.only.has('slow')) {
-    const title = `slow x${config.slow.clients} on ${formatSize(big.size)}`;
-    await warm(big.path);
-    const kitSlow = await runSlow(ctx, title, 'path', kit, `${kit.base}/api/path/${big.name}`);
-    const sendSlow = await runSlow(ctx, title, 'send', send, `${send.base}/${big.name}`);
-    slowRows.push(kitSlow.row, sendSlow.row);
-    slowTargets.push(target(`slow-x${config.slow.clients}-rss-growth/path`, kitSlow.rssGrowthMB, '<=', 40, 'MB', 'peak VmRSS during - VmRSS before'));
-    slowTargets.push(target(`slow-x${config.slow.clients}-fds/path`, kitSlow.fdsAfter - kitSlow.fdsBefore, '<=', 0, 'fds', 'open fds after the clients left - before'));
-  }
-  // The same number of downloads, limited by the route (rateLimit) instead of by the clients.
-  if (args.only.has('slow-limited')) {
-    const result = await runLimitedClients(ctx, kit, path.join(mediaRoot, 'bench'), config.slow.clients, MB, Math.max(3, config.slow.seconds));
-    slowRows.push(...result.rows);
-    slowTargets.push(...result.targets);
-  }
-
-  for (const [id, run] of loadWorkloads) if (args.only.has(id)) await run();
-
-  if (args.only.has('export')) {
-    const count = countFor(config.exportBytes);
-    const size = numbersSize(count);
-    const result = await runExport(ctx, `numbers.txt ${(size / 1e6).toFixed(1)} MB`, kit, `${kit.base}/api/exports/numbers.txt?count=${count}`, size);
-    if (result) {
-      rows.push(...result.rows);
-      targets.push(target('numbers.txt-first-byte', result.firstByteMs, '<=', 10, 'ms', 'median time to the first body byte'));
-      targets.push(target('numbers.txt-throughput', result.mbPerSecond, '>=', 600, 'MB/s', 'median MB/s of the whole download'));
-    }
-  }
-
-  if (args.only.has('zip')) {
-    if (!existsSync(path.join(root, 'app', 'api', 'exports', 'files.zip', 'route.ts'))) {
-      ctx.skip('zip: app/api/exports/files.zip does not exist yet (issue 4)');
-    } else {
-      const url = `${kit.base}/api/exports/files.zip`;
-      const probe = await fetchAnswer(url, { method: 'HEAD' }).catch(() => undefined);
-      if (!probe || probe.status === 404) ctx.skip(`zip: ${url} answered ${probe?.status ?? 'nothing'} (not in this build?)`);
-      else {
-        const zipBytes = Number(probe.headers['content-length']);
-        const result = await runExport(ctx, `files.zip ${(zipBytes / 1e6).toFixed(1)} MB`, kit, url, undefined);
-        if (result) {
-          rows.push(...result.rows);
-          targets.push(target('files.zip-throughput', result.mbPerSecond, '>=', 300, 'MB/s', 'median MB/s of the whole download'));
-        }
-      }
-    }
-  }
-
-  // rateLimit's accuracy under both servers: 10 MB at 1 MB/s must take 10 s ± 5%.
-  if (args.only.has('rate')) {
-    const bytes = config.mode === 'smoke' ? MB : 10 * MB;
-    sizedFile(path.join(mediaRoot, 'bench'), 'rate.bin', bytes);
-    const nextStart = await startNextStart(root, mediaRoot, quiet);
-    log(`next start on ${nextStart.base}, pid ${nextStart.pid}`);
-    try {
-      const result = await runRateAccuracy(ctx, [kit, nextStart], 'rate.bin', bytes, MB, config.rounds);
-      rows.push(...result.rows);
-      targets.push(...result.targets);
-    } finally {
-      await stopProcess(nextStart.child);
-    }
-  }
-
-  // A text file with and without its .br sibling (written once by scripts/precompress.mjs, cached).
-  if (args.only.has('precompressed')) {
-    const size = config.mode === 'smoke' ? 200_000 : 8 * MB;
-    const name = `log-${size}.txt`;
-    const cached = await textFile(cacheDir, name, size);
-    for (const suffix of ['', '.br', '.gz']) placeFile(`${cached}${suffix}`, path.join(mediaRoot, 'bench', `${name}${suffix}`));
-    const result = await runPrecompressed(ctx, kit, name, size, config.rounds);
-    rows.push(...result.rows);
-    targets.push(...result.targets);
-  }
-
-  // Last: a second kit server and the S3 server start only now, and leave the others' numbers alone.
-  if (args.only.has('s3')) rows.push(...(await runS3Workloads(ctx, { root, tempDir, cacheDir, medium, quiet })));
-
-  rows.push(...slowRows);
-  targets.push(...slowTargets);
-
-  if (buildStamp() !== builtAt) {
-    ctx.problem('the build in .next changed during the run (another `next build`): the kit served from a build being rewritten; its numbers are not reliable');
-  }
-  const loadAfter = os.loadavg()[0]!;
-  await cleanup();
-
-  const seconds = (Date.now() - started) / 1000;
+/** Phase: the table and target lines on stdout; JSON, text and SVG into bench-results/. */
+function report(o: Outcome): void {
+  const { config } = o;
+  const [big, medium, small] = o.files as [TestFile, TestFile, TestFile];
+  const seconds = (Date.now() - o.started) / 1000;
   const text = [
     '',
-    `${config.mode === 'smoke' ? 'SMOKE (tiny files, one short round: numbers mean nothing)' : 'bench'}: ${new Date().toISOString()}, ${seconds.toFixed(0)} s, ${load.version} (HEAD: head-load.mjs), medians of ${config.rounds} round(s), load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after`,
+    `${config.mode === 'smoke' ? 'SMOKE (tiny files, one short round: numbers mean nothing)' : 'bench'}: ${new Date().toISOString()}, ${seconds.toFixed(0)} s, ${o.loadTool} (HEAD: head-load.mjs), medians of ${config.rounds} round(s), load average ${o.loadBefore.toFixed(1)} before / ${o.loadAfter.toFixed(1)} after`,
     `files: big ${formatSize(big.size)}, medium ${formatSize(medium.size)}, small ${formatSize(small.size)}; MB = 10^6 bytes; vs floor = vs the constant 4 KiB Next route (/api/bench/constant); "[...path]": the same route under a catch-all segment, as the kit's routes are`,
     '',
-    table(rows),
+    table(o.rows),
     '',
-    ...skipped.map((line) => `skip ${line}`),
-    ...problems.map((line) => `problem ${line}`),
-    ...targets.map((t) => targetLine(t, config.mode === 'full')),
+    ...o.skipped.map((line) => `skip ${line}`),
+    ...o.problems.map((line) => `problem ${line}`),
+    ...o.targets.map((t) => targetLine(t, config.mode === 'full')),
   ].join('\n');
   console.log(text);
 
@@ -520,24 +284,24 @@ async function main(): Promise<number> {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
       node: process.version,
-      loadGenerator: load.version,
-      nginx: nginxPath ? capture(nginxPath, ['-v']) : undefined,
-      loadAverageBefore: loadBefore,
-      loadAverageAfter: loadAfter,
+      loadGenerator: o.loadTool,
+      nginx: o.nginxPath ? capture(o.nginxPath, ['-v']) : undefined,
+      loadAverageBefore: o.loadBefore,
+      loadAverageAfter: o.loadAfter,
     },
     config,
-    files: files.map(({ role, size, name, sha256 }) => ({ role, size, name, sha256 })),
-    rows,
-    targets,
-    skipped,
-    problems,
+    files: o.files.map(({ role, size, name, sha256 }) => ({ role, size, name, sha256 })),
+    rows: o.rows,
+    targets: o.targets,
+    skipped: o.skipped,
+    problems: o.problems,
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outputs = config.mode === 'smoke' ? ['smoke'] : [`bench-${stamp}`, 'latest'];
   const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ').trim();
-  const svg = chartSvg(rows, targets, {
+  const svg = chartSvg(o.rows, o.targets, {
     date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${config.mode === 'smoke' ? ' (smoke: numbers mean nothing)' : ''}`,
-    machine: `${os.cpus().length} x ${cpu}, Node ${process.version}, ${load.version}`,
+    machine: `${os.cpus().length} x ${cpu}, Node ${process.version}, ${o.loadTool}`,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''} (medians of ${config.rounds} round${config.rounds === 1 ? '' : 's'})`,
   });
   for (const name of outputs) {
@@ -545,11 +309,46 @@ async function main(): Promise<number> {
     writeFileSync(path.join(resultsDir, `${name}.txt`), `${text.trimStart()}\n`);
     writeFileSync(path.join(resultsDir, `${name}.svg`), svg);
   }
-  if (args.chart) {
-    mkdirSync(path.dirname(path.resolve(args.chart)), { recursive: true });
-    writeFileSync(path.resolve(args.chart), svg);
+  if (o.args.chart) {
+    mkdirSync(path.dirname(path.resolve(o.args.chart)), { recursive: true });
+    writeFileSync(path.resolve(o.args.chart), svg);
   }
-  log(`wrote ${outputs.map((name) => `bench-results/${name}.{json,txt,svg}`).join(', ')}${args.chart ? ` and ${args.chart}` : ''}`);
+  o.log(`wrote ${outputs.map((name) => `bench-results/${name}.{json,txt,svg}`).join(', ')}${o.args.chart ? ` and ${o.args.chart}` : ''}`);
+}
+
+async function main(): Promise<number> {
+  const args = parseBenchArgs(process.argv.slice(2), WORKLOAD_IDS);
+  if (args.help) {
+    console.log(usage(WORKLOAD_IDS));
+    return 0;
+  }
+  const { config, ctx, started, problems, skipped, loadTool, loadBefore } = setUp(args);
+  const prepared = await prepareFiles(ctx);
+  const { big, medium, small } = prepared.files;
+  const servers = await startServers(args, ctx, prepared.tempDir, prepared.mediaRoot, small);
+  const buildStamp = () => (existsSync(buildIdFile) ? statSync(buildIdFile).mtimeMs : 0);
+  const builtAt = buildStamp();
+  const ids = await uploadFileRows(servers.kit, [medium, small]);
+  const bench: Bench = {
+    ctx,
+    config,
+    root,
+    tempDir: prepared.tempDir,
+    cacheDir,
+    quiet: config.mode === 'smoke',
+    files: prepared.files,
+    kit: servers.kit,
+    send: servers.send,
+    contenders: contendersOf(servers, ids, prepared.publicPath, args.contenders),
+  };
+  const { rows, targets } = await runWorkloads(bench, WORKLOADS.filter((w) => args.only.has(w.id)));
+
+  if (buildStamp() !== builtAt) {
+    ctx.problem('the build in .next-bench changed during the run (another build): the kit served from a build being rewritten; its numbers are not reliable');
+  }
+  const loadAfter = os.loadavg()[0]!;
+  await cleanup();
+  report({ args, log: ctx.log, config, started, loadTool, loadBefore, loadAfter, nginxPath: servers.nginxPath, files: [big, medium, small], rows, targets, skipped, problems });
 
   if (config.mode === 'smoke' && problems.length > 0) {
     console.error(`bench smoke: ${problems.length} problem(s), see the lines above`);

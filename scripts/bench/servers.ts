@@ -108,7 +108,7 @@ export async function startKit(options: KitOptions): Promise<RunningServer> {
       HOST: '127.0.0.1',
       PORT: String(port),
       NEXT_TELEMETRY_DISABLED: '1',
-      // Turns on the bench's own peer routes (app/api/bench/naive): 404 without it.
+      // The bench's build, with its own peer routes (app/api/bench/**/route.bench.ts; next.config.ts).
       BENCH_ROUTES: '1',
       ...options.env,
     },
@@ -209,7 +209,7 @@ export interface OffloadOptions {
 }
 
 /**
- * nginx X-Accel offload in front of the kit: scripts/nginx.mjs (issue 5) starts the production
+ * nginx X-Accel offload in front of the kit: scripts/nginx.mjs starts the production
  * server behind nginx on PROXY_PORT. Undefined when the script does not exist yet.
  */
 export async function startOffload(options: OffloadOptions): Promise<RunningServer | undefined> {
@@ -227,6 +227,8 @@ export async function startOffload(options: OffloadOptions): Promise<RunningServ
       MEDIA_ROOT: options.mediaRoot,
       DATABASE_URL: options.databaseUrl,
       NEXT_TELEMETRY_DISABLED: '1',
+      // The kit behind nginx serves the bench's build, as the kit contenders do.
+      BENCH_ROUTES: '1',
     },
   });
   const tail = forwardOutput(child, '[offload]', options.quiet);

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { GET } from './route';
+import { GET } from './route.bench';
 
 const get = (name: string) => GET(new Request(`http://test/api/bench/naive/${encodeURIComponent(name)}`), { params: Promise.resolve({ name }) });
 

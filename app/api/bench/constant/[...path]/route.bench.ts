@@ -6,4 +6,4 @@
  */
 export const dynamic = 'force-dynamic';
 
-export { GET, HEAD } from '../route';
+export { GET, HEAD } from '../route.bench';

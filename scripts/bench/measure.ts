@@ -1,5 +1,5 @@
 /**
- * The workloads: each one runs its contenders in alternating order for several rounds and
+ * How a workload measures: it runs its contenders in alternating order for several rounds and
  * records one value per round, plus the server's CPU time read from /proc around each run.
  */
 import { createHash } from 'node:crypto';

@@ -6,24 +6,27 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fetchAnswer } from './clients';
-import { formatSize } from './config';
-import { cachedFile, readSlice, warm } from './files';
-import { type Row } from './report';
-import { startKit, startS3Store, type RunningServer } from './servers';
-import { runLoadWorkload, type Context, type Contender, type TestFile } from './workloads';
+import { fetchAnswer } from '../clients';
+import { formatSize } from '../config';
+import { cachedFile, readSlice, warm } from '../files';
+import { type Bench, type Workload } from '../bench';
+import { type Row } from '../report';
+import { freePort, startKit, startS3Store, type RunningServer } from '../servers';
+import { runLoadWorkload, type Contender, type TestFile } from '../measure';
 
-/** fauxqs listens here (the bench's share of the S3 ports, 4700-4799). */
-const S3_PORT = 4760;
+/** Last in the list: a second kit server and the S3 server start only now, and leave the others' numbers alone. */
+export const s3: Workload = {
+  id: 's3',
+  async run(bench) {
+    return { rows: await runS3Workloads(bench) };
+  },
+};
 
-export async function runS3Workloads(
-  ctx: Context,
-  options: { root: string; tempDir: string; cacheDir: string; medium: TestFile; quiet: boolean },
-): Promise<Row[]> {
-  const { config } = ctx;
+async function runS3Workloads(options: Bench): Promise<Row[]> {
+  const { ctx, config } = options;
   let store: RunningServer;
   try {
-    store = await startS3Store(options.root, S3_PORT, options.quiet);
+    store = await startS3Store(options.root, await freePort(), options.quiet);
   } catch (error) {
     ctx.skip(`s3: the S3 server (scripts/s3.mjs) did not start: ${(error as Error).message.split('\n')[0]}`);
     return [];
@@ -58,7 +61,7 @@ export async function runS3Workloads(
   };
   // Each file uploaded through the demo (so into the bucket); its key read from the redirect.
   const where = new Map<TestFile, { id: number; key: string }>();
-  for (const file of [options.medium, large]) {
+  for (const file of [options.files.medium, large]) {
     const form = new FormData();
     form.append('file', new Blob([await readFile(file.path)]), `s3-${file.role}.bin`);
     const response = await fetch(`${kit.base}/api/files`, { method: 'POST', body: form });
@@ -77,7 +80,7 @@ export async function runS3Workloads(
   ];
   const redirect: Contender = { name: 's3 redirect (307)', kit: true, server: kit, url: (f) => `${kit.base}/api/files/${where.get(f)!.id}` };
   const rows: Row[] = [];
-  const medium = options.medium;
+  const medium = options.files.medium;
   rows.push(
     ...(await runLoadWorkload(ctx, {
       id: 's3-medium', title: `S3 ${formatSize(medium.size)} x16`, unit: 'req/s', connections: 16, seconds: config.seconds.medium,
