@@ -45,8 +45,8 @@ const MAX_PIECE = 256 * 1024;
 /**
  * `stream` at most `bytesPerSecond`, after its first `after` bytes at full speed. The bytes are
  * passed on in pieces of about 1/20 s of the rate, each when the bytes sent since the rate
- * applied fit within the time elapsed since then: a 10 MB body at 1 MB/s ends 10 s after its
- * first limited byte. Nothing is read ahead: the source is read only when the reader wants bytes
+ * applied fit within the time elapsed since then: a 10 MB body at 1 MB/s ends 10 s after the
+ * reader first asked for a limited byte. Nothing is read ahead: the source is read only when the reader wants bytes
  * and the previous chunk is sent, so a slow body holds one of the source's chunks at most
  * (backpressure reaches the source as without the limit). Cancelling the result cancels
  * `stream` at once, even while it waits.
