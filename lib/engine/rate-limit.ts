@@ -74,7 +74,8 @@ const chosenRates = new WeakMap<Source, ThrottleRate | undefined | Promise<Throt
 /**
  * The limit for this request's body, or `undefined` for none. The route's function is called at
  * most once per request (per source: a file looked up again after it changed is asked again),
- * and only for an answer that sends bytes: a HEAD, 304 or error never calls it.
+ * and only for a GET whose bytes are sent or delegated: a HEAD, a 304 or an error the app
+ * answers itself never calls it.
  */
 export function rateFor(
   limit: ResolvedRateLimit | undefined,
