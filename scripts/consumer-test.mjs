@@ -39,6 +39,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.mjs';
@@ -139,6 +140,8 @@ function sameAnswer(a, b) {
 }
 
 const BIG = Buffer.alloc(300_000, 0);
+/** For the README's rate-limited route: 500 000 bytes past its 1 MB at full speed, 0.5 s at 1 MB/s. */
+const LIBRARY = Buffer.alloc(1_500_000, 0x6c);
 for (let i = 0; i < BIG.length; i++) BIG[i] = (i * 7 + 3) % 251;
 const HELLO = 'Hello from the consumer app.\n';
 
@@ -256,6 +259,7 @@ class ConsumerTest {
     cpSync(path.join(this.app, 'files'), this.media, { recursive: true });
     rmSync(path.join(this.app, 'files'), { recursive: true });
     writeFileSync(path.join(this.media, 'big.bin'), BIG);
+    writeFileSync(path.join(this.media, 'library.bin'), LIBRARY);
   }
 
   version(name) {
@@ -550,6 +554,17 @@ class ConsumerTest {
       expect(seek.status === 206 && seek.body.equals(BIG.subarray(BIG.length - 1000)), 'a seek near the end gets the rest of the file as 206', seek.status);
       const past = await get(port, '/videos/clip.webm', { headers: { range: `bytes=${BIG.length}-` } });
       expect(past.status === 416 && past.headers['content-range'] === `bytes */${BIG.length}`, 'a range past the end is 416 with the size', { status: past.status, headers: past.headers });
+    }
+    if (this.snippets.has('app/library/[...path]/route.ts')) {
+      let started = performance.now();
+      const free = await get(port, '/library/library.bin');
+      const freeMs = performance.now() - started;
+      expect(free.status === 200 && free.body.equals(LIBRARY), 'the README\'s rate-limited route serves the whole file', free.status);
+      // 1 MB at full speed, then 500 000 bytes at 1 MB/s: half a second at least, on any server.
+      expect(freeMs >= 490, 'at 1 MB/s past its first megabyte', `${freeMs.toFixed(0)} ms`);
+      started = performance.now();
+      const pro = await get(port, '/library/library.bin', { headers: { cookie: 'session=pro' } });
+      expect(pro.status === 200 && pro.body.equals(LIBRARY), 'and a pro user\'s download, unlimited', { status: pro.status, ms: performance.now() - started });
     }
     if (this.snippets.has('app/invoices/[id]/route.ts')) {
       const invoice = await get(port, '/invoices/42');

@@ -4,6 +4,7 @@ import type { ResolvedOffloadRule } from '../offload/rules';
 import { decide, type Decision } from './decide';
 import { LENGTH_HEADER, signedLength } from './length-handoff';
 import { perRequest, type ResolvedOptions } from './options';
+import { rateFor } from './rate-limit';
 import type { Source } from './source';
 
 /** Who sends the bytes of a delegated answer. */
@@ -72,7 +73,9 @@ async function located(
   redirect: boolean,
 ): Promise<Delegation | undefined> {
   const location = await source.locate!();
-  const handOver = rules && (await handOverHeaders(rules, location));
+  const offered = rules && (await handOverHeaders(rules, location));
+  const handOver = offered && (await limitedHandOver(request, source, options, offered));
+  if (offered && !handOver) return undefined;
   if (handOver) {
     const whole = withoutHeadersLeftTo(request, 'web server');
     return {
@@ -81,7 +84,8 @@ async function located(
     };
   }
   const mint = location.redirectUrl;
-  if (redirect && mint) {
+  // A store's URL cannot carry the route's bandwidth limit: a limited download is streamed at it.
+  if (redirect && mint && !(await rateFor(options.rateLimit, request, source))) {
     const whole = withoutHeadersLeftTo(request, 'store');
     return {
       request: whole,
@@ -91,6 +95,25 @@ async function located(
     };
   }
   return undefined;
+}
+
+/**
+ * The web server's hand-over with the route's bandwidth limit on it: nginx carries it as
+ * X-Accel-Limit-Rate (the lower of it and the rule's own); Apache and lighttpd have no such
+ * header, so the app streams that file at the limit (`undefined`).
+ */
+async function limitedHandOver(
+  request: Request,
+  source: Source,
+  options: ResolvedOptions,
+  handOver: Record<string, string>,
+): Promise<Record<string, string> | undefined> {
+  const rate = request.method === 'GET' ? await rateFor(options.rateLimit, request, source) : undefined;
+  if (!rate) return handOver;
+  if (!('x-accel-redirect' in handOver)) return undefined;
+  const own = Number(handOver['x-accel-limit-rate'] ?? 0);
+  const limit = Math.max(1, Math.round(rate.bytesPerSecond));
+  return { ...handOver, 'x-accel-limit-rate': String(own > 0 ? Math.min(own, limit) : limit) };
 }
 
 /**

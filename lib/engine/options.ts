@@ -1,6 +1,7 @@
 import { resolveOffloadRules, type OffloadRule, type ResolvedOffloadRules } from '../offload/rules';
 import { ConfigurationError, MissingSettingError } from '../errors';
 import { resolveCache, type CacheHeaders, type CacheOption } from './cache-policy';
+import { resolveRateLimit, type RateLimitOption, type ResolvedRateLimit } from './rate-limit';
 import { assertNodeRuntime } from './runtime';
 import type { Source, SourceMeta } from './source';
 import type { DownloadListener } from '../events/download-event';
@@ -81,6 +82,18 @@ export interface DownloadOptions<P extends RouteParams = RouteParams> {
    * and what it throws is logged (once per distinct message).
    */
   onDownload?: DownloadListener;
+  /**
+   * Bandwidth limit of each download: bytes per second (`1_000_000`: 1 MB/s), or
+   * `{ bytesPerSecond, after }` to send the first `after` bytes at full speed (nginx's
+   * `limit_rate_after`), or a function of the request and the file returning either, or
+   * `undefined` for no limit (e.g. by the user's plan). Applies to every body the route sends
+   * (whole, ranges, multipart), under the kit's server and plain `next start`, holding no more
+   * than one chunk of the file per slow client. An offloaded download passes the rate to nginx
+   * as `X-Accel-Limit-Rate` (`after` is then the location's `limit_rate_after`); one that an
+   * Apache or lighttpd rule or a redirect would deliver is streamed by the app instead, so that
+   * the limit holds.
+   */
+  rateLimit?: RateLimitOption;
 }
 
 /** How a route serves active content: see `DownloadOptions.activeContent`. */
@@ -91,7 +104,7 @@ const ACTIVE_CONTENT: readonly ActiveContent[] = ['attachment', 'sandbox', 'allo
 export const DEFAULT_CACHE_CONTROL = 'private, no-cache, no-transform';
 
 /** Options after the checks done once, when the route module is loaded. */
-export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'cache' | 'maxRanges' | 'offload' | 'activeContent'> {
+export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 'cache' | 'maxRanges' | 'offload' | 'activeContent' | 'rateLimit'> {
   cacheControl: string;
   /** Cache-Control and Expires of successful answers, fixed or per request. */
   cache: CacheHeaders | ((request: Request, source: SourceMeta) => CacheHeaders);
@@ -103,6 +116,8 @@ export interface ResolvedOptions extends Omit<DownloadOptions, 'cacheControl' | 
    * answered with a redirect to it, valid this many seconds.
    */
   redirectExpiresIn?: number;
+  /** The bandwidth limit, checked; a function's answers are checked per request. */
+  rateLimit?: ResolvedRateLimit;
 }
 
 export function resolveOptions<P extends RouteParams>(options: DownloadOptions<P>, factory: string): ResolvedOptions {
@@ -136,7 +151,8 @@ export function resolveOptions<P extends RouteParams>(options: DownloadOptions<P
     throw new ConfigurationError(`${factory}: give cache or cacheControl, not both`);
   }
   const cache = resolveCache(options.cache, cacheControl, factory);
-  const resolved: ResolvedOptions = { ...(options as DownloadOptions), cacheControl, cache, maxRanges, activeContent, offload: undefined };
+  const rateLimit = resolveRateLimit(options.rateLimit, factory);
+  const resolved: ResolvedOptions = { ...(options as DownloadOptions), cacheControl, cache, maxRanges, activeContent, offload: undefined, rateLimit };
   if (options.offload !== undefined) {
     try {
       resolved.offload = resolveOffloadRules(options.offload, factory);

@@ -2,10 +2,12 @@ import { FileChangedError, HttpError } from '../errors';
 import { errorResponse } from '../http/http-error';
 import { ENCODING_HEADER, LENGTH_HEADER, signedEncoding, signedLength } from './length-handoff';
 import { bytesResponse, offerBody } from './file-handoff';
-import { bytesOf } from '../streams/bytes-stream';
+import { bytesOf, bytesStream } from '../streams/bytes-stream';
 import { exactLength } from '../streams/slice-stream';
 import { delegate } from './delegate';
 import { noteBody, trackBody, trackBytes } from '../events/download-record';
+import { throttle, type ThrottleRate } from '../streams/throttle';
+import { rateFor } from './rate-limit';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
 import type { Source } from './source';
@@ -59,7 +61,7 @@ export async function serve(
         const decision = decide(delegation ? delegation.request : request, source, options);
         const answer = delegation ? await delegation.answer(decision) : decision;
         if (answer instanceof Response) return answer;
-        return await respond(request, source, answer);
+        return await respond(request, source, answer, options);
       } catch (error) {
         if (!(error instanceof FileChangedError) || attempt >= 1) throw error;
       } finally {
@@ -93,25 +95,26 @@ async function closeSource(source: Source): Promise<void> {
   }
 }
 
-async function respond(request: Request, source: Source, decision: Decision): Promise<Response> {
+async function respond(request: Request, source: Source, decision: Decision, options: ResolvedOptions): Promise<Response> {
   const { status, headers, body } = decision;
   passLengthOn(headers);
   if (request.method === 'HEAD' || body.kind === 'none') {
     return new Response(null, { status, headers });
   }
   noteBody(request, status, sentRanges(decision), headers.has('content-length') ? Number(headers.get('content-length')) : undefined);
+  const rate = limitOf(await rateFor(options.rateLimit, request, source), headers);
   switch (body.kind) {
     case 'whole': {
       const bytes = await source.readSmall?.();
-      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(request, bytes, status, headers);
+      if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(request, bytes, status, headers, rate);
       const stream = await source.open();
-      return answer(request, counted(source, stream, source.size), status, headers);
+      return answer(request, counted(source, stream, source.size), status, headers, rate);
     }
     case 'range': {
       const bytes = await source.readSmall?.(body.range);
-      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(request, bytes, status, headers);
+      if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(request, bytes, status, headers, rate);
       const stream = await source.open(body.range);
-      return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers);
+      return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers, rate);
     }
     case 'multipart': {
       // Content that reads forward only sends its parts in ascending order (RFC 9110
@@ -129,9 +132,15 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
         await Promise.all(opened.map((stream) => stream.cancel().catch(() => undefined)));
         throw new Error(`openRanges gave ${opened.length} streams for ${ranges.length} ranges`);
       }
-      return answer(request, multipartStream(source, plan, opened), status, headers);
+      return answer(request, multipartStream(source, plan, opened), status, headers, rate);
     }
   }
+}
+
+/** The route's limit for a body, or none when the whole body fits in the allowance sent at full speed. */
+function limitOf(rate: ThrottleRate | undefined, headers: Headers): ThrottleRate | undefined {
+  const length = headers.get('content-length');
+  return rate && (length === null || Number(length) > (rate.after ?? 0)) ? rate : undefined;
 }
 
 /**
@@ -140,7 +149,9 @@ async function respond(request: Request, source: Source, decision: Decision): Pr
  * before the piping began is dropped unread and uncancelled (pipeToNodeResponse returns early
  * on a destroyed response): without this, its open file stays open until garbage collection.
  */
-function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers): Response {
+function answer(request: Request, body: ReadableStream<Uint8Array>, status: number, headers: Headers, rate?: ThrottleRate): Response {
+  // A limited body is paced by the app under any server: a plain stream, never handed off.
+  if (rate) body = throttle(body, rate);
   // A body already in memory holds nothing open: sent as bytes, it skips the stream machinery.
   const bytes = bytesOf(body);
   if (bytes) return bytesAnswer(request, bytes, status, headers);
@@ -163,7 +174,9 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
  * announced and Next sends this Response, the server writes it with the headers (Next's
  * web-stream piping of even 4 KiB costs more than the rest of the download).
  */
-function bytesAnswer(request: Request, bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers): Response {
+function bytesAnswer(request: Request, bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers, rate?: ThrottleRate): Response {
+  // A limited body is paced by the app under any server: a plain stream, never handed off.
+  if (rate) return answer(request, bytesStream(bytes), status, headers, rate);
   const tracked = trackBytes(request, bytes);
   if (headers.has(LENGTH_HEADER)) return bytesResponse(bytes, { status, headers }, tracked);
   return new Response(tracked?.stream ?? bytes, { status, headers });
