@@ -36,6 +36,6 @@ describe('parseBenchArgs', () => {
 describe('the list of workloads', () => {
   it('names each workload once, so that --only picks exactly one', () => {
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(['big', 'medium', 'small', 'range', 'head', '304', 'export', 'zip', 's3', 'slow', 'slow-limited', 'rate', 'precompressed']);
+    expect(ids).toEqual(['big', 'medium', 'small', 'range', 'head', '304', 'export', 'zip', 'zip-resume', 's3', 'slow', 'slow-limited', 'rate', 'precompressed']);
   });
 });
