@@ -144,6 +144,60 @@ function delay(ms: number): { promise: Promise<'expired'>; cancel: () => void } 
 }
 
 /**
+ * RFC 9110 §10.1.1: a server may send its final answer without the body. Node would invite the
+ * body (100 Continue) before the app looked at the request; here the invitation goes out only when
+ * the app starts reading, so a 413 decided from Content-Length costs no upload.
+ */
+function inviteBodyWhenRead(req: IncomingMessage, res: ServerResponse): void {
+  const invite = (event: string | symbol): void => {
+    if (event !== 'data' && event !== 'readable') return;
+    req.off('newListener', invite);
+    if (!res.headersSent) res.writeContinue();
+  };
+  req.on('newListener', invite);
+}
+
+/** What shutdown works on: the server, its running requests and its open responses. */
+interface RunningServer {
+  server: Server;
+  inFlight: Set<Promise<unknown>>;
+  open: Set<ServerResponse>;
+}
+
+/** Resolves once no request is running, including those that start while waiting. */
+async function allSettled(inFlight: Set<Promise<unknown>>): Promise<void> {
+  while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+}
+
+/**
+ * The steps of `KitServer.shutdown`: stop accepting, let running requests finish within the grace
+ * period (or until `aborted`), then cut the connections and await their cleanup, bounded.
+ */
+async function stop(
+  { server, inFlight, open }: RunningServer,
+  { grace, cleanup, log }: { grace: number; cleanup: number; log: (line: string) => void },
+  aborted: Promise<'aborted'>,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // close() stops accepting and closes idle connections; the busy ones learn it from here on.
+  server.closeIdleConnections();
+  for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+  log(`Shutting down: no longer accepting; waiting up to ${grace} ms for ${inFlight.size} running requests`);
+
+  const timer = delay(grace);
+  const outcome = await Promise.race([Promise.all([closed, allSettled(inFlight)]).then(() => 'done' as const), timer.promise, aborted]);
+  timer.cancel();
+  if (outcome === 'done') return;
+
+  log(`Grace period over: closing ${open.size} connections and waiting up to ${cleanup} ms for their requests to clean up`);
+  server.closeAllConnections();
+  const cleanupTimer = delay(cleanup);
+  const cleaned = await Promise.race([allSettled(inFlight).then(() => 'done' as const), cleanupTimer.promise]);
+  cleanupTimer.cancel();
+  if (cleaned !== 'done') log(`${inFlight.size} requests did not finish cleaning up`);
+}
+
+/**
  * A Node HTTP server around a request handler (Next's, in `startServer`) that puts the exact
  * `Content-Length` back on downloads, answers bad request targets and unsupported methods
  * itself (4xx or 501, never the app's 500), and shuts down without losing work.
@@ -209,48 +263,15 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
   };
   const server = createServer(onRequest);
   server.on('checkContinue', (req, res) => {
-    // RFC 9110 §10.1.1: a server may send its final answer without the body. Node would invite
-    // the body (100 Continue) before the app looked at the request; here the invitation goes out
-    // only when the app starts reading, so a 413 decided from Content-Length costs no upload.
-    const invite = (event: string | symbol): void => {
-      if (event !== 'data' && event !== 'readable') return;
-      req.off('newListener', invite);
-      if (!res.headersSent) res.writeContinue();
-    };
-    req.on('newListener', invite);
+    inviteBodyWhenRead(req, res);
     onRequest(req, res);
   });
   server.on('connect', refuseConnect);
   server.on('clientError', answerClientError);
 
-  /** Resolves once no request is running, including those that start while waiting. */
-  async function allSettled(): Promise<void> {
-    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-  }
-
-  async function stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // close() stops accepting and closes idle connections; the busy ones learn it from here on.
-    server.closeIdleConnections();
-    for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
-    log(`Shutting down: no longer accepting; waiting up to ${grace} ms for ${inFlight.size} running requests`);
-
-    const timer = delay(grace);
-    const outcome = await Promise.race([Promise.all([closed, allSettled()]).then(() => 'done' as const), timer.promise, aborted]);
-    timer.cancel();
-    if (outcome === 'done') return;
-
-    log(`Grace period over: closing ${open.size} connections and waiting up to ${cleanup} ms for their requests to clean up`);
-    server.closeAllConnections();
-    const cleanupTimer = delay(cleanup);
-    const cleaned = await Promise.race([allSettled().then(() => 'done' as const), cleanupTimer.promise]);
-    cleanupTimer.cancel();
-    if (cleaned !== 'done') log(`${inFlight.size} requests did not finish cleaning up`);
-  }
-
   return {
     server,
-    shutdown: () => (stopping ??= stop()),
+    shutdown: () => (stopping ??= stop({ server, inFlight, open }, { grace, cleanup, log }, aborted)),
     abort: () => abortNow?.(),
   };
 }

@@ -131,63 +131,17 @@ export async function* archiveBytes(plan: ArchivePlan, range?: ByteRange, log = 
     take(localHeader(item));
     const dataStart = pos;
     let crc = entry.crc32;
-    let read: { from: number; to: number; part?: ByteRange; checkCrc: boolean } | undefined;
-    if (size === undefined) {
-      read = { from: 0, to: Number.POSITIVE_INFINITY, checkCrc: true };
-    } else if (size > 0) {
-      const dataEnd = dataStart + size;
-      const descriptorInRange = dataEnd <= end && dataEnd + descriptorLength(item) > start;
-      const from = Math.max(start, dataStart) - dataStart;
-      const to = Math.min(end + 1, dataEnd) - dataStart;
-      if (crc === undefined && (wantDirectory || descriptorInRange)) read = { from, to, checkCrc: true };
-      else if (from < to) {
-        const whole = from === 0 && to === size;
-        read = { from: 0, to: to - from, part: whole ? undefined : { start: from, end: to - 1 }, checkCrc: whole };
-      }
-    } else if (crc === undefined) {
+    const read = entryRead(size, crc !== undefined, dataStart, descriptorLength(item), { start, end, wantDirectory });
+    if (size !== undefined && size <= 0 && crc === undefined) {
       // Nothing to read: the CRC-32 of no bytes is 0.
       crc = 0;
       entry.onCrc32?.(0);
     }
     if (read) {
       if (pendingBytes > 0) yield flush();
-      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-      let done = false;
-      let got = 0;
-      let sum = 0;
-      // A ranged read is counted against its part; a whole one against the entry's size.
-      const expected = read.part ? read.part.end - read.part.start + 1 : size;
-      try {
-        reader = (await entry.read(read.part)).getReader();
-        for (;;) {
-          const chunk = await reader.read();
-          if (chunk.done) break;
-          const bytes = chunk.value;
-          const at = got;
-          got += bytes.length;
-          if (expected !== undefined && got > expected) break;
-          if (read.checkCrc) sum = crc32(bytes, sum);
-          const from = Math.max(read.from - at, 0);
-          const to = Math.min(read.to - at, bytes.length);
-          if (from < to) yield from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
-        }
-        done = true;
-        if (expected !== undefined && got !== expected) {
-          throw new EntryError(`it has ${got > expected ? 'more' : 'fewer'} bytes than its ${expected}`);
-        }
-        if (read.checkCrc) {
-          if (crc !== undefined && crc !== sum) throw new EntryError(`its CRC-32 is ${hex(sum)}, not the ${hex(crc)} given`);
-          if (crc === undefined) entry.onCrc32?.(sum);
-          crc = sum;
-        }
-      } catch (error) {
-        log(entry, error);
-        throw error;
-      } finally {
-        // A stream read to its end is closed already; cancelling it again does nothing.
-        if (reader && (!done || got !== expected)) await reader.cancel().catch(() => undefined);
-      }
-      if (size === undefined) sizes[index] = got;
+      const result = yield* readEntry(entry, read, size, crc, log);
+      crc = result.crc;
+      if (size === undefined) sizes[index] = result.got;
     }
     pos = dataStart + sizes[index]!;
     crcs[index] = crc ?? 0;
@@ -206,6 +160,96 @@ export async function* archiveBytes(plan: ArchivePlan, range?: ByteRange, log = 
     take(endRecords(entries.length, directoryOffset, pos - directoryOffset));
   }
   if (pendingBytes > 0) yield flush();
+}
+
+/** Which bytes of an entry's data to read, which of them to pass on, and whether to check its CRC-32. */
+interface EntryRead {
+  /** The bytes passed on, as offsets within what is read: `from` inclusive, `to` exclusive. */
+  from: number;
+  to: number;
+  /** The part of the entry to read (inclusive offsets); undefined to read all of it. */
+  part?: ByteRange;
+  /** Whether the entry is read whole, so that its CRC-32 is computed and checked. */
+  checkCrc: boolean;
+}
+
+/**
+ * What to read of an entry whose data starts at `dataStart` in the archive, for the bytes
+ * `window.start..window.end`: all of it when its size or a needed CRC-32 is known only once read,
+ * only the part the range touches otherwise, and nothing (undefined) when it is empty or the range
+ * needs none of it.
+ */
+function entryRead(
+  size: number | undefined,
+  crcKnown: boolean,
+  dataStart: number,
+  descriptorBytes: number,
+  window: { start: number; end: number; wantDirectory: boolean },
+): EntryRead | undefined {
+  const { start, end, wantDirectory } = window;
+  if (size === undefined) return { from: 0, to: Number.POSITIVE_INFINITY, checkCrc: true };
+  if (size <= 0) return undefined;
+  const dataEnd = dataStart + size;
+  const descriptorInRange = dataEnd <= end && dataEnd + descriptorBytes > start;
+  const from = Math.max(start, dataStart) - dataStart;
+  const to = Math.min(end + 1, dataEnd) - dataStart;
+  if (!crcKnown && (wantDirectory || descriptorInRange)) return { from, to, checkCrc: true };
+  if (from >= to) return undefined;
+  const whole = from === 0 && to === size;
+  return { from: 0, to: to - from, part: whole ? undefined : { start: from, end: to - 1 }, checkCrc: whole };
+}
+
+/**
+ * Reads one entry as `read` says and yields the bytes it passes on, never copied. Throws an
+ * EntryError when the entry has more or fewer bytes than expected or, read whole, a CRC-32 other
+ * than the one given; whatever breaks the entry is logged, then thrown. Cancels the stream when
+ * stopped early. Returns how many bytes were read and the entry's CRC-32 (computed when read
+ * whole, else the one given).
+ */
+async function* readEntry(
+  entry: ArchiveEntry,
+  read: EntryRead,
+  size: number | undefined,
+  crc: number | undefined,
+  log: (entry: ArchiveEntry, error: unknown) => void,
+): AsyncGenerator<Uint8Array, { got: number; crc: number | undefined }> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let done = false;
+  let got = 0;
+  let sum = 0;
+  // A ranged read is counted against its part; a whole one against the entry's size.
+  const expected = read.part ? read.part.end - read.part.start + 1 : size;
+  try {
+    reader = (await entry.read(read.part)).getReader();
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      const bytes = chunk.value;
+      const at = got;
+      got += bytes.length;
+      if (expected !== undefined && got > expected) break;
+      if (read.checkCrc) sum = crc32(bytes, sum);
+      const from = Math.max(read.from - at, 0);
+      const to = Math.min(read.to - at, bytes.length);
+      if (from < to) yield from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
+    }
+    done = true;
+    if (expected !== undefined && got !== expected) {
+      throw new EntryError(`it has ${got > expected ? 'more' : 'fewer'} bytes than its ${expected}`);
+    }
+    if (read.checkCrc) {
+      if (crc !== undefined && crc !== sum) throw new EntryError(`its CRC-32 is ${hex(sum)}, not the ${hex(crc)} given`);
+      if (crc === undefined) entry.onCrc32?.(sum);
+      crc = sum;
+    }
+  } catch (error) {
+    log(entry, error);
+    throw error;
+  } finally {
+    // A stream read to its end is closed already; cancelling it again does nothing.
+    if (reader && (!done || got !== expected)) await reader.cancel().catch(() => undefined);
+  }
+  return { got, crc };
 }
 
 const hex = (value: number) => `0x${value.toString(16).padStart(8, '0')}`;
