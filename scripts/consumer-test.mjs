@@ -536,6 +536,15 @@ class ConsumerTest {
       const refused = await get(port, '/imports', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
       expect(refused.status === 415, 'and answers 415 to a body that is not multipart (withErrorResponses)', refused.status);
     }
+    if (this.snippets.has('app/assets/[...path]/route.ts')) {
+      const asset = await get(port, '/assets/hello.txt');
+      const policy = asset.headers['cache-control'] ?? '';
+      expect(
+        asset.status === 200 && ['public', 'max-age=31536000', 'immutable', 'no-transform'].every((part) => policy.split(/,\s*/).includes(part)),
+        'the README\'s cache policy route answers public, max-age=31536000, immutable, no-transform',
+        { status: asset.status, policy },
+      );
+    }
     if (this.snippets.has('app/videos/[...path]/route.ts')) {
       // The README's video library: any bytes do, the type comes from the name.
       writeFileSync(path.join(this.media, 'clip.webm'), BIG);
