@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, test, type APIRequestContext } from '@playwright/test';
+import type { DownloadJson } from '../app/_lib/downloads';
 import { databaseUrl, mediaRoot, sha256 } from './helpers';
 
 // The demo's download log (GET /api/downloads, the Downloads column of the admin page), fed by
@@ -15,18 +16,6 @@ import { databaseUrl, mediaRoot, sha256 } from './helpers';
 // database (uploads stop at 2 MiB here); both rows are deleted again afterwards.
 
 const HUGE = 64 * 1024 ** 3;
-
-interface DownloadJson {
-  route: string;
-  name: string | null;
-  fileId: number | null;
-  status: number;
-  bytesSent: number;
-  expectedBytes: number | null;
-  outcome: string;
-  startedAt: string;
-  durationMs: number;
-}
 
 async function downloadLog(request: APIRequestContext): Promise<DownloadJson[]> {
   const response = await request.get('/api/downloads?limit=500');

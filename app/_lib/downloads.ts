@@ -23,18 +23,8 @@ export interface DownloadRecord {
   durationMs: number;
 }
 
-/** What `GET /api/downloads` shows of a row. */
-export interface DownloadJson {
-  route: string;
-  name: string | null;
-  fileId: number | null;
-  status: number;
-  bytesSent: number;
-  expectedBytes: number | null;
-  outcome: string;
-  startedAt: string;
-  durationMs: number;
-}
+/** What `GET /api/downloads` shows of a row: the record, its start as ISO 8601. */
+export type DownloadJson = Omit<DownloadRecord, 'startedAt'> & { startedAt: string };
 
 /** Longest route and name kept: the request line alone may be 16 KiB of a client's choosing. */
 const MAX_ROUTE_CHARS = 2048;

@@ -102,7 +102,9 @@ async function respond(request: Request, source: Source, decision: Decision, opt
     return new Response(null, { status, headers });
   }
   noteBody(request, status, sentRanges(decision), headers.has('content-length') ? Number(headers.get('content-length')) : undefined);
-  const rate = limitOf(await rateFor(options.rateLimit, request, source), headers);
+  // Most routes have no limit, or a fixed one: only a function's answer is awaited.
+  const chosen = rateFor(options.rateLimit, request, source);
+  const rate = limitOf(chosen instanceof Promise ? await chosen : chosen, headers);
   switch (body.kind) {
     case 'whole': {
       const bytes = await source.readSmall?.();
