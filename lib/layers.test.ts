@@ -46,7 +46,7 @@ describe('the layer rule', { timeout: 90_000 }, () => {
 
   it('lets a factory import the engine, and the server the engine', async () => {
     expect(await restricted('lib/factories/path-download.ts', "export { serve } from '../engine/serve';\n")).toEqual([]);
-    expect(await restricted('lib/server/content-length.ts', "export { LENGTH_HEADER } from '../engine/length-handoff';\n")).toEqual([]);
+    expect(await restricted('lib/server/handoff-response.ts', "export { LENGTH_HEADER } from '../engine/handoff';\n")).toEqual([]);
   });
 
   it('lets the engine call offload, and refuses offload (rules and backends) importing the engine', async () => {

@@ -50,18 +50,18 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNTIME_ONLY = /^(MEDIA_ROOT|DOWNLOAD_SECRET|AWS_[A-Z0-9_]+)$/;
 
 /**
- * The snippets of a README that are meant to run: ```ts or ```tsx blocks whose first line is a
- * comment naming a relative .ts/.tsx path (`// app/x/route.ts` or `// app/x/route.ts: what it is`).
+ * The snippets of a README that are meant to run: ```ts, ```tsx or ```mjs blocks whose first line
+ * is a comment naming a relative .ts/.tsx/.mjs path (`// app/x/route.ts` or `// server.mjs: what it is`).
  * Returns `[{ file, code, line }]`; a path named twice, or one that leaves the app, is an error.
  */
 export function extractSnippets(markdown) {
   const snippets = [];
   const seen = new Map();
-  const fence = /^```(ts|tsx)[ \t]*\n([\s\S]*?)^```[ \t]*$/gm;
+  const fence = /^```(ts|tsx|mjs)[ \t]*\n([\s\S]*?)^```[ \t]*$/gm;
   for (const match of markdown.matchAll(fence)) {
     const code = match[2];
     const first = code.split('\n', 1)[0];
-    const named = /^\/\/ ((?:[\w@.[\]()-]+\/)*[\w@.[\]()-]+\.tsx?)(?::.*)?\s*$/.exec(first);
+    const named = /^\/\/ ((?:[\w@.[\]()-]+\/)*[\w@.[\]()-]+\.(?:tsx?|mjs))(?::.*)?\s*$/.exec(first);
     if (!named) continue;
     const file = named[1];
     const line = markdown.slice(0, match.index).split('\n').length;
@@ -233,7 +233,7 @@ class ConsumerTest {
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, snippet.code);
     }
-    for (const required of ['app/media/[...path]/route.ts', 'app/uploads/route.ts']) {
+    for (const required of ['app/media/[...path]/route.ts', 'app/uploads/route.ts', 'server.mjs']) {
       this.expect(this.snippets.has(required), `the README has a runnable snippet for ${required}`, [...this.snippets]);
     }
     this.tests = snippets.filter((snippet) => /\.test\.tsx?$/.test(snippet.file)).map((snippet) => snippet.file);
@@ -373,6 +373,16 @@ class ConsumerTest {
     await this.checkServer('dev', devPort, dev, { length: true });
     await this.stop(dev.child);
     this.found.seconds.dev = (Date.now() - t) / 1000;
+
+    if (this.snippets.has('server.mjs')) {
+      const ownPort = await freePort();
+      this.step(`node server.mjs (the README's server of one's own, HandoffResponse; PORT=${ownPort})`);
+      t = Date.now();
+      const own = await this.serve('node', ['server.mjs'], this.app, ownPort, { PORT: String(ownPort), HOSTNAME: '127.0.0.1', NODE_ENV: 'production' });
+      await this.checkServer('own server', ownPort, own, { length: true });
+      await this.stop(own.child);
+      this.found.seconds['own server'] = (Date.now() - t) / 1000;
+    }
 
     t = Date.now();
     await this.checkEdgeBuild();

@@ -22,6 +22,11 @@ describe('extractSnippets (the README blocks the consumer test writes into its a
     ]);
   });
 
+  it('takes an mjs block naming an .mjs file (a server of one\'s own)', () => {
+    const markdown = [`${fence}mjs`, '// server.mjs: run with node', 'await 0;', fence].join('\n');
+    expect(extractSnippets(markdown)).toEqual([{ file: 'server.mjs', code: '// server.mjs: run with node\nawait 0;\n', line: 1 }]);
+  });
+
   it('leaves out blocks without a path on their first line, and blocks of other languages', () => {
     const markdown = [
       `${fence}ts`,

@@ -6,7 +6,7 @@ import { formatEntityTag, toEntityTag } from '../http/etag';
 import { formatHttpDate } from '../http/http-date';
 import { planMultipart, type MultipartPlan } from '../http/multipart';
 import { ifRangeMatches, parseRange, type ByteRange } from '../http/range';
-import { ENCODING_HEADER, LENGTH_HEADER } from './length-handoff';
+import { ENCODING_HEADER, LENGTH_HEADER } from './handoff';
 import { memoize } from './memo';
 import { perRequest, type ActiveContent, type ResolvedOptions } from './options';
 import type { Source } from './source';

@@ -8,7 +8,7 @@ import { pathDownload } from '../factories/path-download';
 import { sendFile } from '../factories/send-file';
 import { storageDownload, type StorageDownloadOptions } from '../factories/storage-download';
 import { virtualDownload } from '../factories/virtual-download';
-import { enableLengthHeader, LENGTH_HEADER, verifiedLength } from '../server/content-length';
+import { enableHandoff, LENGTH_HEADER, verifiedLength } from './handoff';
 import { signed } from '../signing/signed';
 import { signUrl } from '../signing/sign-url';
 import { FileSystemStorage } from '../storage/file-system-storage';
@@ -32,7 +32,7 @@ let storage: FileSystemStorage;
 
 beforeAll(async () => {
   // The kit's server is running in this process: the engine would pass lengths on.
-  enableLengthHeader();
+  enableHandoff();
   tmp = await realpath(await mkdtemp(path.join(os.tmpdir(), 'try-offload-')));
   media = path.join(tmp, 'media');
   await mkdir(path.join(media, 'sub'), { recursive: true });

@@ -2,7 +2,7 @@ import { isActiveContentType } from '../http/content-type';
 import { handOverHeaders, offloadRulesFor } from '../offload/hand-over';
 import type { ResolvedOffloadRule } from '../offload/rules';
 import { decide, type Decision } from './decide';
-import { LENGTH_HEADER, signedLength } from './length-handoff';
+import { LENGTH_HEADER, signedLength } from './handoff';
 import { perRequest, type ResolvedOptions } from './options';
 import { rateFor } from './rate-limit';
 import type { Source } from './source';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pathDownload } from '../factories/path-download';
 import { createKitServer, type KitServer } from '../server/kit-server';
-import { enableLengthHeader } from './length-handoff';
+import { enableHandoff } from './handoff';
 
 // Under the kit's server, an unlimited file body is sent by the server itself, with Node
 // streams, in a few milliseconds; a limited one must not be: here the same route with and
@@ -42,7 +42,7 @@ async function sendLikeNext(response: Response, res: ServerResponse): Promise<vo
 }
 
 beforeAll(async () => {
-  enableLengthHeader();
+  enableHandoff();
   root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'rate-limit-kit-')));
   await writeFile(path.join(root, 'file.bin'), content);
   const limited = pathDownload({ root, rateLimit: 1_000_000 });

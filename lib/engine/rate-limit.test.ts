@@ -14,7 +14,7 @@ import { storageDownload } from '../factories/storage-download';
 import { virtualDownload } from '../factories/virtual-download';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { MemoryStorage } from '../testing/memory-storage';
-import { takeFile } from '../streams/file-stream';
+import { enableHandoff, handoffTargets, type HandoffTarget } from './handoff';
 import type { RedirectingStorage, RedirectUrlOptions } from '../storage/storage';
 import { resolveRateLimit, type RateLimitOption } from './rate-limit';
 
@@ -136,13 +136,21 @@ describe('a route with rateLimit', () => {
   });
 
   it('hands the kit\'s server no open file to send on its own: the body is a plain stream', async () => {
-    const limited = await pathDownload({ root: tmp, rateLimit: FAST }).GET(at('big.bin'), ctx({ path: ['big.bin'] }));
-    expect(takeFile(limited.body!)).toBeUndefined();
+    enableHandoff();
+    const offered: string[] = [];
+    const server: HandoffTarget = {
+      free: true,
+      nameOffer: () => String(offered.push('offer')),
+      accepts: () => false,
+      take: () => undefined,
+    };
+    const limited = await handoffTargets().run(server, () => pathDownload({ root: tmp, rateLimit: FAST }).GET(at('big.bin'), ctx({ path: ['big.bin'] })));
+    expect(offered).toEqual([]);
     await limited.body!.cancel();
-    const unlimited = await pathDownload({ root: tmp, chunkSize: 65_536 }).GET(at('big.bin'), ctx({ path: ['big.bin'] }));
-    const file = takeFile(unlimited.body!);
-    expect(file).toBeDefined();
-    await file!.close();
+    // The same route without a limit offers the server its file.
+    const unlimited = await handoffTargets().run(server, () => pathDownload({ root: tmp, chunkSize: 65_536 }).GET(at('big.bin'), ctx({ path: ['big.bin'] })));
+    expect(offered).toEqual(['offer']);
+    await unlimited.body!.cancel();
   });
 
   it('limits a small file that would be sent from memory', async () => {

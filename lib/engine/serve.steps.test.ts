@@ -11,7 +11,7 @@ import { storageDownload, type StorageDownloadOptions } from '../factories/stora
 import { createKitServer, type KitServer } from '../server/kit-server';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import type { OpenOptions, RedirectingStorage, RedirectUrlOptions, StoredFile } from '../storage/storage';
-import { enableLengthHeader } from './length-handoff';
+import { enableHandoff } from './handoff';
 
 /** Every step a request goes through, in the order it happened. */
 const steps: string[] = [];
@@ -62,7 +62,7 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'ndv-steps-'));
   await writeFile(path.join(root, 'report.pdf'), '%PDF-1.7 '.repeat(1000));
   // As `next-downloadview start` does before it serves.
-  enableLengthHeader();
+  enableHandoff();
 });
 
 afterAll(async () => {

@@ -1,16 +1,16 @@
 import { FileChangedError, HttpError } from '../errors';
 import { errorResponse } from '../http/http-error';
-import { ENCODING_HEADER, LENGTH_HEADER, signedEncoding, signedLength } from './length-handoff';
-import { bytesResponse, offerBody } from './file-handoff';
+import { ENCODING_HEADER, handOffBytes, handOffFile, handoffTarget, LENGTH_HEADER, signedEncoding, signedLength } from './handoff';
 import { bytesOf, bytesStream } from '../streams/bytes-stream';
 import { exactLength } from '../streams/slice-stream';
 import { delegate } from './delegate';
-import { noteBody, trackBody, trackBytes } from '../events/download-record';
+import { noteBody, trackBody } from '../events/download-record';
 import { throttle, type ThrottleRate } from '../streams/throttle';
 import { rateFor } from './rate-limit';
 import { decide, type Decision } from './decide';
 import type { ResolvedOptions, RouteParams } from './options';
 import type { Source } from './source';
+import type { ByteRange } from '../http/range';
 
 export const ALLOWED_METHODS = 'GET, HEAD';
 
@@ -109,12 +109,16 @@ async function respond(request: Request, source: Source, decision: Decision, opt
     case 'whole': {
       const bytes = await source.readSmall?.();
       if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(request, bytes, status, headers, rate);
+      const handed = await handedFile(request, source, undefined, status, headers, rate);
+      if (handed) return handed;
       const stream = await source.open();
       return answer(request, counted(source, stream, source.size), status, headers, rate);
     }
     case 'range': {
       const bytes = await source.readSmall?.(body.range);
       if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(request, bytes, status, headers, rate);
+      const handed = await handedFile(request, source, body.range, status, headers, rate);
+      if (handed) return handed;
       const stream = await source.open(body.range);
       return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers, rate);
     }
@@ -146,6 +150,24 @@ function limitOf(rate: ThrottleRate | undefined, headers: Headers): ThrottleRate
 }
 
 /**
+ * Under the kit's server, for a source with a local file and a body paced by nobody: the open
+ * file, handed to the server to send itself (no web stream is made); otherwise `undefined`, and
+ * the body is streamed.
+ */
+async function handedFile(
+  request: Request,
+  source: Source,
+  range: ByteRange | undefined,
+  status: number,
+  headers: Headers,
+  rate: ThrottleRate | undefined,
+): Promise<Response | undefined> {
+  if (rate || !source.openFile || !headers.has(LENGTH_HEADER)) return undefined;
+  const target = handoffTarget();
+  return target && handOffFile(request, target, await source.openFile(range), { status, headers });
+}
+
+/**
  * A response with a body that is released when the client goes away before anyone reads it.
  * Next cancels a body it is piping when the client disconnects, but one whose client left
  * before the piping began is dropped unread and uncancelled (pipeToNodeResponse returns early
@@ -158,11 +180,8 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
   const bytes = bytesOf(body);
   if (bytes) return bytesAnswer(request, bytes, status, headers);
   // With a download listener, the Response carries the body watched for its end.
-  const tracked = trackBody(request, body);
-  const sent = tracked?.stream ?? body;
-  // Under the kit's server, an open file is sent by the server itself, with Node streams, when
-  // Next sends this Response.
-  const response = offerBody(new Response(sent, { status, headers }), body, tracked);
+  const sent = trackBody(request, body)?.stream ?? body;
+  const response = new Response(sent, { status, headers });
   const release = () => {
     if (!sent.locked) sent.cancel(request.signal.reason).catch(() => undefined);
   };
@@ -179,9 +198,7 @@ function answer(request: Request, body: ReadableStream<Uint8Array>, status: numb
 function bytesAnswer(request: Request, bytes: Uint8Array<ArrayBuffer>, status: number, headers: Headers, rate?: ThrottleRate): Response {
   // A limited body is paced by the app under any server: a plain stream, never handed off.
   if (rate) return answer(request, bytesStream(bytes), status, headers, rate);
-  const tracked = trackBytes(request, bytes);
-  if (headers.has(LENGTH_HEADER)) return bytesResponse(bytes, { status, headers }, tracked);
-  return new Response(tracked?.stream ?? bytes, { status, headers });
+  return handOffBytes(request, bytes, { status, headers });
 }
 
 /** The byte ranges a body answer sends, for its download event. */

@@ -127,18 +127,21 @@ export function noteBody(request: Request, status: number, ranges: DownloadEvent
  * none ahead), the end of the body is `completed`, a cancel (the client went away, Next cancels
  * the body) `aborted`, a read error `failed`.
  */
-export function trackBody(request: Request, body: ReadableStream<Uint8Array>): TrackedBody | undefined {
+export function trackBody(request: Request, body: ReadableStream<Uint8Array> | (() => ReadableStream<Uint8Array>)): TrackedBody | undefined {
   const record = records.get(request);
   if (!record || record.tracked || record.settled) return undefined;
   record.tracked = true;
   const status = record.status ?? 200;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  // A body given as a function is made only when read (or cancelled): a body the server takes is never made.
+  let inner = typeof body === 'function' ? undefined : body;
+  const source = (): ReadableStream<Uint8Array> => (inner ??= (body as () => ReadableStream<Uint8Array>)());
   let sent = 0;
   let handedOff = false;
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        reader ??= body.getReader();
+        reader ??= source().getReader();
         let read: ReadableStreamReadResult<Uint8Array>;
         try {
           read = await reader.read();
@@ -156,7 +159,7 @@ export function trackBody(request: Request, body: ReadableStream<Uint8Array>): T
       },
       async cancel(reason) {
         if (!handedOff) settle(record, status, 'aborted', sent);
-        await (reader ? reader.cancel(reason) : body.cancel(reason));
+        await (reader ? reader.cancel(reason) : source().cancel(reason));
       },
     },
     { highWaterMark: 0 },

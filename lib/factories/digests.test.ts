@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { enableLengthHeader } from '../engine/length-handoff';
+import { enableHandoff } from '../engine/handoff';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { objectDownload } from './object-download';
 import { pathDownload } from './path-download';
@@ -103,7 +103,7 @@ describe('Repr-Digest', () => {
 
   describe('of a precompressed variant', () => {
     const TOKEN = Symbol.for('next-downloadview.length-token');
-    beforeAll(() => enableLengthHeader());
+    beforeAll(() => enableHandoff());
     afterAll(() => {
       delete (globalThis as Record<symbol, unknown>)[TOKEN];
     });

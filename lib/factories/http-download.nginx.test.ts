@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureNginx } from '../../scripts/ensure-nginx.mjs';
 import { freePort } from '../../scripts/free-port.mjs';
-import { enableLengthHeader } from '../engine/length-handoff';
+import { enableHandoff } from '../engine/handoff';
 import { createKitServer, type KitServer } from '../server/kit-server';
 import { httpDownload } from './http-download';
 
@@ -115,7 +115,7 @@ beforeAll(async () => {
   if (!found.ok || !found.path) throw new Error(`this test needs nginx: ${found.message}`);
   upstream = createServer(serveUpstream);
   upstreamOrigin = await listen(upstream);
-  enableLengthHeader();
+  enableHandoff();
   kit = app();
   const appOrigin = await listen(kit.server);
   temp = await mkdtemp(path.join(os.tmpdir(), 'ndv-http-offload-'));

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { enableLengthHeader } from '../engine/length-handoff';
+import { enableHandoff } from '../engine/handoff';
 import { ConfigurationError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { pathDownload, type PathDownloadOptions } from './path-download';
@@ -48,7 +48,7 @@ afterEach(() => {
 });
 
 function underKitServer() {
-  beforeAll(() => enableLengthHeader());
+  beforeAll(() => enableHandoff());
   afterAll(() => {
     delete (globalThis as Record<symbol, unknown>)[TOKEN];
   });

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { DownloadEvent } from '../events/download-event';
 import { pathDownload } from '../factories/path-download';
 import { virtualDownload } from '../factories/virtual-download';
-import { enableLengthHeader } from '../engine/length-handoff';
+import { enableHandoff } from '../engine/handoff';
 import { createKitServer, type KitServer } from './kit-server';
 
 // Download events on real servers, with real clients that stay or leave: the kit's server, which
@@ -143,7 +143,7 @@ describe('download events under the kit\'s server', () => {
   let base: string;
 
   beforeAll(async () => {
-    enableLengthHeader();
+    enableHandoff();
     kit = createKitServer(async (req, res) => {
       const { handlers, name } = await route(req);
       const response = await handlers.GET(requestOf(req, res), { params: { path: name.split('/') } });

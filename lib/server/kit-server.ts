@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { restoreContentLength } from './content-length';
-import { withFileBodies } from './file-body';
+import { HandoffResponse } from './handoff-response';
 import { checkRequestFraming, checkRequestTarget, SERVED_METHODS } from './request-target';
 
 /** Answers one request; settles once the response and all of its cleanup are done. */
@@ -54,19 +53,22 @@ function answer(req: IncomingMessage, res: ServerResponse, status: number, messa
 }
 
 /**
- * A response that starts while its request body is still unread (a 413, a refused target, an
- * early error) must close the connection: the unread rest would otherwise be parsed as the next
- * request (RFC 9112 §9.6 lets a server close; §6.3 is why it must).
+ * The kit's server's responses: `HandoffResponse`s that also close the connection when they start
+ * while their request body is still unread (a 413, a refused target, an early error): the unread
+ * rest would otherwise be parsed as the next request (RFC 9112 §9.6 lets a server close; §6.3 is
+ * why it must).
  */
-function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse, lingerMs: number): void {
-  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.writeHead = ((...args: unknown[]) => {
-    if (!req.complete && hasBody(req) && !res.headersSent) {
-      res.setHeader('connection', 'close');
-      closeInStages(req, lingerMs);
+function kitResponse(lingerMs: number): typeof HandoffResponse {
+  return class KitResponse<Request extends IncomingMessage = IncomingMessage> extends HandoffResponse<Request> {
+    override writeHead(statusCode: number, message?: unknown, headers?: unknown): this {
+      const req = this.req;
+      if (!req.complete && hasBody(req) && !this.headersSent) {
+        this.setHeader('connection', 'close');
+        closeInStages(req, lingerMs);
+      }
+      return super.writeHead(statusCode, message as string, headers as OutgoingHttpHeaders);
     }
-    return writeHead(...args);
-  }) as typeof res.writeHead;
+  };
 }
 
 /** RFC 9112 §6.3: a request has a body only if it says so (Transfer-Encoding, or a length above 0). */
@@ -198,8 +200,9 @@ async function stop(
 }
 
 /**
- * A Node HTTP server around a request handler (Next's, in `startServer`) that puts the exact
- * `Content-Length` back on downloads, answers bad request targets and unsupported methods
+ * A Node HTTP server around a request handler (Next's, in `startServer`) whose responses take the
+ * engine's hand-off (`HandoffResponse`: the exact `Content-Length` back on downloads, files sent
+ * by the server itself), answers bad request targets and unsupported methods
  * itself (4xx or 501, never the app's 500), and shuts down without losing work.
  *
  * @example
@@ -220,7 +223,6 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (stopping) res.setHeader('connection', 'close');
-    closeWhenBodyUnread(req, res, linger);
     const framing = checkRequestFraming(req.httpVersion, req.rawHeaders);
     // A request framed wrongly says nothing reliable about what follows it on the connection.
     if (framing.kind === 'refuse') return answer(req, res, framing.status, framing.message, { connection: 'close' });
@@ -230,16 +232,14 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
     if (check.kind === 'server-options') return answer(req, res, 200, '', { allow: ALLOW });
     req.url = check.target;
 
-    restoreContentLength(req, res);
     open.add(res);
     res.once('close', () => {
       open.delete(res);
       // A response that was already under way when shutdown began leaves an idle connection.
       if (stopping) setImmediate(() => server.closeIdleConnections());
     });
-    // A file body the engine hands over is sent from here, with Node streams (see file-body).
-    // Only a GET can end in a file body: other requests skip the hand-over's bookkeeping.
-    const work = (req.method === 'GET' ? withFileBodies(req, res, () => handle(req, res)) : handle(req, res))
+    // A body the engine hands over is sent by the response itself (see HandoffResponse).
+    const work = (res as HandoffResponse).run(() => handle(req, res))
       .catch((error: unknown) => {
         console.error(error);
         if (!res.headersSent) {
@@ -261,7 +261,7 @@ export function createKitServer(handle: RequestHandler, options: KitServerOption
       void work.finally(() => clearTimeout(timer));
     });
   };
-  const server = createServer(onRequest);
+  const server = createServer({ ServerResponse: kitResponse(linger) }, onRequest);
   server.on('checkContinue', (req, res) => {
     inviteBodyWhenRead(req, res);
     onRequest(req, res);

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type createNext from 'next';
 import { ConfigurationError } from '../errors';
-import { enableLengthHeader } from '../engine/length-handoff';
 import { createKitServer, type KitServer } from './kit-server';
 import { followPrimary } from './workers';
 
@@ -88,7 +87,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  enableLengthHeader();
   const kit = createKitServer((req, res) => handle(req, res), { gracePeriodMs: options.gracePeriodMs, cleanupMs: options.cleanupMs });
   const { server } = kit;
   if (keepAliveTimeout !== undefined) server.keepAliveTimeout = keepAliveTimeout;

@@ -10,7 +10,7 @@ export { storageSource } from './storage-source';
 export { httpSource, type HttpSource, type HttpSourceOptions } from './http-source';
 export { virtualSource, type VirtualContent } from './virtual-source';
 export type { SourceEtag, UpstreamAnswer } from '../engine/source';
-export { openFileStream, DEFAULT_CHUNK_SIZE } from '../streams/file-stream';
+export { openFileStream, openFile, fileStream, DEFAULT_CHUNK_SIZE, type FileBody, type OpenFile } from '../streams/file-stream';
 export { FileChangedError } from '../errors';
 export { iterableToStream, type Chunk } from '../streams/iterable-stream';
 export type { PrecompressedEncoding, PrecompressedOption } from './precompressed';

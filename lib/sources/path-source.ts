@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileEntityTag, formatEntityTag } from '../http/etag';
 import { HttpError } from '../errors';
 import type { Source } from '../engine/source';
-import { identityOf, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
+import { identityOf, openFile, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
 import { canonicalRoot, insideRoot, isHidden } from '../fs/confine';
 
 
@@ -85,6 +85,13 @@ export async function pathSource(
           expect: identity,
           sync,
         });
+      } catch (error) {
+        return notFoundOr(error);
+      }
+    },
+    async openFile(range) {
+      try {
+        return await openFile(canonical, { start: range?.start, end: range?.end, chunkSize: options.chunkSize, expect: identity, sync });
       } catch (error) {
         return notFoundOr(error);
       }

@@ -1,5 +1,5 @@
 import { ConfigurationError, HttpError } from '../errors';
-import { signedLength } from '../engine/length-handoff';
+import { signedLength } from '../engine/handoff';
 import type { Source } from '../engine/source';
 import { selectEncoding } from '../http/accept-encoding';
 import { toEntityTag, formatEntityTag } from '../http/etag';

@@ -18,6 +18,7 @@ export async function storageSource(storage: Storage, name: string, known?: Stor
     digests: stored.digests,
     exact: storage.exactReads === true,
     open: (range) => storage.open(name, { range, ifMatch: stored.etag }),
+    openFile: storage.openFile && ((range) => storage.openFile!(name, { range, ifMatch: stored.etag })),
     openRanges: storage.openRanges && ((ranges) => storage.openRanges!(name, ranges, { ifMatch: stored.etag })),
     // Only asked for a body that can be small: a large one skips the lookup it would cost.
     readSmall:

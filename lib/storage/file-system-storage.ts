@@ -1,13 +1,13 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { realpathSync, statSync, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open as openFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open as openHandle, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { digestFromHex } from '../http/digest';
 import { fileEntityTag, formatEntityTag, toEntityTag } from '../http/etag';
 import type { ByteRange } from '../http/range';
 import { HttpError, missingSetting, FileChangedError, NotFoundError } from '../errors';
 import { canonicalRoot, checkRequestedPath, insideRoot, isHidden } from '../fs/confine';
-import { DEFAULT_CHUNK_SIZE, openFileRanges, openFileStream, readSmallSync } from '../streams/file-stream';
+import { DEFAULT_CHUNK_SIZE, openFile, openFileRanges, openFileStream, readSmallSync, type FileBody } from '../streams/file-stream';
 import { checkSaveMetadata, type OpenOptions, type SaveContent, type SaveOptions, type Storage, type StoredFile } from './storage';
 import { DEFAULT_WALK_LIMITS, walk, type WalkOptions } from './walk';
 
@@ -229,7 +229,7 @@ export class FileSystemStorage implements Storage {
     let pending = this.#hashing.get(key);
     if (!pending) {
       pending = (async () => {
-        const handle = await openFile(file, 'r');
+        const handle = await openHandle(file, 'r');
         try {
           const hash = createHash('sha256');
           const buffer = Buffer.allocUnsafe(this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE);
@@ -277,6 +277,19 @@ export class FileSystemStorage implements Storage {
   async open(name: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
     return this.#opened(name, options.ifMatch, async (file, accept) =>
       openFileStream(file, {
+        start: options.range?.start,
+        end: options.range?.end,
+        chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+        accept,
+        sync: this.#sync,
+      }),
+    );
+  }
+
+  /** The bytes `open` would stream, as the open file, checked the same way (see `Source.openFile`). */
+  async openFile(name: string, options: OpenOptions = {}): Promise<FileBody> {
+    return this.#opened(name, options.ifMatch, async (file, accept) =>
+      openFile(file, {
         start: options.range?.start,
         end: options.range?.end,
         chunkSize: this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE,
@@ -539,7 +552,7 @@ async function writeAll(file: string, content: SaveContent, maxBytes: number | u
   // Opened (and so created) before any content is read: when the content fails, the caller's
   // unlink always comes after the file exists. A write stream opens lazily, and its open could
   // land after that unlink and leave the temporary file behind.
-  const handle = await openFile(file, 'wx');
+  const handle = await openHandle(file, 'wx');
   try {
     for await (const chunk of chunks()) {
       for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
@@ -553,7 +566,7 @@ async function writeAll(file: string, content: SaveContent, maxBytes: number | u
 
 /** Makes a rename or unlink in `folder` durable (the directory entry itself is flushed). */
 async function syncFolder(folder: string): Promise<void> {
-  const handle = await openFile(folder, 'r');
+  const handle = await openHandle(folder, 'r');
   try {
     await handle.sync();
   } finally {

@@ -2,6 +2,7 @@ import type { Digests } from '../http/digest';
 import type { ByteRange } from '../http/range';
 import { HttpError } from '../errors';
 import type { SourceEtag } from '../engine/source';
+import type { FileBody } from '../streams/file-stream';
 
 /** What a storage knows about a stored file without reading it. */
 export interface StoredFile {
@@ -114,6 +115,11 @@ export interface Storage {
   stat(name: string): Promise<StoredFile>;
   /** The file's bytes, or a range of them; `NotFoundError` when there is none. */
   open(name: string, options?: OpenOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The bytes `open` would stream, as the open local file (see `Source.openFile`), with the same
+   * checks and errors. Optional: only a storage on this machine's disks has one.
+   */
+  openFile?(name: string, options?: OpenOptions): Promise<FileBody>;
   /**
    * Several ranges of one version of the file, opened once: one stream per range, in order
    * (see `Source.openRanges`); the file is released once every stream has ended or been

@@ -68,7 +68,6 @@ export async function openFileStream(
   options: FileStreamOptions = {},
 ): Promise<ReadableStream<Uint8Array>> {
   const start = options.start ?? 0;
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   let opened: { handle: OpenFile; stats: Stats };
   if (options.sync) {
     const { fd, stats } = openCheckedFd(path, options);
@@ -84,8 +83,39 @@ export async function openFileStream(
   } else {
     opened = await openChecked(path, options);
   }
-  const { handle, stats } = opened;
-  return fileHandleStream(handle, start, options.end ?? stats.size - 1, chunkSize, () => handle.close(), true);
+  return fileStream(fileBody(opened.handle, start, options.end ?? opened.stats.size - 1, options.chunkSize));
+}
+
+/**
+ * Opens `path` like `openFileStream` (checked, `sync` or not) and gives the open file itself,
+ * bytes `start..end` of it, instead of a stream: for a server that sends files with its own
+ * reads (the kit's server, through the hand-off). The caller owns it and must `close()` it.
+ */
+export async function openFile(path: string, options: FileStreamOptions = {}): Promise<FileBody> {
+  const { handle, stats } = options.sync
+    ? (({ fd, stats }) => ({ handle: syncOpened(fd), stats }))(openCheckedFd(path, options))
+    : await openChecked(path, options);
+  return fileBody(handle, options.start ?? 0, options.end ?? stats.size - 1, options.chunkSize);
+}
+
+function fileBody(handle: OpenFile, start: number, end: number, chunkSize: number | undefined): FileBody {
+  let closed = false;
+  return {
+    handle,
+    start,
+    end,
+    chunkSize,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+  };
+}
+
+/** Bytes `start..end` of an open file as a stream; the file is closed when the stream is done. */
+export function fileStream(file: FileBody): ReadableStream<Uint8Array> {
+  return fileHandleStream(file.handle, file.start, file.end, file.chunkSize ?? DEFAULT_CHUNK_SIZE, file.close);
 }
 
 /**
@@ -109,7 +139,7 @@ export async function openFileRanges(
   };
   if (open === 0) await handle.close();
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  return ranges.map(({ start, end }) => fileHandleStream(handle, start, end, chunkSize, release, false));
+  return ranges.map(({ start, end }) => fileHandleStream(handle, start, end, chunkSize, release));
 }
 
 /**
@@ -237,33 +267,21 @@ async function openChecked(path: string, options: FileStreamOptions): Promise<{ 
   }
 }
 
-/** An open file handed over by a stream nobody has read: see `takeFile`. */
-export interface TakenFile {
+/**
+ * Bytes `start..end` (inclusive) of an open file: a body to send, from `openFile`. Whoever holds
+ * it closes it, exactly once (`close` is idempotent).
+ */
+export interface FileBody {
   handle: OpenFile;
-  /** First and last byte (inclusive) the stream would have sent. */
   start: number;
   end: number;
-  /** Releases the file (closes it); call exactly once, when done with it. */
+  /** Bytes per read when it is sent as a stream (`fileStream`); default `DEFAULT_CHUNK_SIZE`. */
+  chunkSize?: number | undefined;
   close(): Promise<void>;
-}
-
-const FILE = Symbol('next-downloadview.file');
-
-type FileStream = ReadableStream<Uint8Array> & { [FILE]?: () => TakenFile | undefined };
-
-/**
- * The open file behind a stream from `openFileStream` that nobody has read or locked yet: the
- * stream gives it up (reading or cancelling it afterwards touches the file no more) and the
- * caller owns it, bytes `start..end`, and must `close()` it. `undefined` for any other stream,
- * or once it was read or taken. The kit's server uses this to send a file with Node streams.
- */
-export function takeFile(stream: ReadableStream<Uint8Array>): TakenFile | undefined {
-  return stream.locked ? undefined : (stream as FileStream)[FILE]?.();
 }
 
 /**
  * Bytes `start..end` of an open file; `release` is called exactly once, when the stream is done.
- * With `transferable` (a file of its own, not shared with other parts), `takeFile` can take it.
  */
 function fileHandleStream(
   handle: OpenFile,
@@ -271,21 +289,18 @@ function fileHandleStream(
   end: number,
   chunkSize: number,
   release: () => Promise<void>,
-  transferable: boolean,
 ): ReadableStream<Uint8Array> {
   let position = start;
   let closed = false;
-  let taken = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await release();
   };
 
-  const stream: FileStream = new ReadableStream<Uint8Array>(
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        if (taken) throw new Error('the file of this stream was taken by another reader');
         const remaining = end - position + 1;
         if (remaining <= 0) {
           await close();
@@ -312,17 +327,9 @@ function fileHandleStream(
         }
       },
       async cancel() {
-        if (!taken) await close();
+        await close();
       },
     },
     { highWaterMark: 0 },
   );
-  if (transferable) {
-    stream[FILE] = () => {
-      if (taken || closed || position !== start) return undefined;
-      taken = true;
-      return { handle, start, end, close };
-    };
-  }
-  return stream;
 }

@@ -1,16 +1,16 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
-import { Agent, createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { pathDownload } from '../factories/path-download';
 import { virtualDownload } from '../factories/virtual-download';
-import { enableLengthHeader, restoreContentLength } from './content-length';
-import { BODY_HEADER, bytesResponse, offerBody, withFileBodies } from './file-body';
-import { openFileStream } from '../streams/file-stream';
+import { BODY_HEADER, ENCODING_HEADER, handOffBytes, handOffFile, handoffTarget, LENGTH_HEADER, signedEncoding, signedLength } from '../engine/handoff';
+import { openFile } from '../streams/file-stream';
+import { HandoffResponse } from './handoff-response';
 
 let root: string;
 let server: Server;
@@ -22,9 +22,10 @@ let replaceBody: string | undefined;
 let hosted = true;
 /**
  * What the route does with the factory's Response: returns it; reads it whole and answers with
- * those bytes under a copy of its headers; or answers with a new Response around its body.
+ * those bytes under a copy of its headers; answers with a new Response around its body; or drops
+ * it unread and answers with a Response of its own.
  */
-let appMode: 'return' | 'read' | 'rewrap' = 'return';
+let appMode: 'return' | 'read' | 'rewrap' | 'drop' = 'return';
 /** How many bytes the route read from the factory's Response (appMode 'read'). */
 let readLengths: number[];
 
@@ -43,7 +44,7 @@ const DROPPED_BY_NEXT = ['content-length', 'content-encoding', 'transfer-encodin
  * then the headers one by one (through the Node response's setHeader), then `response.body`,
  * piped, or `end()` when there is none.
  */
-async function sendLikeNext(response: Response, res: ServerResponse): Promise<void> {
+async function sendLikeNext(response: Response, res: HandoffResponse, afterHeaders?: () => void): Promise<void> {
   if (replaceBody !== undefined) {
     bodies.push(response.body !== null);
     await response.body?.cancel();
@@ -55,6 +56,7 @@ async function sendLikeNext(response: Response, res: ServerResponse): Promise<vo
   response.headers.forEach((value, name) => {
     if (!DROPPED_BY_NEXT.includes(name)) res.setHeader(name, [value]);
   });
+  afterHeaders?.();
   const body = response.body;
   bodies.push(body !== null);
   if (!body) {
@@ -88,13 +90,11 @@ function fetchRaw(url: string, headers: Record<string, string> = {}): Promise<{ 
 }
 
 beforeAll(async () => {
-  enableLengthHeader();
   root = mkdtempSync(path.join(os.tmpdir(), 'file-body-test-'));
   const download = pathDownload({ root });
   // A file stored gzipped, served with the coding it was stored with.
   const gzipped = virtualDownload({ file: { name: 'notes.txt', contentType: 'text/plain', encoding: 'gzip', content: GZIPPED } });
-  server = createServer((req, res) => {
-    restoreContentLength(req, res);
+  server = createServer({ ServerResponse: HandoffResponse }, (req, res) => {
     const run = async () => {
       const name = decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1));
       const request = new Request(`http://x${req.url}`, { headers: req.headers as Record<string, string> });
@@ -106,10 +106,12 @@ beforeAll(async () => {
         response = new Response(bytes, { status: response.status, headers: response.headers });
       } else if (appMode === 'rewrap') {
         response = new Response(response.body, { status: response.status, headers: response.headers });
+      } else if (appMode === 'drop') {
+        response = new Response('answered otherwise\n', { status: 403 });
       }
       await sendLikeNext(response, res);
     };
-    void (hosted ? withFileBodies(req, res, run) : run()).catch(() => res.destroy());
+    void (hosted ? res.run(run) : run()).catch(() => res.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -133,7 +135,7 @@ afterEach(async () => {
   await settle();
 });
 
-describe('withFileBodies: the kit server sends a file body itself', () => {
+describe('HandoffResponse: the server sends a file body itself', () => {
   it('sends the whole file with its Content-Length, and the app answers with no body', async () => {
     const { res, body, complete } = await fetchRaw(`${base}/big.bin`);
     expect(res.statusCode).toBe(200);
@@ -166,7 +168,11 @@ describe('withFileBodies: the kit server sends a file body itself', () => {
     await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 5_000 });
   });
 
-  it('breaks the connection when the file is cut short while being sent', async () => {
+  it('breaks the connection when the file is cut short while being sent, with no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    onTestFinished(() => void process.off('unhandledRejection', record));
     const result = await new Promise<{ received: number; complete: boolean }>((resolve, reject) => {
       get(`${base}/big.bin`, { agent: false }, (res) => {
         let received = 0;
@@ -186,6 +192,8 @@ describe('withFileBodies: the kit server sends a file body itself', () => {
     });
     expect(result.complete).toBe(false);
     expect(result.received).toBeLessThan(SIZE);
+    await settle();
+    expect(unhandled).toEqual([]);
   });
 
   it('closes the file when the client goes away mid-body: no descriptor left open', async () => {
@@ -211,7 +219,7 @@ describe('withFileBodies: the kit server sends a file body itself', () => {
   });
 });
 
-describe('withFileBodies: a body is only taken when Next sends the Response it came with', () => {
+describe('HandoffResponse: a body is only taken when Next sends the Response it came with', () => {
   const small = Buffer.from(Array.from({ length: 29 }, (_, i) => 65 + i));
 
   beforeEach(() => {
@@ -244,6 +252,15 @@ describe('withFileBodies: a body is only taken when Next sends the Response it c
     await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 5_000 });
   });
 
+  it('closes a file offered with a Response the route dropped unread: released when the response closes', async () => {
+    appMode = 'drop';
+    const before = openFds();
+    const { res, body } = await fetchRaw(`${base}/big.bin`);
+    expect(res.statusCode).toBe(403);
+    expect(body.toString()).toBe('answered otherwise\n');
+    await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 5_000 });
+  });
+
   it('never sends the private header that names the Response', async () => {
     const { res } = await fetchRaw(`${base}/small.txt`);
     expect(res.headers[BODY_HEADER]).toBeUndefined();
@@ -269,7 +286,7 @@ describe('a stored Content-Encoding under the kit server (Next 16 drops the head
   });
 });
 
-describe('withFileBodies: a small body read at once goes out with the headers', () => {
+describe('HandoffResponse: a small body read at once goes out with the headers', () => {
   const small = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 13) % 251));
 
   beforeEach(() => {
@@ -337,183 +354,102 @@ describe('withFileBodies: a small body read at once goes out with the headers', 
   });
 });
 
-/**
- * Inside withFileBodies: offers `body` with a Response announcing its length, then does what
- * Next does with that Response (copies the private header, reads `body`, ends). Gives what Next
- * read as the body (null: the server took it).
- */
-function offerAndSend(res: { setHeader: (name: string, value: string[]) => unknown; end: () => unknown }, body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>, length: number, status = 200) {
-  const headers = new Headers({ 'content-length': String(length) });
-  const response = body instanceof Uint8Array ? bytesResponse(body, { status, headers }) : offerBody(new Response(body, { status, headers }), body);
-  const token = response.headers.get(BODY_HEADER);
-  if (token !== null) res.setHeader(BODY_HEADER, [token]);
-  const read = response.body;
-  res.end();
-  return read;
-}
-
-describe('withFileBodies with a response of its own (no socket)', () => {
-  /** A response that takes every write slowly (write() says wait, drain comes later). */
-  function slowResponse(headers: Record<string, string>) {
-    const events = new Map<string, Array<(...args: unknown[]) => void>>();
-    const emit = (event: string, ...args: unknown[]) => {
-      const listeners = events.get(event) ?? [];
-      events.delete(event);
-      for (const listener of listeners) listener(...args);
-    };
-    const res = {
-      statusCode: 200,
-      headersSent: false,
-      destroyed: false,
-      writableLength: 0,
-      ended: false,
-      destroyedWith: undefined as Error | undefined,
-      written: 0,
-      getHeader: (name: string) => headers[name],
-      hasHeader: (name: string) => name in headers,
-      setHeader: (name: string, value: string | string[]) => {
-        headers[name] = String(value);
-        return res;
-      },
-      once: (event: string, listener: (...args: unknown[]) => void) => events.set(event, [...(events.get(event) ?? []), listener]),
-      off: (event: string, listener: (...args: unknown[]) => void) => events.set(event, (events.get(event) ?? []).filter((l) => l !== listener)),
-      on: (event: string, listener: (...args: unknown[]) => void) => events.set(event, [...(events.get(event) ?? []), listener]),
-      removeListener: (event: string, listener: (...args: unknown[]) => void) => events.set(event, (events.get(event) ?? []).filter((l) => l !== listener)),
-      write: (chunk: Buffer, callback: () => void) => {
-        res.written += chunk.length;
-        setImmediate(callback);
-        return false;
-      },
-      end: () => {
-        res.ended = true;
-        return res;
-      },
-      destroy: (error?: Error) => {
-        res.destroyed = true;
-        res.destroyedWith = error;
-        emit('close');
-      },
-      emit,
-    };
-    return res;
-  }
-
-  it('reports a read that fails while a write is waiting for drain as a broken connection, never an unhandled rejection', async () => {
-    const unhandled: unknown[] = [];
-    const record = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', record);
-    try {
-      const file = path.join(root, 'cut.bin');
-      writeFileSync(file, Buffer.alloc(4 * 1024 * 1024, 1));
-      const stream = await openFileStream(file);
-      // Cut after the stat that decided the length: the first chunk reads whole, the one read
-      // ahead while the first waits for drain finds the end of the file.
-      await truncate(file, 512 * 1024);
-      const res = slowResponse({ 'content-length': String(4 * 1024 * 1024) });
-      withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-        expect(offerAndSend(res, stream, 4 * 1024 * 1024)).toBeNull();
-      });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(res.written).toBe(512 * 1024);
-      res.emit('drain');
-      await vi.waitFor(() => expect(res.destroyed).toBe(true));
-      await settle();
-      expect(res.destroyedWith?.message).toMatch(/ended .* early/);
-      expect(res.ended).toBe(false);
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', record);
-    }
-  });
-
-  it('leaves the body to the app when the response carries a Content-Encoding (a compressor in between)', async () => {
-    const stream = await openFileStream(path.join(root, 'big.bin'));
-    const res = slowResponse({ 'content-length': String(SIZE), 'content-encoding': 'gzip' });
-    let read: ReadableStream<Uint8Array> | null = null;
-    withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-      read = offerAndSend(res, stream, SIZE);
-    });
-    await settle();
-    expect(res.written).toBe(0);
-    expect(read).toBe(stream);
-    await stream.cancel();
-  });
-
-  it('leaves the body to the app when the response announces another length', async () => {
-    const stream = await openFileStream(path.join(root, 'big.bin'));
-    const res = slowResponse({ 'content-length': '10' });
-    let read: ReadableStream<Uint8Array> | null = null;
-    withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-      read = offerAndSend(res, stream, SIZE);
-    });
-    await settle();
-    expect(res.written).toBe(0);
-    expect(read).toBe(stream);
-    await stream.cancel();
-  });
-});
-
-describe('offerBody with bytes, with a response of its own (no socket)', () => {
-  function fakeResponse(headers: Record<string, string>, statusCode = 200) {
-    const res = {
-      statusCode,
-      headersSent: false,
-      destroyed: false,
-      writableLength: 0,
-      endedWith: [] as unknown[],
-      getHeader: (name: string) => headers[name],
-      hasHeader: (name: string) => name in headers,
-      setHeader: (name: string, value: string | string[]) => {
-        headers[name] = String(value);
-        return res;
-      },
-      write: () => true,
-      once: () => res,
-      end: (...args: unknown[]) => {
-        res.endedWith = args;
-        return res;
-      },
-    };
-    return res;
-  }
+/** A server whose handler each test sets: the engine's hand-off functions called directly. */
+describe('HandoffResponse with the engine\'s hand-off called directly', () => {
+  let direct: Server;
+  let directBase: string;
+  let handler: (request: Request, res: HandoffResponse) => Promise<void>;
   const bytes = new Uint8Array([1, 2, 3, 4]);
 
-  it('writes the bytes with the end of a matching 200, and Next reads no body', () => {
-    const res = fakeResponse({ 'content-length': '4' });
-    withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-      expect(offerAndSend(res, bytes, 4)).toBeNull();
+  beforeAll(async () => {
+    direct = createServer({ ServerResponse: HandoffResponse }, (req, res) => {
+      const request = new Request(`http://x${req.url}`, { method: req.method, headers: req.headers as Record<string, string> });
+      void res.run(() => handler(request, res)).catch(() => res.destroy());
     });
-    expect(res.endedWith[0]).toBe(bytes);
+    await new Promise<void>((resolve) => direct.listen(0, '127.0.0.1', resolve));
+    directBase = `http://127.0.0.1:${(direct.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => direct.close(resolve));
+  });
+
+  /** The headers the engine gives a body of `length` bytes: the signed length, and a signed coding if any. */
+  function engineHeaders(length: number, encoding?: string): Headers {
+    const headers = new Headers({ 'content-length': String(length), [LENGTH_HEADER]: signedLength(length)! });
+    if (encoding) {
+      headers.set('content-encoding', encoding);
+      headers.set(ENCODING_HEADER, signedEncoding(encoding)!);
+    }
+    return headers;
+  }
+
+  it('writes bytes with the end of a matching 200, and Next reads no body', async () => {
+    handler = async (request, res) => sendLikeNext(handOffBytes(request, new Uint8Array(bytes), { status: 200, headers: engineHeaders(4) }), res);
+    const { res, body, complete } = await fetchRaw(`${directBase}/`);
+    expect(bodies).toEqual([false]);
+    expect(res.headers['content-length']).toBe('4');
+    expect(complete).toBe(true);
+    expect(new Uint8Array(body)).toEqual(bytes);
   });
 
   it.each([
-    ['another length', { 'content-length': '5' }, 200, 'GET'],
-    ['a Content-Encoding', { 'content-length': '4', 'content-encoding': 'gzip' }, 200, 'GET'],
-    ['an error status', { 'content-length': '4' }, 500, 'GET'],
-    ['a HEAD request', { 'content-length': '4' }, 200, 'HEAD'],
-  ])('leaves them to the Response under %s', (_, headers, status, method) => {
-    const res = fakeResponse(headers, status);
-    withFileBodies({ method } as IncomingMessage, res as unknown as ServerResponse, () => {
-      expect(offerAndSend(res, bytes, 4, status)).not.toBeNull();
+    ['a Content-Encoding set by something in between (a compressor)', 200, (res: HandoffResponse) => res.setHeader('content-encoding', 'gzip')],
+    ['an error status', 500, () => undefined],
+  ])('leaves bytes to the Response under %s', async (_, status, before) => {
+    handler = async (request, res) => {
+      before(res);
+      await sendLikeNext(handOffBytes(request, new Uint8Array(bytes), { status, headers: engineHeaders(4) }), res);
+    };
+    const { res, body } = await fetchRaw(`${directBase}/`);
+    expect(res.statusCode).toBe(status);
+    expect(bodies).toEqual([true]);
+    expect(new Uint8Array(body)).toEqual(bytes);
+  });
+
+  it('leaves bytes to the Response when it announces another length, and the length guard breaks the connection', async () => {
+    handler = async (request, res) => {
+      const headers = engineHeaders(5);
+      await sendLikeNext(handOffBytes(request, new Uint8Array(bytes), { status: 200, headers }), res);
+    };
+    // Destroyed before its headers went out: the client sees the connection break.
+    const outcome = await fetchRaw(`${directBase}/`).catch((error: Error) => error);
+    expect(bodies).toEqual([true]);
+    expect(outcome instanceof Error ? false : outcome.complete).toBe(false);
+  });
+
+  it('offers nothing for a HEAD: only a GET runs inside the response', async () => {
+    let target: unknown = 'unset';
+    handler = async (_request, res) => {
+      target = handoffTarget();
+      res.end();
+    };
+    await new Promise<void>((resolve, reject) => {
+      const req = get(`${directBase}/`, { method: 'HEAD', agent: false }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
     });
-    expect(res.endedWith).toEqual([]);
+    expect(target).toBeUndefined();
   });
 
   it('takes one body per request: the Response whose header Next wrote, not another one offered before', async () => {
-    const res = fakeResponse({ 'content-length': '4' });
     const other = new Uint8Array([9, 9, 9, 9]);
     let first: Response | undefined;
-    withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-      first = bytesResponse(other, { status: 200, headers: new Headers({ 'content-length': '4' }) });
-      expect(offerAndSend(res, bytes, 4)).toBeNull();
-    });
-    expect(res.endedWith[0]).toBe(bytes);
+    handler = async (request, res) => {
+      first = handOffBytes(request, other, { status: 200, headers: engineHeaders(4) });
+      await sendLikeNext(handOffBytes(request, new Uint8Array(bytes), { status: 200, headers: engineHeaders(4) }), res);
+    };
+    const { body } = await fetchRaw(`${directBase}/`);
+    expect(new Uint8Array(body)).toEqual(bytes);
+    expect(bodies).toEqual([false]);
     // The first Response was never sent: its body is still its own.
     expect(new Uint8Array(await first!.arrayBuffer())).toEqual(other);
   });
 
   it('makes a plain Response outside a request hosted by the server', async () => {
-    const response = bytesResponse(bytes, { status: 200, headers: new Headers() });
+    const response = handOffBytes(new Request('http://x/'), new Uint8Array(bytes), { status: 200, headers: new Headers() });
     expect(response.headers.has(BODY_HEADER)).toBe(false);
     expect(Object.getOwnPropertyNames(response)).not.toContain('body');
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
@@ -525,103 +461,68 @@ describe('offerBody with bytes, with a response of its own (no socket)', () => {
     ['blob()', async (response: Response) => new Uint8Array(await (await response.blob()).arrayBuffer())],
     ['bytes()', async (response: Response) => new Uint8Array(await (response as Response & { bytes(): Promise<Uint8Array> }).bytes())],
     ['body', async (response: Response) => new Uint8Array(await new Response(response.body).arrayBuffer())],
-    ['clone()', async (response: Response) => new Uint8Array(await response.clone().arrayBuffer())],
-  ])('gives every byte to app code that reads it with %s under the server, and is then not taken again', async (_, readAll) => {
-    const res = fakeResponse({ 'content-length': '4' });
+  ])('gives every byte to app code that reads it with %s under the server, and is then not taken', async (_, readAll) => {
     const text = new Uint8Array([104, 105, 33, 10]);
-    let response: Response | undefined;
-    await withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, async () => {
-      response = bytesResponse(text, { status: 200, headers: new Headers({ 'content-length': '4' }) });
-      expect(await readAll(response)).toEqual(text);
-      // A clone reads a copy: the Response itself is untouched, and can still be sent by the server.
-      const copied = _ === 'clone()';
-      expect(response.bodyUsed).toBe(!copied);
-      // Next sending it now finds its body used: nothing is taken, and the server writes nothing itself.
-      (res as unknown as ServerResponse).setHeader(BODY_HEADER, [response.headers.get(BODY_HEADER)!]);
-      expect(response.body === null).toBe(copied);
+    let read: Uint8Array | undefined;
+    handler = async (request, res) => {
+      const response = handOffBytes(request, text, { status: 200, headers: engineHeaders(4) });
+      read = await readAll(response);
+      expect(response.bodyUsed).toBe(true);
+      // Next sending it now finds its body used: nothing is taken.
+      res.setHeader(BODY_HEADER, [response.headers.get(BODY_HEADER)!]);
+      bodies.push(response.body !== null);
       res.end();
-    });
-    expect(res.endedWith).toEqual(_ === 'clone()' ? [text] : []);
+    };
+    const { body } = await fetchRaw(`${directBase}/`);
+    expect(read).toEqual(text);
+    expect(bodies).toEqual([true]);
+    // The server wrote no body of its own.
+    expect(body.length).toBe(0);
   });
-});
 
-describe('offerBody with a file', () => {
-  it('reaches the server through another copy of the module (Next bundles its own into each route)', async () => {
+  it('sends a file offered by another copy of the engine module (Next bundles its own into each route)', async () => {
     vi.resetModules();
-    const bundled = (await import('./file-body')) as typeof import('./file-body');
-    expect(bundled.offerBody).not.toBe(offerBody);
-    // The route's copy opens the file too: both modules come from the same bundle.
-    const streams = (await import('../streams/file-stream')) as typeof import('../streams/file-stream');
-    const stream = await streams.openFileStream(path.join(root, 'big.bin'));
-    let onClose = (): void => undefined;
-    const once = (event: string, listener: () => void) => {
-      if (event === 'close') onClose = listener;
+    const bundled = (await import('../engine/handoff')) as typeof import('../engine/handoff');
+    expect(bundled.handOffFile).not.toBe(handOffFile);
+    handler = async (request, res) => {
+      const target = bundled.handoffTarget()!;
+      const file = await openFile(path.join(root, 'big.bin'));
+      await sendLikeNext(bundled.handOffFile(request, target, file, { status: 200, headers: engineHeaders(SIZE) }), res);
     };
-    const headers: Record<string, string> = { 'content-length': String(SIZE) };
-    const res = {
-      statusCode: 200,
-      headersSent: false,
-      destroyed: false,
-      writableLength: 0,
-      getHeader: (name: string) => headers[name],
-      hasHeader: (name: string) => name in headers,
-      setHeader: () => res,
-      write: () => true,
-      end: () => undefined,
-      once,
-    };
-    const req = { method: 'GET' } as IncomingMessage;
-    const read = withFileBodies(req, res as unknown as ServerResponse, () => {
-      const offered = bundled.offerBody(new Response(stream, { headers: { 'content-length': String(SIZE) } }), stream);
-      (res as unknown as ServerResponse).setHeader(BODY_HEADER, [offered.headers.get(BODY_HEADER)!]);
-      return offered.body;
-    });
-    expect(read).toBeNull();
-    // The file now belongs to the server's slot.
-    expect(streams.takeFile(stream)).toBeUndefined();
-    // The response closes without being ended: the server closes the file.
-    onClose();
+    const before = openFds();
+    const { body, complete } = await fetchRaw(`${directBase}/`);
+    expect(bodies).toEqual([false]);
+    expect(complete).toBe(true);
+    expect(body.equals(content)).toBe(true);
+    await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 5_000 });
   });
 
-  it('leaves the Response and its stream untouched outside a request hosted by the server', async () => {
-    const stream = await openFileStream(path.join(root, 'big.bin'));
-    const response = new Response(stream);
-    expect(offerBody(response, stream)).toBe(response);
-    expect(response.body).toBe(stream);
-    await stream.cancel();
+  it.each([
+    ['another length', (res: HandoffResponse) => void res, SIZE - 1],
+    ['a Content-Encoding set by something in between', (res: HandoffResponse) => void res.setHeader('content-encoding', 'gzip'), SIZE],
+  ])('leaves a file to the Response under %s, streamed from the open file', async (_, before, announced) => {
+    handler = async (request, res) => {
+      before(res);
+      const file = await openFile(path.join(root, 'big.bin'), { end: announced - 1 });
+      await sendLikeNext(handOffFile(request, handoffTarget()!, file, { status: 200, headers: engineHeaders(SIZE) }), res);
+    };
+    const { body } = await fetchRaw(`${directBase}/`);
+    expect(bodies).toEqual([true]);
+    expect(body.equals(content.subarray(0, announced))).toBe(true);
   });
-});
 
-describe('offerBody under a stored Content-Encoding, with a response of its own (no socket)', () => {
-  it('is taken when the response carries the coding the Response was stored with, and left otherwise', () => {
-    const bytes = new Uint8Array([31, 139, 8, 0]);
-    for (const [onWire, taken] of [['gzip', true], [undefined, false], ['br', false]] as const) {
-      const headers: Record<string, string> = { 'content-length': '4', ...(onWire ? { 'content-encoding': onWire } : {}) };
-      let ended: unknown[] = [];
-      const res = {
-        statusCode: 200,
-        headersSent: false,
-        destroyed: false,
-        writableLength: 0,
-        getHeader: (name: string) => headers[name],
-        hasHeader: (name: string) => name in headers,
-        setHeader: () => res,
-        write: () => true,
-        once: () => res,
-        end: (...args: unknown[]) => {
-          ended = args;
-          return res;
-        },
+  it('sends stored bytes under the coding they were stored with, and leaves them when the wire says another', async () => {
+    const gz = new Uint8Array([31, 139, 8, 0]);
+    for (const [onWire, taken] of [[undefined, true], ['br', false]] as const) {
+      bodies = [];
+      handler = async (request, res) => {
+        // A compressor in between sets its coding once the app's headers are written.
+        const compress = () => onWire && res.setHeader('content-encoding', onWire);
+        await sendLikeNext(handOffBytes(request, gz, { status: 200, headers: engineHeaders(4, 'gzip') }), res, compress);
       };
-      let read: ReadableStream<Uint8Array> | null = null;
-      withFileBodies({ method: 'GET' } as IncomingMessage, res as unknown as ServerResponse, () => {
-        const response = bytesResponse(bytes, { status: 200, headers: new Headers({ 'content-length': '4', 'content-encoding': 'gzip' }) });
-        (res as unknown as ServerResponse).setHeader(BODY_HEADER, [response.headers.get(BODY_HEADER)!]);
-        read = response.body;
-        res.end();
-      });
-      expect({ onWire, taken: read === null }).toEqual({ onWire, taken });
-      expect(ended[0] === bytes).toBe(taken);
+      const { res } = await fetchRaw(`${directBase}/`);
+      expect({ onWire, taken: bodies[0] === false }).toEqual({ onWire, taken });
+      expect(res.headers['content-encoding']).toBe(onWire ?? 'gzip');
     }
   });
 });

@@ -1,16 +1,8 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  enableLengthHeader,
-  ENCODING_HEADER,
-  LENGTH_HEADER,
-  restoreContentLength,
-  signedEncoding,
-  signedLength,
-  verifiedEncoding,
-  verifiedLength,
-} from './content-length';
+import { enableHandoff, ENCODING_HEADER, LENGTH_HEADER, signedEncoding, signedLength, verifiedEncoding, verifiedLength } from '../engine/handoff';
+import { HandoffResponse } from './handoff-response';
 
 interface Reply {
   status: number;
@@ -27,15 +19,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** Serves one handler behind `restoreContentLength`, as the kit's server does, and asks it once. */
+/** Serves one handler with `HandoffResponse`s, as the kit's server does, and asks it once. */
 async function ask(
   handler: (res: import('node:http').ServerResponse) => void,
   method = 'GET',
 ): Promise<Reply> {
-  server = createServer((req, res) => {
-    restoreContentLength(req, res);
-    handler(res);
-  });
+  server = createServer({ ServerResponse: HandoffResponse }, (_req, res) => handler(res));
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve) => {
@@ -70,7 +59,7 @@ describe('signedLength', () => {
 });
 
 describe('with the length header enabled', () => {
-  beforeAll(() => enableLengthHeader());
+  beforeAll(() => enableHandoff());
 
   describe('signedLength and verifiedLength', () => {
     it.each([0, 1, 4096, 1024 ** 3, Number.MAX_SAFE_INTEGER])('round-trips %d', (length) => {
@@ -110,7 +99,7 @@ describe('with the length header enabled', () => {
     );
   });
 
-  describe('restoreContentLength', () => {
+  describe('HandoffResponse: the length', () => {
     it('turns a signed private header into Content-Length and drops the private header', async () => {
       const reply = await ask((res) => {
         res.setHeader(LENGTH_HEADER, signedLength(11)!);
@@ -199,8 +188,8 @@ describe('with the length header enabled', () => {
   });
 });
 
-describe('restoreContentLength with a stored Content-Encoding (Next 16 drops it too)', () => {
-  beforeAll(() => enableLengthHeader());
+describe('HandoffResponse: a stored Content-Encoding (Next 16 drops it too)', () => {
+  beforeAll(() => enableHandoff());
 
   it('turns a signed coding header into Content-Encoding, on GET and HEAD, and never sends the private header', async () => {
     for (const method of ['GET', 'HEAD']) {
