@@ -13,11 +13,11 @@
 //
 // Then, in order: eslint (the app's own config), `next build` with no MEDIA_ROOT, no
 // DOWNLOAD_SECRET and no AWS variable (its output must hold no `Error:` line and no
-// NEXT_PRERENDER_INTERRUPTED), the README's vitest snippet, and the same checks under four servers
+// NEXT_PRERENDER_INTERRUPTED), the README's vitest snippet, and the same checks under five servers
 // with the settings given only at start: `next-downloadview start` on a copied standalone folder
 // (Content-Length on every download), the README's Docker layout, plain `next start` (Content-Length
-// kept or dropped as the installed Next's send-response says: printed), and
-// `next-downloadview dev`. Last, a route with `runtime = 'edge'` must fail the build with the kit's
+// kept or dropped as the installed Next's send-response says: printed), `next-downloadview dev`,
+// and the README's server.mjs (a server of one's own on HandoffResponse). Last, a route with `runtime = 'edge'` must fail the build with the kit's
 // one-line message. npm installs from its cache when it can (--prefer-offline).
 //
 //   node scripts/consumer-test.mjs [--keep] [--readme FILE] [--next VERSION] [--typescript VERSION]

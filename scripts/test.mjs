@@ -12,7 +12,8 @@
 //   9 consumer test           the packed package installed into create-next-app@16's default app,
 //                             the package README's snippets as its routes, built with no runtime
 //                             settings, served by `next-downloadview start` (standalone copy),
-//                             `next start` and `next-downloadview dev` (one cell of
+//                             `next start`, `next-downloadview dev` and the README's
+//                             server.mjs on HandoffResponse (one cell of
 //                             scripts/consumer-matrix.mjs)
 //  10 fresh clone             `git clone` of HEAD, `npm ci`, then `npm run dev` answers and the
 //                             README's cheap scripts succeed (scripts/clone-test.mjs)

@@ -20,7 +20,7 @@ import { trackBody, trackBytes, type BodyReport, type TrackedBody } from '../eve
 /** The private header carrying the signed length. */
 export const LENGTH_HEADER = 'x-downloadview-length';
 
-const TOKEN = Symbol.for('next-downloadview.length-token');
+const TOKEN = Symbol.for('next-downloadview.handoff-token');
 
 type GlobalWithToken = typeof globalThis & { [TOKEN]?: Buffer };
 

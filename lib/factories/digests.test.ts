@@ -102,7 +102,7 @@ describe('Repr-Digest', () => {
   });
 
   describe('of a precompressed variant', () => {
-    const TOKEN = Symbol.for('next-downloadview.length-token');
+    const TOKEN = Symbol.for('next-downloadview.handoff-token');
     beforeAll(() => enableHandoff());
     afterAll(() => {
       delete (globalThis as Record<symbol, unknown>)[TOKEN];

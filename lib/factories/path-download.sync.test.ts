@@ -1,22 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { pathDownload } from './path-download';
+import { temporaryTree, type TemporaryTree } from '../helpers.test-support';
 
 let root: string;
 
+let tree: TemporaryTree;
+
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'path-download-sync-test-'));
-  writeFileSync(path.join(root, 'small.txt'), 'small body');
-  writeFileSync(path.join(root, 'large.bin'), Buffer.alloc(200_000, 7));
+  tree = temporaryTree('path-download-sync-test', { 'small.txt': 'small body', 'large.bin': Buffer.alloc(200_000, 7) });
+  root = tree.base;
 });
 
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => tree.remove());
 
 describe('pathDownload syncFs', () => {
   for (const syncFs of [true, false]) {

@@ -1,10 +1,9 @@
-import { mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../errors';
 import { pathDownload, type PathDownloadOptions } from './path-download';
-import { responseText as text, pathContext as context } from '../helpers.test-support';
+import { responseText as text, pathContext as context, temporaryTree, type TemporaryTree } from '../helpers.test-support';
 
 // pathDownload against a real temporary directory:
 //   <tmp>/root/a.txt, sub/b.txt, dir/, .env, .git/config, sub/.hidden, résumé.pdf,
@@ -19,29 +18,33 @@ const SECRET = 'TOP-SECRET-BYTES';
 let tmp: string;
 let root: string;
 
-beforeEach(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'path-download-'));
-  root = path.join(tmp, 'root');
-  await mkdir(path.join(root, 'sub'), { recursive: true });
-  await mkdir(path.join(root, 'dir'));
-  await mkdir(path.join(root, '.git'));
-  await mkdir(path.join(tmp, 'outside'));
-  await writeFile(path.join(root, 'a.txt'), A);
-  await writeFile(path.join(root, 'sub', 'b.txt'), B);
-  await writeFile(path.join(root, 'sub', '.hidden'), SECRET);
-  await writeFile(path.join(root, '.env'), SECRET);
-  await writeFile(path.join(root, '.git', 'config'), SECRET);
-  await writeFile(path.join(root, 'résumé.pdf'), '%PDF-1.4');
-  await writeFile(path.join(tmp, 'outside', 'secret.txt'), SECRET);
-  await symlink(path.join(root, 'a.txt'), path.join(root, 'link-in'));
-  await symlink(path.join(tmp, 'outside', 'secret.txt'), path.join(root, 'link-out'));
-  await symlink(path.join(tmp, 'outside'), path.join(root, 'link-dir-out'));
-  await symlink(path.join(root, '.env'), path.join(root, 'link-to-dotfile'));
+let tree: TemporaryTree;
+
+beforeEach(() => {
+  tree = temporaryTree('path-download', {
+    'root/sub': { dir: true },
+    'root/dir': { dir: true },
+    'root/.git': { dir: true },
+    'outside': { dir: true },
+    'root/a.txt': A,
+    'root/sub/b.txt': B,
+    'root/sub/.hidden': SECRET,
+    'root/.env': SECRET,
+    'root/.git/config': SECRET,
+    'root/résumé.pdf': '%PDF-1.4',
+    'outside/secret.txt': SECRET,
+    'root/link-in': { symlink: 'root/a.txt', inTree: true },
+    'root/link-out': { symlink: 'outside/secret.txt', inTree: true },
+    'root/link-dir-out': { symlink: 'outside', inTree: true },
+    'root/link-to-dotfile': { symlink: 'root/.env', inTree: true },
+  });
+  tmp = tree.base;
+  root = tree.at('root');
 });
 
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await rm(tmp, { recursive: true, force: true });
+  tree.remove();
 });
 
 /** Each test ends like a client that leaves: the engine then releases any body left unread. */

@@ -18,7 +18,7 @@ import { storageDownload } from './storage-download';
 const TEXT = 'line of a log file, repeated to compress well\n'.repeat(200);
 const BR = brotliCompressSync(TEXT);
 const GZ = gzipSync(TEXT);
-const TOKEN = Symbol.for('next-downloadview.length-token');
+const TOKEN = Symbol.for('next-downloadview.handoff-token');
 
 let tmp: string;
 let root: string;

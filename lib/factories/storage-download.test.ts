@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type RouteParams } from '../engine/options';
@@ -7,7 +6,7 @@ import { ConfigurationError, NotFoundError } from '../errors';
 import { FileSystemStorage } from '../storage/file-system-storage';
 import { type OpenOptions, type Storage } from '../storage/storage';
 import { storageDownload, type StorageDownloadOptions } from './storage-download';
-import { routeContext as context } from '../helpers.test-support';
+import { routeContext as context, temporaryTree, type TemporaryTree } from '../helpers.test-support';
 
 // storageDownload over a FileSystemStorage on a real temporary directory:
 //   <tmp>/media/a.txt, sub/b.txt, résumé.pdf, with space.txt, dir/, .env, link-out -> ../outside/secret.txt
@@ -21,25 +20,29 @@ let tmp: string;
 let root: string;
 let storage: FileSystemStorage;
 
-beforeEach(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'storage-download-'));
-  root = path.join(tmp, 'media');
-  await mkdir(path.join(root, 'sub'), { recursive: true });
-  await mkdir(path.join(root, 'dir'));
-  await mkdir(path.join(tmp, 'outside'));
-  await writeFile(path.join(root, 'a.txt'), A);
-  await writeFile(path.join(root, 'sub', 'b.txt'), B);
-  await writeFile(path.join(root, 'résumé.pdf'), '%PDF-1.4');
-  await writeFile(path.join(root, 'with space.txt'), 'spaced');
-  await writeFile(path.join(root, '.env'), SECRET);
-  await writeFile(path.join(tmp, 'outside', 'secret.txt'), SECRET);
-  await symlink(path.join(tmp, 'outside', 'secret.txt'), path.join(root, 'link-out'));
+let tree: TemporaryTree;
+
+beforeEach(() => {
+  tree = temporaryTree('storage-download', {
+    'media/sub': { dir: true },
+    'media/dir': { dir: true },
+    'outside': { dir: true },
+    'media/a.txt': A,
+    'media/sub/b.txt': B,
+    'media/résumé.pdf': '%PDF-1.4',
+    'media/with space.txt': 'spaced',
+    'media/.env': SECRET,
+    'outside/secret.txt': SECRET,
+    'media/link-out': { symlink: 'outside/secret.txt', inTree: true },
+  });
+  tmp = tree.base;
+  root = tree.at('media');
   storage = new FileSystemStorage(root);
 });
 
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await rm(tmp, { recursive: true, force: true });
+  tree.remove();
 });
 
 function request(segments: readonly string[], init: RequestInit = {}) {

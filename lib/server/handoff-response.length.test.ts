@@ -46,7 +46,7 @@ async function ask(
 describe('signedLength', () => {
   it('gives nothing until a kit server enabled it in this process', () => {
     // The token lives on globalThis under a registered symbol; without it nothing is signed.
-    const key = Symbol.for('next-downloadview.length-token');
+    const key = Symbol.for('next-downloadview.handoff-token');
     const saved = (globalThis as Record<symbol, unknown>)[key];
     delete (globalThis as Record<symbol, unknown>)[key];
     try {
@@ -58,7 +58,7 @@ describe('signedLength', () => {
   });
 });
 
-describe('with the length header enabled', () => {
+describe('with the hand-off enabled', () => {
   beforeAll(() => enableHandoff());
 
   describe('signedLength and verifiedLength', () => {

@@ -90,7 +90,7 @@ function fetchRaw(url: string, headers: Record<string, string> = {}): Promise<{ 
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'file-body-test-'));
+  root = mkdtempSync(path.join(os.tmpdir(), 'handoff-response-test-'));
   const download = pathDownload({ root });
   // A file stored gzipped, served with the coding it was stored with.
   const gzipped = virtualDownload({ file: { name: 'notes.txt', contentType: 'text/plain', encoding: 'gzip', content: GZIPPED } });

@@ -1,24 +1,25 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, symlink, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError, FileChangedError } from '../errors';
 import { SMALL_BODY_SIZE } from '../streams/file-stream';
 import { pathSource } from './path-source';
+import { temporaryTree, type TemporaryTree } from '../helpers.test-support';
 
 let root: string;
 
+let tree: TemporaryTree;
+
 beforeEach(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'path-source-read-small-test-'));
-  writeFileSync(path.join(root, 'a.txt'), 'alpha');
-  writeFileSync(path.join(root, 'large.bin'), Buffer.alloc(SMALL_BODY_SIZE + 1, 1));
-  writeFileSync(path.join(root, 'other.txt'), 'other');
+  tree = temporaryTree('path-source-read-small-test', {
+    'a.txt': 'alpha',
+    'large.bin': Buffer.alloc(SMALL_BODY_SIZE + 1, 1),
+    'other.txt': 'other',
+  });
+  root = tree.base;
 });
 
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+afterEach(() => tree.remove());
 
 describe('pathSource readSmall', () => {
   it('reads a small file, or a small range of it, at once', async () => {

@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError, FileChangedError } from '../errors';
 import { checkRequestedPath } from '../fs/confine';
 import { pathSource } from './path-source';
-import { readText as readAll } from '../helpers.test-support';
+import { readText as readAll, temporaryTree, type TemporaryTree } from '../helpers.test-support';
 
 let base: string;
 let root: string;
@@ -26,41 +25,43 @@ let root: string;
  *   rootlink -> media
  *   .hidden/media/a.txt    <- a root that itself lies under a dot-directory
  */
+let tree: TemporaryTree;
+
 beforeEach(() => {
-  base = mkdtempSync(path.join(os.tmpdir(), 'path-source-test-'));
-  root = path.join(base, 'media');
-  mkdirSync(path.join(root, 'sub'), { recursive: true });
-  mkdirSync(path.join(root, 'sub2'));
-  mkdirSync(path.join(root, '.git'));
-  mkdirSync(path.join(base, 'media2'));
-  mkdirSync(path.join(base, '.hidden', 'media'), { recursive: true });
-  writeFileSync(path.join(root, 'a.txt'), 'alpha');
-  writeFileSync(path.join(root, 'sub', 'b.txt'), 'bravo');
-  writeFileSync(path.join(root, '.env'), 'SECRET=1');
-  writeFileSync(path.join(root, '.git', 'config'), '[core]');
-  writeFileSync(path.join(root, 'espacé .txt'), 'accent and space');
-  writeFileSync(path.join(root, '中文.txt'), 'chinese');
-  writeFileSync(path.join(root, 'some thing.txt'), 'space');
-  writeFileSync(path.join(base, 'media2', 'secret.txt'), 'media2 secret');
-  writeFileSync(path.join(base, 'outside.txt'), 'outside');
-  writeFileSync(path.join(base, '.hidden', 'media', 'a.txt'), 'hidden root');
-  symlinkSync(path.join(root, 'sub', 'b.txt'), path.join(root, 'link-in'));
-  symlinkSync('sub/b.txt', path.join(root, 'rel-in'));
-  symlinkSync(path.join(base, 'outside.txt'), path.join(root, 'link-out'));
-  symlinkSync('../outside.txt', path.join(root, 'rel-out'));
-  symlinkSync(path.join(root, 'sub'), path.join(root, 'dirlink-in'));
-  symlinkSync(base, path.join(root, 'dirlink-out'));
-  symlinkSync('.env', path.join(root, 'link-to-dotfile'));
-  symlinkSync(root, path.join(root, 'link-to-root'));
-  symlinkSync(path.join(root, 'nothing'), path.join(root, 'dangling'));
-  symlinkSync('loop2', path.join(root, 'loop1'));
-  symlinkSync('loop1', path.join(root, 'loop2'));
-  symlinkSync(root, path.join(base, 'rootlink'));
+  tree = temporaryTree('path-source-test', {
+    'media/sub': { dir: true },
+    'media/sub2': { dir: true },
+    'media/.git': { dir: true },
+    'media2': { dir: true },
+    '.hidden/media': { dir: true },
+    'media/a.txt': 'alpha',
+    'media/sub/b.txt': 'bravo',
+    'media/.env': 'SECRET=1',
+    'media/.git/config': '[core]',
+    'media/espacé .txt': 'accent and space',
+    'media/中文.txt': 'chinese',
+    'media/some thing.txt': 'space',
+    'media2/secret.txt': 'media2 secret',
+    'outside.txt': 'outside',
+    '.hidden/media/a.txt': 'hidden root',
+    'media/link-in': { symlink: 'media/sub/b.txt', inTree: true },
+    'media/rel-in': { symlink: 'sub/b.txt' },
+    'media/link-out': { symlink: 'outside.txt', inTree: true },
+    'media/rel-out': { symlink: '../outside.txt' },
+    'media/dirlink-in': { symlink: 'media/sub', inTree: true },
+    'media/dirlink-out': { symlink: '', inTree: true },
+    'media/link-to-dotfile': { symlink: '.env' },
+    'media/link-to-root': { symlink: 'media', inTree: true },
+    'media/dangling': { symlink: 'media/nothing', inTree: true },
+    'media/loop1': { symlink: 'loop2' },
+    'media/loop2': { symlink: 'loop1' },
+    'rootlink': { symlink: 'media', inTree: true },
+  });
+  base = tree.base;
+  root = tree.at('media');
 });
 
-afterEach(() => {
-  rmSync(base, { recursive: true, force: true });
-});
+afterEach(() => tree.remove());
 
 async function statusOf(promise: Promise<unknown>): Promise<number | 'ok'> {
   try {

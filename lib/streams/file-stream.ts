@@ -187,7 +187,9 @@ function readAllSync(path: string, fd: number, start: number, end: number): Uint
  */
 export interface OpenFile {
   readonly fd: number;
+  /** Reads up to `length` bytes at `position` of the file into `buffer` from `offset`; 0 bytes read is the end of the file. */
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  /** Closes the file. */
   close(): Promise<void>;
 }
 
@@ -277,6 +279,7 @@ export interface FileBody {
   end: number;
   /** Bytes per read when it is sent as a stream (`fileStream`); default `DEFAULT_CHUNK_SIZE`. */
   chunkSize?: number | undefined;
+  /** Closes the file; later calls do nothing. */
   close(): Promise<void>;
 }
 
