@@ -277,8 +277,9 @@ export function handOffFile(request: Request, target: HandoffTarget, file: FileB
     },
     taken: () => (state = 'taken'),
     stream: () => {
-      // Asked after the server took the file (a listener's stream cancelled on abort): an empty body.
-      if (state === 'taken') return new ReadableStream({ start: (controller) => controller.close() });
+      // Read after the server took the file (a clone cached after the answer went out): the bytes
+      // are the server's now, and an error says so rather than an empty body that looks whole.
+      if (state === 'taken') return new ReadableStream({ start: (controller) => controller.error(new Error('the body was handed to the server, which sent it')) });
       state = 'read';
       return (stream ??= fileStream(file));
     },

@@ -159,7 +159,9 @@ export function trackBody(request: Request, body: ReadableStream<Uint8Array> | (
       },
       async cancel(reason) {
         if (!handedOff) settle(record, status, 'aborted', sent);
-        await (reader ? reader.cancel(reason) : source().cancel(reason));
+        // A body handed to the server and never made as a stream has nothing to cancel.
+        if (reader) await reader.cancel(reason);
+        else if (inner || !handedOff) await source().cancel(reason);
       },
     },
     { highWaterMark: 0 },

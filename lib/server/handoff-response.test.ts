@@ -497,6 +497,23 @@ describe('HandoffResponse with the engine\'s hand-off called directly', () => {
     await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 5_000 });
   });
 
+  it('makes a read of the Response after the server took its file fail, not give an empty body', async () => {
+    let late: unknown;
+    handler = async (request, res) => {
+      const file = await openFile(path.join(root, 'big.bin'));
+      const response = handOffFile(request, handoffTarget()!, file, { status: 200, headers: engineHeaders(SIZE) });
+      await sendLikeNext(response, res);
+      // A clone read once the answer went out (a cache filled after the response).
+      late = await response.clone().arrayBuffer().then((bytes) => bytes.byteLength, (error: Error) => error);
+    };
+    const { body, complete } = await fetchRaw(`${directBase}/`);
+    expect(bodies).toEqual([false]);
+    expect(complete).toBe(true);
+    expect(body.equals(content)).toBe(true);
+    await vi.waitFor(() => expect(late).toBeInstanceOf(Error));
+    expect((late as Error).message).toMatch(/handed to the server/);
+  });
+
   it.each([
     ['another length', (res: HandoffResponse) => void res, SIZE - 1],
     ['a Content-Encoding set by something in between', (res: HandoffResponse) => void res.setHeader('content-encoding', 'gzip'), SIZE],

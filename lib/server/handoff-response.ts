@@ -218,12 +218,10 @@ export class HandoffResponse<Request extends IncomingMessage = IncomingMessage> 
     return this.req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
   }
 
-  /** A handed body that will not be sent (another body went out): its file is closed, its download aborted. */
+  /** A handed body that will not be sent (another body went out, the client left): its file is closed, its download aborted. */
   #letGo(): void {
     this.#settled = true;
-    const file = this.#body?.file;
-    if (!file) return;
-    file.close().catch(() => undefined);
+    this.#body?.file?.close().catch(() => undefined);
     this.#report?.(0, 'aborted');
   }
 
