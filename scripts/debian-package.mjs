@@ -1,8 +1,9 @@
-// What scripts/ensure-chromium.mjs, ensure-nginx.mjs and ensure-postgres.mjs share: finding an
-// executable, and installing a Debian package with apt-get when run as root.
+// What scripts/ensure-chromium.mjs, ensure-ffmpeg.mjs, ensure-nginx.mjs and ensure-postgres.mjs
+// share: finding an executable, and installing a Debian package with apt-get when run as root.
 
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 
 /** True when `file` exists and may be executed. */
 export function isExecutable(file) {
@@ -61,4 +62,37 @@ export function installDebianPackage({ pkg, find, log, notRoot, failed }) {
     return { ok: true, found: after };
   }
   return { ok: false, message: failed };
+}
+
+/**
+ * The path of a usable `name` binary, or null: `env[envVar]` when it is executable, then `name`
+ * on PATH, then the first executable of `candidates`.
+ */
+export function findExecutable(name, envVar, candidates, env = process.env) {
+  if (env[envVar] && isExecutable(env[envVar])) return env[envVar];
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return candidates.find(isExecutable) ?? null;
+}
+
+/**
+ * Ensures the `name` binary exists (`findExecutable`), installing Debian's package of the same
+ * name when running as root and none is found. Returns { ok: true, path } or { ok: false, message }.
+ */
+export function ensureExecutable({ name, envVar, candidates, log }) {
+  const found = findExecutable(name, envVar, candidates);
+  if (found) {
+    log(`${name}: using ${found}`);
+    return { ok: true, path: found };
+  }
+  if (process.env[envVar]) log(`${name}: ${envVar}=${process.env[envVar]} is not an executable file`);
+  const result = installDebianPackage({
+    pkg: name,
+    find: () => findExecutable(name, envVar, candidates),
+    log,
+    notRoot: `${name} not found: install it with \`sudo apt-get install ${name}\` or set ${envVar} to an ${name} binary.`,
+    failed: `${name}: \`apt-get install ${name}\` failed; install it by hand or set ${envVar}.`,
+  });
+  return result.ok ? { ok: true, path: result.found } : result;
 }

@@ -10,19 +10,14 @@
 // Usage: node scripts/ensure-ffmpeg.mjs      (exit 0 = ready, 1 = not)
 //        import { ensureFfmpeg, findFfmpeg } from './ensure-ffmpeg.mjs'
 
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { installDebianPackage, isExecutable } from './debian-package.mjs';
+import { ensureExecutable, findExecutable } from './debian-package.mjs';
 
 const CANDIDATES = ['/usr/bin/ffmpeg', '/usr/local/bin/ffmpeg'];
 
 /** Returns the path of a usable ffmpeg, or null. */
 export function findFfmpeg(env = process.env) {
-  if (env.FFMPEG_PATH && isExecutable(env.FFMPEG_PATH)) return env.FFMPEG_PATH;
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, 'ffmpeg'))) return path.join(dir, 'ffmpeg');
-  }
-  return CANDIDATES.find(isExecutable) ?? null;
+  return findExecutable('ffmpeg', 'FFMPEG_PATH', CANDIDATES, env);
 }
 
 /**
@@ -30,21 +25,7 @@ export function findFfmpeg(env = process.env) {
  * Installs Debian's ffmpeg when running as root and none is found.
  */
 export function ensureFfmpeg({ log = (line) => console.log(line) } = {}) {
-  const found = findFfmpeg();
-  if (found) {
-    log(`ffmpeg: using ${found}`);
-    return { ok: true, path: found };
-  }
-  if (process.env.FFMPEG_PATH) log(`ffmpeg: FFMPEG_PATH=${process.env.FFMPEG_PATH} is not an executable file`);
-
-  const result = installDebianPackage({
-    pkg: 'ffmpeg',
-    find: () => findFfmpeg(),
-    log,
-    notRoot: 'ffmpeg not found: install it with `sudo apt-get install ffmpeg` or set FFMPEG_PATH to an ffmpeg binary.',
-    failed: 'ffmpeg: `apt-get install ffmpeg` failed; install it by hand or set FFMPEG_PATH.',
-  });
-  return result.ok ? { ok: true, path: result.found } : result;
+  return ensureExecutable({ name: 'ffmpeg', envVar: 'FFMPEG_PATH', candidates: CANDIDATES, log });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

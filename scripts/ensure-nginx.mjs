@@ -11,19 +11,14 @@
 // Usage: node scripts/ensure-nginx.mjs      (exit 0 = ready, 1 = not)
 //        import { ensureNginx, findNginx } from './ensure-nginx.mjs'
 
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { installDebianPackage, isExecutable } from './debian-package.mjs';
+import { ensureExecutable, findExecutable } from './debian-package.mjs';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
 
 /** Returns the path of a usable nginx, or null. */
 export function findNginx(env = process.env) {
-  if (env.NGINX_PATH && isExecutable(env.NGINX_PATH)) return env.NGINX_PATH;
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, 'nginx'))) return path.join(dir, 'nginx');
-  }
-  return CANDIDATES.find(isExecutable) ?? null;
+  return findExecutable('nginx', 'NGINX_PATH', CANDIDATES, env);
 }
 
 /**
@@ -31,21 +26,7 @@ export function findNginx(env = process.env) {
  * Installs Debian's nginx when running as root and none is found.
  */
 export function ensureNginx({ log = (line) => console.log(line) } = {}) {
-  const found = findNginx();
-  if (found) {
-    log(`nginx: using ${found}`);
-    return { ok: true, path: found };
-  }
-  if (process.env.NGINX_PATH) log(`nginx: NGINX_PATH=${process.env.NGINX_PATH} is not an executable file`);
-
-  const result = installDebianPackage({
-    pkg: 'nginx',
-    find: () => findNginx(),
-    log,
-    notRoot: 'nginx not found: install it with `sudo apt-get install nginx` or set NGINX_PATH to an nginx binary.',
-    failed: 'nginx: `apt-get install nginx` failed; install it by hand or set NGINX_PATH.',
-  });
-  return result.ok ? { ok: true, path: result.found } : result;
+  return ensureExecutable({ name: 'nginx', envVar: 'NGINX_PATH', candidates: CANDIDATES, log });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

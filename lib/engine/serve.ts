@@ -109,7 +109,7 @@ async function respond(request: Request, source: Source, decision: Decision, opt
     case 'whole': {
       const bytes = await source.readSmall?.();
       if (bytes && (source.size === undefined || bytes.byteLength === source.size)) return bytesAnswer(request, bytes, status, headers, rate);
-      const handed = await handedFile(request, source, undefined, status, headers, rate);
+      const handed = handedFile(request, source, undefined, status, headers, rate);
       if (handed) return handed;
       const stream = await source.open();
       return answer(request, counted(source, stream, source.size), status, headers, rate);
@@ -117,7 +117,7 @@ async function respond(request: Request, source: Source, decision: Decision, opt
     case 'range': {
       const bytes = await source.readSmall?.(body.range);
       if (bytes && bytes.byteLength === body.range.end - body.range.start + 1) return bytesAnswer(request, bytes, status, headers, rate);
-      const handed = await handedFile(request, source, body.range, status, headers, rate);
+      const handed = handedFile(request, source, body.range, status, headers, rate);
       if (handed) return handed;
       const stream = await source.open(body.range);
       return answer(request, counted(source, stream, body.range.end - body.range.start + 1), status, headers, rate);
@@ -154,17 +154,18 @@ function limitOf(rate: ThrottleRate | undefined, headers: Headers): ThrottleRate
  * file, handed to the server to send itself (no web stream is made); otherwise `undefined`, and
  * the body is streamed.
  */
-async function handedFile(
+function handedFile(
   request: Request,
   source: Source,
   range: ByteRange | undefined,
   status: number,
   headers: Headers,
   rate: ThrottleRate | undefined,
-): Promise<Response | undefined> {
+): Promise<Response> | undefined {
+  // Decided without a promise: a download that is streamed (plain `next start`) awaits nothing more.
   if (rate || !source.openFile || !headers.has(LENGTH_HEADER)) return undefined;
   const target = handoffTarget();
-  return target && handOffFile(request, target, await source.openFile(range), { status, headers });
+  return target && source.openFile(range).then((file) => handOffFile(request, target, file, { status, headers }));
 }
 
 /**
